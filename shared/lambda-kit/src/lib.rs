@@ -1,0 +1,1 @@
+//! Small Lambda runtime kit: tracing set-up, invocation deadline, SQS partial-batch helper.

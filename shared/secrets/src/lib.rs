@@ -1,0 +1,1 @@
+//! Secrets Manager reads cached per warm container, values wrapped so they cannot be printed.

@@ -1,0 +1,6 @@
+//! Harness for the integration tests in `tests/it`: a moto server per test
+//! process (one table/queue/secret prefix per test), the SP-API simulator on a
+//! free port, and log capture. Everything listens on 127.0.0.1 only.
+
+pub mod moto;
+pub mod sim;
