@@ -349,7 +349,8 @@ mod tests {
 
     #[test]
     fn validation_says_what_to_change() {
-        let cases: Vec<(fn(&mut SellerSettings), &str)> = vec![
+        type Mutation = fn(&mut SellerSettings);
+        let cases: Vec<(Mutation, &str)> = vec![
             (|s| s.marketplaces.clear(), "at least one"),
             (|s| s.region = Region::Na, "region EU, not NA"),
             (|s| s.time_zone = "Mars/Olympus".into(), "IANA"),
