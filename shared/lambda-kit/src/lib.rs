@@ -1,1 +1,90 @@
-//! Small Lambda runtime kit: tracing set-up, invocation deadline, SQS partial-batch helper.
+//! The small kit every Lambda binary uses: tracing set-up that follows
+//! Lambda's log settings, the invocation [`deadline`], the AWS SDK config
+//! (which honours `AWS_ENDPOINT_URL`, so moto needs no code change), and the
+//! SQS partial-batch helper ([`batch`]).
+//!
+//! Business rules do not belong here; this crate must not depend on the
+//! SP-API client or any job.
+
+pub mod batch;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use domain::Deadline;
+
+/// Time kept back at the end of an invocation to write checkpoints and answer.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
+
+/// Structured logs as Lambda is configured (`AWS_LAMBDA_LOG_FORMAT=JSON`,
+/// `AWS_LAMBDA_LOG_LEVEL`), through `lambda_runtime`'s own subscriber.
+pub fn init_tracing() {
+    lambda_runtime::tracing::init_default_subscriber();
+}
+
+/// The invocation's deadline minus [`DEADLINE_MARGIN`].
+pub fn deadline(context: &lambda_runtime::Context) -> Deadline {
+    deadline_from_epoch_ms(context.deadline, DEADLINE_MARGIN)
+}
+
+pub fn deadline_from_epoch_ms(deadline_ms: u64, margin: Duration) -> Deadline {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    Deadline::from_epoch_millis(deadline_ms, now_ms, margin)
+}
+
+/// The AWS SDK configuration from the environment (region, credentials,
+/// `AWS_ENDPOINT_URL` for local runs against moto).
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}
+
+/// Reads a required environment variable in a function's `main` (never in a
+/// library), with an error that says which one is missing.
+pub fn required_env(name: &str) -> Result<String, ConfigError> {
+    std::env::var(name).map_err(|_| ConfigError::Missing(name.to_string()))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "environment variable {0} is not set: it is defined in template.yaml; set it for local runs"
+    )]
+    Missing(String),
+    #[error("environment variable {name} is invalid: {message}")]
+    Invalid { name: String, message: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_keeps_the_margin() {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let d = deadline_from_epoch_ms(now_ms + 60_000, DEADLINE_MARGIN);
+        let r = d.remaining();
+        assert!(
+            r <= Duration::from_secs(50) && r > Duration::from_secs(49),
+            "{r:?}"
+        );
+        let mut ctx = lambda_runtime::Context::default();
+        ctx.deadline = now_ms + 5_000;
+        assert!(
+            deadline(&ctx).is_past(),
+            "5 s left minus a 10 s margin is already past"
+        );
+    }
+
+    #[test]
+    fn missing_env_names_the_variable() {
+        let err = required_env("CONNECTOR_SURELY_UNSET_VARIABLE").unwrap_err();
+        assert!(err.to_string().contains("CONNECTOR_SURELY_UNSET_VARIABLE"));
+    }
+}

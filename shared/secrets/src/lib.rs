@@ -1,1 +1,283 @@
-//! Secrets Manager reads cached per warm container, values wrapped so they cannot be printed.
+//! Secrets Manager reads, cached per warm Lambda container for a TTL, and
+//! handed out as [`SecretString`] so a value can never be printed by
+//! `Debug`/`Display` or a log line. Environment variables hold secret
+//! *names*; values only ever live here.
+//!
+//! Must not depend on the store, the SP-API client or any job.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use tokio::sync::Mutex;
+
+/// Default time a value is trusted before it is read again (picks up a
+/// rotated secret within five minutes).
+pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error(
+        "secret {name:?} does not exist: create it (README, \"Onboard a seller\") or fix the name in the settings"
+    )]
+    NotFound { name: String },
+    #[error("secret {name:?} has no string value: store it as a SecretString")]
+    Empty { name: String },
+    #[error("secret {name:?} is not the expected JSON at `{path}`: {message}")]
+    Shape {
+        name: String,
+        path: String,
+        message: String,
+    },
+    #[error("could not read secret {name:?} from Secrets Manager: {source}")]
+    Read {
+        name: String,
+        retryable: bool,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl SecretsError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            SecretsError::Read {
+                retryable: true,
+                ..
+            }
+        )
+    }
+}
+
+/// Where secret values come from (Secrets Manager; a map in unit tests).
+#[async_trait::async_trait]
+pub trait SecretSource: Send + Sync {
+    async fn fetch(&self, name: &str) -> Result<SecretString, SecretsError>;
+}
+
+/// Secrets Manager as a [`SecretSource`].
+#[derive(Clone)]
+pub struct SecretsManager {
+    client: aws_sdk_secretsmanager::Client,
+}
+
+impl SecretsManager {
+    pub fn new(client: aws_sdk_secretsmanager::Client) -> Self {
+        Self { client }
+    }
+}
+
+#[async_trait::async_trait]
+impl SecretSource for SecretsManager {
+    async fn fetch(&self, name: &str) -> Result<SecretString, SecretsError> {
+        use aws_sdk_secretsmanager::error::SdkError;
+        use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(name)
+            .send()
+            .await
+            .map_err(|e| {
+                let not_found = matches!(
+                    &e,
+                    SdkError::ServiceError(s) if matches!(s.err(), GetSecretValueError::ResourceNotFoundException(_))
+                );
+                if not_found {
+                    return SecretsError::NotFound { name: name.to_string() };
+                }
+                let retryable = match &e {
+                    SdkError::ServiceError(s) => matches!(
+                        s.err(),
+                        GetSecretValueError::InternalServiceError(_)
+                    ),
+                    SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+                    _ => false,
+                };
+                SecretsError::Read {
+                    name: name.to_string(),
+                    retryable,
+                    source: Box::new(e),
+                }
+            })?;
+        match out.secret_string() {
+            Some(v) if !v.is_empty() => Ok(SecretString::from(v.to_string())),
+            _ => Err(SecretsError::Empty {
+                name: name.to_string(),
+            }),
+        }
+    }
+}
+
+/// A TTL cache in front of a [`SecretSource`]; build one per container.
+#[derive(Clone)]
+pub struct SecretsCache {
+    source: Arc<dyn SecretSource>,
+    ttl: Duration,
+    cache: Arc<Mutex<HashMap<String, (SecretString, Instant)>>>,
+}
+
+impl SecretsCache {
+    pub fn new(source: Arc<dyn SecretSource>, ttl: Duration) -> Self {
+        Self {
+            source,
+            ttl,
+            cache: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The secret's value, from the cache while it is fresh.
+    pub async fn get(&self, name: &str) -> Result<SecretString, SecretsError> {
+        {
+            let cache = self.cache.lock().await;
+            if let Some((value, read_at)) = cache.get(name)
+                && read_at.elapsed() < self.ttl
+            {
+                return Ok(value.clone());
+            }
+        }
+        let value = self.source.fetch(name).await?;
+        tracing::debug!(secret = name, "secret read from the source");
+        self.cache
+            .lock()
+            .await
+            .insert(name.to_string(), (value.clone(), Instant::now()));
+        Ok(value)
+    }
+
+    /// The secret parsed as JSON into `T` (whose fields should themselves be
+    /// `SecretString` where they are secret). Errors name the field, never
+    /// the value.
+    pub async fn get_json<T: DeserializeOwned>(&self, name: &str) -> Result<T, SecretsError> {
+        let value = self.get(name).await?;
+        let de = &mut serde_json::Deserializer::from_str(value.expose_secret());
+        serde_path_to_error::deserialize(de).map_err(|e| SecretsError::Shape {
+            name: name.to_string(),
+            path: e.path().to_string(),
+            message: e.inner().classify_message(),
+        })
+    }
+
+    /// Drop a cached value (after Amazon refused a credential, say).
+    pub async fn invalidate(&self, name: &str) {
+        self.cache.lock().await.remove(name);
+    }
+}
+
+trait ClassifyMessage {
+    fn classify_message(&self) -> String;
+}
+
+impl ClassifyMessage for serde_json::Error {
+    fn classify_message(&self) -> String {
+        use serde_json::error::Category;
+        match self.classify() {
+            Category::Syntax | Category::Eof => "not valid JSON".to_string(),
+            // e.g. "missing field `client_secret`" or "invalid type: integer, expected a string"
+            // serde_json quotes the offending value in "invalid type/value"
+            // messages: keep only what was expected, never the value.
+            Category::Data => {
+                let text = self.to_string();
+                let text = text.split(" at line ").next().unwrap_or_default();
+                if text.starts_with("missing field") || text.starts_with("unknown field") {
+                    text.split(", expected")
+                        .next()
+                        .unwrap_or_default()
+                        .to_string()
+                } else {
+                    match text.rsplit_once(", expected ") {
+                        Some((_, expected)) => format!("wrong type or value, expected {expected}"),
+                        None => "wrong type or value".to_string(),
+                    }
+                }
+            }
+            Category::Io => "could not be read".to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Counting {
+        reads: AtomicUsize,
+        value: String,
+    }
+
+    #[async_trait::async_trait]
+    impl SecretSource for Counting {
+        async fn fetch(&self, name: &str) -> Result<SecretString, SecretsError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            if name == "missing" {
+                return Err(SecretsError::NotFound { name: name.into() });
+            }
+            Ok(SecretString::from(self.value.clone()))
+        }
+    }
+
+    #[derive(serde::Deserialize)]
+    struct App {
+        #[allow(dead_code)]
+        client_id: String,
+        #[allow(dead_code)]
+        client_secret: SecretString,
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn values_are_cached_for_the_ttl_then_read_again() {
+        let source = Arc::new(Counting {
+            reads: AtomicUsize::new(0),
+            value: "v".into(),
+        });
+        let cache = SecretsCache::new(source.clone(), Duration::from_secs(60));
+        cache.get("a").await.unwrap();
+        cache.get("a").await.unwrap();
+        assert_eq!(source.reads.load(Ordering::SeqCst), 1);
+        tokio::time::advance(Duration::from_secs(61)).await;
+        // std Instant is not paused: invalidate to prove the refetch path too
+        cache.invalidate("a").await;
+        cache.get("a").await.unwrap();
+        assert_eq!(source.reads.load(Ordering::SeqCst), 2);
+        assert!(matches!(
+            cache.get("missing").await,
+            Err(SecretsError::NotFound { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn zero_ttl_always_reads() {
+        let source = Arc::new(Counting {
+            reads: AtomicUsize::new(0),
+            value: "v".into(),
+        });
+        let cache = SecretsCache::new(source.clone(), Duration::ZERO);
+        cache.get("a").await.unwrap();
+        cache.get("a").await.unwrap();
+        assert_eq!(source.reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn json_errors_name_the_field_and_never_the_value() {
+        let source = Arc::new(Counting {
+            reads: AtomicUsize::new(0),
+            value: r#"{"client_id":"amzn1.application-oa2-client.x","client_secret":12345678}"#
+                .into(),
+        });
+        let cache = SecretsCache::new(source, DEFAULT_TTL);
+        let err = cache
+            .get_json::<App>("app")
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("client_secret"), "{err}");
+        assert!(!err.contains("12345678"), "{err}");
+        let debug = format!("{:?}", cache.get("app").await.unwrap());
+        assert!(!debug.contains("amzn1"), "{debug}");
+    }
+}

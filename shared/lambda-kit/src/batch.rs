@@ -1,0 +1,388 @@
+//! SQS partial-batch processing with the Powertools guarantees:
+//! - every record is parsed on its own (one bad body never fails the others);
+//! - a record that can never succeed (bad JSON, unknown order...) goes to the
+//!   dead-letter queue *with its reason* and is not retried;
+//! - a record that may succeed later (throttling, an outage) is reported in
+//!   `batchItemFailures` by message id, so SQS redelivers only it;
+//! - on a FIFO queue processing stops at the first failure and the rest of the
+//!   batch is reported failed, keeping the order within a message group;
+//! - if every record failed, the invocation itself fails.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use serde::de::DeserializeOwned;
+
+/// Why a record failed, and whether trying it again can help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordError {
+    /// Never going to succeed: dead-letter it with this reason.
+    Permanent { reason: String },
+    /// May succeed later: let SQS redeliver it.
+    Retryable { reason: String },
+}
+
+impl RecordError {
+    pub fn permanent(reason: impl Into<String>) -> Self {
+        Self::Permanent {
+            reason: reason.into(),
+        }
+    }
+
+    pub fn retryable(reason: impl Into<String>) -> Self {
+        Self::Retryable {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What a dead-lettered record carries: the original body and attributes,
+/// plus why it was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub source_message_id: String,
+    pub body: String,
+    pub reason: String,
+    /// FIFO only: the original message group.
+    pub message_group_id: Option<String>,
+}
+
+/// Where refused records go (an SQS dead-letter queue in production).
+#[async_trait::async_trait]
+pub trait DeadLetterSink: Send + Sync {
+    async fn dead_letter(&self, letter: DeadLetter) -> Result<(), String>;
+}
+
+/// SQS as a [`DeadLetterSink`]: the reason travels as the message attribute
+/// `error_reason` (and `source_message_id`, `failed_at`).
+pub struct SqsDeadLetters {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsDeadLetters {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl DeadLetterSink for SqsDeadLetters {
+    async fn dead_letter(&self, letter: DeadLetter) -> Result<(), String> {
+        use aws_sdk_sqs::types::MessageAttributeValue;
+        let attr = |v: &str| {
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(v)
+                .build()
+                .map_err(|e| e.to_string())
+        };
+        // SQS attribute values are limited; reasons are short, but be safe.
+        let reason: String = letter.reason.chars().take(1000).collect();
+        let mut send = self
+            .client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(&letter.body)
+            .message_attributes("error_reason", attr(&reason)?)
+            .message_attributes("source_message_id", attr(&letter.source_message_id)?)
+            .message_attributes("failed_at", attr(&chrono::Utc::now().to_rfc3339())?);
+        if self.queue_url.ends_with(".fifo") {
+            send = send
+                .message_group_id(letter.message_group_id.as_deref().unwrap_or("dead-letters"))
+                .message_deduplication_id(&letter.source_message_id);
+        }
+        send.send().await.map(|_| ()).map_err(|e| {
+            format!(
+                "could not send to the dead-letter queue: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(e)
+            )
+        })
+    }
+}
+
+/// What a handler knows of the record besides its parsed body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordMeta {
+    pub message_id: String,
+    /// String message attributes (e.g. a WMS correlation id).
+    pub attributes: HashMap<String, String>,
+    /// FIFO only.
+    pub message_group_id: Option<String>,
+}
+
+impl RecordMeta {
+    fn of(record: &SqsMessage) -> Self {
+        Self {
+            message_id: record.message_id.clone().unwrap_or_default(),
+            attributes: string_attributes(record),
+            message_group_id: record.attributes.get("MessageGroupId").cloned(),
+        }
+    }
+}
+
+/// What happened to a batch; `response` is what the Lambda returns.
+#[derive(Debug, Default)]
+pub struct BatchReport {
+    pub response: SqsBatchResponse,
+    pub succeeded: usize,
+    pub dead_lettered: usize,
+    pub failed: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("all {count} records of the batch failed; the first: {first_reason}")]
+pub struct AllFailed {
+    pub count: usize,
+    pub first_reason: String,
+}
+
+/// Process `event` record by record with `handle`. `fifo` stops at the first
+/// failure. Returns the partial-batch response, or an error when every record
+/// failed (so Lambda retries the invocation and alarms on it).
+pub async fn process<T, F, Fut>(
+    event: SqsEvent,
+    fifo: bool,
+    sink: &dyn DeadLetterSink,
+    mut handle: F,
+) -> Result<BatchReport, AllFailed>
+where
+    T: DeserializeOwned,
+    F: FnMut(RecordMeta, T) -> Fut,
+    Fut: Future<Output = Result<(), RecordError>>,
+{
+    let mut report = BatchReport::default();
+    let total = event.records.len();
+    let mut first_reason: Option<String> = None;
+    let mut stopped = false;
+    for record in &event.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        if stopped {
+            report.response.add_failure(id);
+            report.failed += 1;
+            continue;
+        }
+        let outcome = match parse::<T>(record) {
+            Ok(body) => handle(RecordMeta::of(record), body).await,
+            Err(reason) => Err(RecordError::Permanent { reason }),
+        };
+        let failure_reason = match outcome {
+            Ok(()) => {
+                report.succeeded += 1;
+                None
+            }
+            Err(RecordError::Permanent { reason }) => {
+                let letter = DeadLetter {
+                    source_message_id: id.clone(),
+                    body: record.body.clone().unwrap_or_default(),
+                    reason: reason.clone(),
+                    message_group_id: record.attributes.get("MessageGroupId").cloned(),
+                };
+                match sink.dead_letter(letter).await {
+                    Ok(()) => {
+                        tracing::warn!(message_id = %id, reason = %reason, "record refused and dead-lettered");
+                        report.dead_lettered += 1;
+                        None
+                    }
+                    Err(e) => {
+                        tracing::error!(message_id = %id, reason = %reason, error = %e, "record refused but the dead-letter queue failed; SQS will redeliver it");
+                        Some(format!("{reason} (and dead-lettering failed: {e})"))
+                    }
+                }
+            }
+            Err(RecordError::Retryable { reason }) => {
+                tracing::warn!(message_id = %id, reason = %reason, "record failed, SQS will redeliver it");
+                Some(reason)
+            }
+        };
+        if let Some(reason) = failure_reason {
+            report.response.add_failure(id);
+            report.failed += 1;
+            first_reason.get_or_insert(reason);
+            if fifo {
+                stopped = true;
+            }
+        }
+    }
+    if total > 0 && report.failed == total {
+        return Err(AllFailed {
+            count: total,
+            first_reason: first_reason.unwrap_or_default(),
+        });
+    }
+    Ok(report)
+}
+
+/// Parses a body, naming the field that broke (never quoting values).
+fn parse<T: DeserializeOwned>(record: &SqsMessage) -> Result<T, String> {
+    let body = record.body.as_deref().unwrap_or_default();
+    let de = &mut serde_json::Deserializer::from_str(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        use serde_json::error::Category;
+        match inner.classify() {
+            Category::Syntax | Category::Eof | Category::Io => {
+                format!(
+                    "the message body is not valid JSON (line {}, column {})",
+                    inner.line(),
+                    inner.column()
+                )
+            }
+            Category::Data => {
+                let text = inner.to_string();
+                let text = text.split(" at line ").next().unwrap_or_default();
+                let what = if text.starts_with("missing field") || text.starts_with("unknown field")
+                {
+                    text.split(", expected")
+                        .next()
+                        .unwrap_or_default()
+                        .to_string()
+                } else {
+                    match text.rsplit_once(", expected ") {
+                        Some((_, expected)) => format!("wrong type or value, expected {expected}"),
+                        None => "wrong type or value".to_string(),
+                    }
+                };
+                format!("the message does not match the contract at `{path}`: {what}")
+            }
+        }
+    })
+}
+
+/// The message attributes of a record as plain strings.
+pub fn string_attributes(record: &SqsMessage) -> HashMap<String, String> {
+    record
+        .message_attributes
+        .iter()
+        .filter_map(|(k, v)| v.string_value.clone().map(|s| (k.clone(), s)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Sink {
+        letters: Mutex<Vec<DeadLetter>>,
+        broken: bool,
+    }
+
+    #[async_trait::async_trait]
+    impl DeadLetterSink for Sink {
+        async fn dead_letter(&self, letter: DeadLetter) -> Result<(), String> {
+            if self.broken {
+                return Err("queue gone".into());
+            }
+            self.letters.lock().unwrap().push(letter);
+            Ok(())
+        }
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Msg {
+        n: u32,
+    }
+
+    fn event(bodies: &[&str]) -> SqsEvent {
+        let mut e = SqsEvent::default();
+        for (i, b) in bodies.iter().enumerate() {
+            let mut m = SqsMessage::default();
+            m.message_id = Some(format!("m{i}"));
+            m.body = Some((*b).to_string());
+            e.records.push(m);
+        }
+        e
+    }
+
+    fn failures(r: &BatchReport) -> Vec<String> {
+        r.response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect()
+    }
+
+    /// n = 0 succeeds, n = 1 is permanent, n = 2 is retryable.
+    async fn handler(_: RecordMeta, m: Msg) -> Result<(), RecordError> {
+        match m.n {
+            1 => Err(RecordError::permanent("unknown order")),
+            2 => Err(RecordError::retryable("throttled")),
+            _ => Ok(()),
+        }
+    }
+
+    #[tokio::test]
+    async fn standard_queue_processes_everything_and_reports_only_retryable_failures() {
+        let sink = Sink::default();
+        let e = event(&[
+            r#"{"n":0}"#,
+            "not json",
+            r#"{"n":1}"#,
+            r#"{"n":2}"#,
+            r#"{"m":5}"#,
+            r#"{"n":0}"#,
+        ]);
+        let r = process(e, false, &sink, handler).await.unwrap();
+        assert_eq!(failures(&r), vec!["m3"]);
+        assert_eq!((r.succeeded, r.dead_lettered, r.failed), (2, 3, 1));
+        let letters = sink.letters.lock().unwrap();
+        let reasons: Vec<&str> = letters.iter().map(|l| l.reason.as_str()).collect();
+        assert!(reasons[0].contains("not valid JSON"), "{reasons:?}");
+        assert_eq!(reasons[1], "unknown order");
+        assert!(reasons[2].contains("missing field `n`"), "{reasons:?}");
+        assert_eq!(letters[1].body, r#"{"n":1}"#);
+        assert_eq!(letters[1].source_message_id, "m2");
+    }
+
+    #[tokio::test]
+    async fn fifo_stops_at_the_first_failure() {
+        let sink = Sink::default();
+        let e = event(&[r#"{"n":0}"#, r#"{"n":2}"#, r#"{"n":0}"#, r#"{"n":0}"#]);
+        let mut seen = 0;
+        let r = process(e, true, &sink, |meta: RecordMeta, msg: Msg| {
+            seen += 1;
+            handler(meta, msg)
+        })
+        .await
+        .unwrap();
+        assert_eq!(failures(&r), vec!["m1", "m2", "m3"]);
+        assert_eq!(seen, 2, "records after the failure are not processed");
+    }
+
+    #[tokio::test]
+    async fn an_all_failed_batch_is_a_function_error() {
+        let sink = Sink::default();
+        let e = event(&[r#"{"n":2}"#, r#"{"n":2}"#]);
+        let err = process(e, false, &sink, handler).await.unwrap_err();
+        assert_eq!(err.count, 2);
+        assert!(err.to_string().contains("throttled"));
+    }
+
+    #[tokio::test]
+    async fn permanent_failures_are_redelivered_when_the_dead_letter_queue_fails() {
+        let sink = Sink {
+            broken: true,
+            ..Sink::default()
+        };
+        let e = event(&[r#"{"n":1}"#, r#"{"n":0}"#]);
+        let r = process(e, false, &sink, handler).await.unwrap();
+        assert_eq!(failures(&r), vec!["m0"], "nothing is lost");
+    }
+
+    #[tokio::test]
+    async fn reasons_never_quote_the_bad_value() {
+        let sink = Sink::default();
+        let e = event(&[r#"{"n":"Jane Buyer, 1 Main St"}"#, r#"{"n":0}"#]);
+        process(e, false, &sink, handler).await.unwrap();
+        let reason = sink.letters.lock().unwrap()[0].reason.clone();
+        assert!(!reason.contains("Jane"), "{reason}");
+        assert!(reason.contains("`n`"), "{reason}");
+    }
+}

@@ -1,0 +1,453 @@
+//! [`SpApi`]: sends a [`Call`] for one seller, as a good citizen of Amazon's
+//! quotas. See the crate docs for the steps of one call.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use domain::breaker::{Admission, Breaker};
+use domain::quota::{BucketKey, BucketStore};
+use domain::retry::{Decision, Failure};
+use domain::settings::SellerSettings;
+use domain::{Deadline, Operation, PortError, Region, SellerId};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::call::Call;
+use crate::error::AmazonError;
+use crate::lwa::{AppCredentials, Grant, Lwa, TokenKey};
+use crate::quota::QuotaGate;
+use crate::{ClientConfig, SpApiError};
+
+/// Where the client gets secrets, and whom it tells when a seller's
+/// authorisation is gone. Production: Secrets Manager + the store.
+#[async_trait::async_trait]
+pub trait Credentials: Send + Sync {
+    async fn app(&self) -> Result<AppCredentials, PortError>;
+    async fn refresh_token(&self, seller: &SellerId) -> Result<SecretString, PortError>;
+    /// LWA said `invalid_grant`: flag the seller so jobs skip it.
+    async fn authorization_revoked(&self, seller: &SellerId, reason: &str)
+    -> Result<(), PortError>;
+}
+
+/// Which seller a call is for and where its data lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SellerContext {
+    pub seller_id: SellerId,
+    pub region: Region,
+    pub sandbox: bool,
+}
+
+impl From<&SellerSettings> for SellerContext {
+    fn from(s: &SellerSettings) -> Self {
+        Self {
+            seller_id: s.seller_id.clone(),
+            region: s.region,
+            sandbox: s.sandbox,
+        }
+    }
+}
+
+/// The scope of the application's own (grantless) quota buckets.
+pub const APP_SCOPE: &str = "app";
+
+/// The SP-API client. Cheap to clone; build one per warm container.
+#[derive(Clone)]
+pub struct SpApi {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    config: ClientConfig,
+    lwa: Lwa,
+    quota: QuotaGate,
+    credentials: Arc<dyn Credentials>,
+    breakers: std::sync::Mutex<HashMap<Operation, Breaker>>,
+}
+
+struct Answer {
+    status: u16,
+    request_id: Option<String>,
+    rate_limit: Option<f64>,
+    body: Vec<u8>,
+}
+
+impl SpApi {
+    pub fn new(
+        config: ClientConfig,
+        credentials: Arc<dyn Credentials>,
+        buckets: Arc<dyn BucketStore>,
+    ) -> Result<Self, SpApiError> {
+        let http = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .build()
+            .map_err(|e| SpApiError::Lwa {
+                status: 0,
+                code: "client_build".into(),
+                description: format!("could not build the HTTP client: {e}"),
+                retryable: false,
+            })?;
+        let lwa = Lwa::new(
+            http.clone(),
+            config.lwa_url.clone(),
+            config.time_scale,
+            config.retry,
+        );
+        let quota = QuotaGate::new(buckets, config.time_scale);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                lwa,
+                quota,
+                credentials,
+                breakers: std::sync::Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// Send `call` for `seller`, retrying what is safe to retry, never waiting
+    /// past `deadline`.
+    pub async fn call<C: Call>(
+        &self,
+        seller: &SellerContext,
+        call: &C,
+        deadline: &Deadline,
+    ) -> Result<C::Output, SpApiError> {
+        let op = C::OPERATION;
+        call.validate()
+            .map_err(|message| SpApiError::InvalidRequest {
+                operation: op,
+                message,
+            })?;
+        let (token_key, bucket) = match call.grantless_scope() {
+            Some(scope) => (TokenKey::Grantless(scope), BucketKey::new(APP_SCOPE, op)),
+            None => (
+                TokenKey::Seller(seller.seller_id.clone()),
+                BucketKey::new(seller.seller_id.as_str(), op),
+            ),
+        };
+        let url = format!(
+            "{}{}",
+            self.inner.config.base_url(seller.region, seller.sandbox),
+            call.path()
+        );
+        let mut retries = 0u32;
+        let mut refreshed_expired_token = false;
+        loop {
+            self.admit(op, deadline).await?;
+            self.inner.quota.acquire(&bucket, deadline).await?;
+            let token = self.access_token(seller, &token_key, deadline).await?;
+            let started = Instant::now();
+            let sent = self.send(call, &url, &token, deadline).await;
+            let (failure, error) = match sent {
+                Ok(answer) => {
+                    let elapsed_ms = started.elapsed().as_millis() as u64;
+                    tracing::debug!(
+                        operation = op.name(),
+                        status = answer.status,
+                        request_id = answer.request_id.as_deref().unwrap_or(""),
+                        elapsed_ms,
+                        retries,
+                        "SP-API answer"
+                    );
+                    if let Some(rate) = answer.rate_limit
+                        && let Err(e) = self.inner.quota.observe(&bucket, rate).await
+                    {
+                        tracing::warn!(bucket = %bucket, error = %e, "could not record the observed rate");
+                    }
+                    if (200..300).contains(&answer.status) {
+                        self.on_success(op);
+                        return decode::<C::Output>(op, &answer);
+                    }
+                    let error = amazon_error(op, &answer);
+                    if answer.status == 403 && !refreshed_expired_token && token_expired(&error) {
+                        // Our cached token expired early (clock, revocation): refresh once.
+                        tracing::info!(
+                            operation = op.name(),
+                            "access token expired; refreshing once"
+                        );
+                        refreshed_expired_token = true;
+                        self.inner.lwa.invalidate(&token_key).await;
+                        continue;
+                    }
+                    if answer.status == 429 {
+                        self.inner.quota.throttled(&bucket).await;
+                    }
+                    (Failure::Status(answer.status), error)
+                }
+                Err(e) => {
+                    let sent = !e.is_connect();
+                    let failure = if sent {
+                        Failure::NoAnswer
+                    } else {
+                        Failure::NotSent
+                    };
+                    (
+                        failure,
+                        SpApiError::Transport {
+                            operation: op,
+                            sent,
+                            source: e,
+                        },
+                    )
+                }
+            };
+            let retryable_failure = match failure {
+                Failure::Status(s) => domain::retry::is_retryable_status(s),
+                Failure::NotSent | Failure::NoAnswer => true,
+            };
+            if retryable_failure {
+                self.on_failure(op);
+            } else {
+                self.on_success(op);
+            }
+            let decision = self.inner.config.retry.decide(
+                failure,
+                retries,
+                op.spec().retry,
+                call.idempotency_key().is_some(),
+                fastrand::f64(),
+            );
+            match decision {
+                Decision::Retry { after } => {
+                    if !deadline.allows(after) {
+                        return Err(SpApiError::ResumeLater {
+                            operation: op,
+                            after,
+                            reason: error.to_string(),
+                        });
+                    }
+                    tracing::warn!(
+                        operation = op.name(),
+                        wait_ms = after.as_millis() as u64,
+                        retry = retries + 1,
+                        status = error.status().unwrap_or(0),
+                        request_id = error.request_id().unwrap_or(""),
+                        "SP-API call failed, retrying"
+                    );
+                    tokio::time::sleep(after).await;
+                    retries += 1;
+                }
+                Decision::GiveUp => return Err(error),
+            }
+        }
+    }
+
+    async fn admit(&self, op: Operation, deadline: &Deadline) -> Result<(), SpApiError> {
+        loop {
+            let admission = {
+                let mut breakers = self
+                    .inner
+                    .breakers
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                breakers
+                    .entry(op)
+                    .or_insert_with(|| Breaker::new(self.inner.config.time_scale))
+                    .admit(Instant::now())
+            };
+            match admission {
+                Admission::Go | Admission::Probe => return Ok(()),
+                Admission::Wait(wait) => {
+                    if !deadline.allows(wait) {
+                        return Err(SpApiError::ResumeLater {
+                            operation: op,
+                            after: wait,
+                            reason: format!(
+                                "the circuit breaker for {op} is open after repeated failures"
+                            ),
+                        });
+                    }
+                    tracing::warn!(
+                        operation = op.name(),
+                        wait_ms = wait.as_millis() as u64,
+                        "circuit open, waiting"
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    fn on_success(&self, op: Operation) {
+        let mut breakers = self
+            .inner
+            .breakers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = breakers.get_mut(&op) {
+            b.on_success();
+        }
+    }
+
+    fn on_failure(&self, op: Operation) {
+        let mut breakers = self
+            .inner
+            .breakers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        breakers
+            .entry(op)
+            .or_insert_with(|| Breaker::new(self.inner.config.time_scale))
+            .on_failure(Instant::now());
+    }
+
+    async fn access_token(
+        &self,
+        seller: &SellerContext,
+        key: &TokenKey,
+        deadline: &Deadline,
+    ) -> Result<SecretString, SpApiError> {
+        let creds = &self.inner.credentials;
+        let app = creds.app().await.map_err(SpApiError::Credentials)?;
+        let result = self
+            .inner
+            .lwa
+            .token(
+                key,
+                &app,
+                || async {
+                    match key {
+                        TokenKey::Seller(id) => creds
+                            .refresh_token(id)
+                            .await
+                            .map(Grant::RefreshToken)
+                            .map_err(SpApiError::Credentials),
+                        TokenKey::Grantless(scope) => Ok(Grant::ClientCredentials { scope }),
+                    }
+                },
+                deadline,
+            )
+            .await;
+        if let Err(SpApiError::AuthorizationRevoked { .. }) = &result {
+            tracing::error!(seller_id = %seller.seller_id, "LWA invalid_grant: the seller's authorisation is revoked");
+            if let Err(e) = creds
+                .authorization_revoked(
+                    &seller.seller_id,
+                    "LWA answered invalid_grant to the refresh token",
+                )
+                .await
+            {
+                tracing::error!(seller_id = %seller.seller_id, error = %e, "could not flag the seller as revoked");
+            }
+        }
+        result
+    }
+
+    async fn send<C: Call>(
+        &self,
+        call: &C,
+        url: &str,
+        token: &SecretString,
+        deadline: &Deadline,
+    ) -> Result<Answer, reqwest::Error> {
+        let mut req = self
+            .inner
+            .http
+            .request(C::METHOD.as_reqwest(), url)
+            .header("x-amz-access-token", token.expose_secret())
+            .timeout(deadline.remaining().min(self.inner.config.request_timeout));
+        let query = call.query();
+        if !query.is_empty() {
+            req = req.query(&query);
+        }
+        if let Some(key) = call.idempotency_key() {
+            req = req.header("x-amzn-IdempotencyKey", key);
+        }
+        for (name, value) in call.headers() {
+            req = req.header(name, value);
+        }
+        if let Some(body) = call.body() {
+            req = req.json(&body);
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let request_id = header("x-amzn-RequestId");
+        let rate_limit =
+            header("x-amzn-RateLimit-Limit").and_then(|v| v.trim().parse::<f64>().ok());
+        let body = resp.bytes().await?.to_vec();
+        Ok(Answer {
+            status,
+            request_id,
+            rate_limit,
+            body,
+        })
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(op: Operation, answer: &Answer) -> Result<T, SpApiError> {
+    let body: &[u8] = if answer.body.iter().all(u8::is_ascii_whitespace) {
+        b"null"
+    } else {
+        &answer.body
+    };
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| SpApiError::Decode {
+        operation: op,
+        status: answer.status,
+        path: e.path().to_string(),
+        message: e.inner().to_string(),
+        request_id: answer.request_id.clone(),
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    errors: Vec<AmazonError>,
+}
+
+fn amazon_error(op: Operation, answer: &Answer) -> SpApiError {
+    let first = serde_json::from_slice::<ErrorBody>(&answer.body)
+        .ok()
+        .and_then(|b| b.errors.into_iter().next());
+    let (code, message, details) = match first {
+        Some(e) => (e.code, e.message, e.details.filter(|d| !d.is_empty())),
+        None => (
+            match answer.status {
+                429 => "QuotaExceeded".to_string(),
+                s if s >= 500 => "ServerError".to_string(),
+                _ => "Unknown".to_string(),
+            },
+            "Amazon's error body was empty or not in the SP-API error format".to_string(),
+            None,
+        ),
+    };
+    SpApiError::Amazon {
+        operation: op,
+        status: answer.status,
+        code,
+        message,
+        details,
+        request_id: answer.request_id.clone(),
+    }
+}
+
+fn token_expired(error: &SpApiError) -> bool {
+    match error {
+        SpApiError::Amazon {
+            message,
+            details,
+            code,
+            ..
+        } => {
+            let text = format!("{code} {message} {}", details.as_deref().unwrap_or(""))
+                .to_ascii_lowercase();
+            text.contains("expired")
+        }
+        _ => false,
+    }
+}

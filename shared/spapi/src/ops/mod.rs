@@ -1,0 +1,9 @@
+//! One module per API; one struct per operation, implementing [`crate::Call`].
+
+pub mod orders;
+pub mod sellers;
+
+/// ISO 8601 as Amazon writes it: `2026-01-01T00:00:00Z`.
+pub fn iso(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
