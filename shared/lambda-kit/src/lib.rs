@@ -1,12 +1,13 @@
 //! The small kit every Lambda binary uses: tracing set-up that follows
 //! Lambda's log settings, the invocation [`deadline`], the AWS SDK config
 //! (which honours `AWS_ENDPOINT_URL`, so moto needs no code change), and the
-//! SQS partial-batch helper ([`batch`]).
+//! SQS partial-batch helper ([`batch`]), and the production wiring of the
+//! SP-API client's credentials ([`credentials`]).
 //!
-//! Business rules do not belong here; this crate must not depend on the
-//! SP-API client or any job.
+//! Business rules do not belong here; this crate must not depend on any job.
 
 pub mod batch;
+pub mod credentials;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -1,0 +1,184 @@
+//! The production [`spapi::Credentials`]: the application's LWA credentials
+//! and each seller's refresh token from Secrets Manager (cached per
+//! container), the secret's name from the seller's settings, and a revoked
+//! authorisation flagged in the settings so every job skips the seller.
+
+use std::sync::Arc;
+
+use domain::{PortError, SellerId};
+use secrecy::SecretString;
+use secrets::{SecretsCache, SecretsError};
+use serde::Deserialize;
+use spapi::{AppCredentials, Credentials};
+
+/// What the credentials need to know of sellers (the store in production).
+#[async_trait::async_trait]
+pub trait SellerDirectory: Send + Sync {
+    /// Name or ARN of the secret holding the seller's refresh token.
+    async fn refresh_token_secret(&self, seller: &SellerId) -> Result<String, PortError>;
+    async fn mark_authorization_broken(
+        &self,
+        seller: &SellerId,
+        reason: &str,
+    ) -> Result<(), PortError>;
+}
+
+/// The JSON in the application's secret.
+#[derive(Deserialize)]
+struct AppSecret {
+    client_id: String,
+    client_secret: SecretString,
+}
+
+/// The JSON in a seller's secret: `{"refresh_token": "Atzr|..."}`.
+#[derive(Deserialize)]
+struct SellerSecret {
+    refresh_token: SecretString,
+}
+
+pub struct SecretsCredentials {
+    secrets: SecretsCache,
+    app_secret_name: String,
+    directory: Arc<dyn SellerDirectory>,
+}
+
+impl SecretsCredentials {
+    pub fn new(
+        secrets: SecretsCache,
+        app_secret_name: impl Into<String>,
+        directory: Arc<dyn SellerDirectory>,
+    ) -> Self {
+        Self {
+            secrets,
+            app_secret_name: app_secret_name.into(),
+            directory,
+        }
+    }
+}
+
+fn port(e: SecretsError) -> PortError {
+    let retryable = e.is_retryable();
+    let message = e.to_string();
+    let error = if retryable {
+        PortError::retryable(message)
+    } else {
+        PortError::permanent(message)
+    };
+    error.with_source(e)
+}
+
+#[async_trait::async_trait]
+impl Credentials for SecretsCredentials {
+    async fn app(&self) -> Result<AppCredentials, PortError> {
+        let app: AppSecret = self
+            .secrets
+            .get_json(&self.app_secret_name)
+            .await
+            .map_err(port)?;
+        Ok(AppCredentials {
+            client_id: app.client_id,
+            client_secret: app.client_secret,
+        })
+    }
+
+    async fn refresh_token(&self, seller: &SellerId) -> Result<SecretString, PortError> {
+        let name = self.directory.refresh_token_secret(seller).await?;
+        let secret: SellerSecret = self.secrets.get_json(&name).await.map_err(port)?;
+        Ok(secret.refresh_token)
+    }
+
+    async fn authorization_revoked(
+        &self,
+        seller: &SellerId,
+        reason: &str,
+    ) -> Result<(), PortError> {
+        self.directory
+            .mark_authorization_broken(seller, reason)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    struct Map(HashMap<String, String>);
+
+    #[async_trait::async_trait]
+    impl secrets::SecretSource for Map {
+        async fn fetch(&self, name: &str) -> Result<SecretString, SecretsError> {
+            self.0
+                .get(name)
+                .map(|v| SecretString::from(v.clone()))
+                .ok_or_else(|| SecretsError::NotFound { name: name.into() })
+        }
+    }
+
+    #[derive(Default)]
+    struct Directory {
+        broken: Mutex<Vec<(String, String)>>,
+    }
+
+    #[async_trait::async_trait]
+    impl SellerDirectory for Directory {
+        async fn refresh_token_secret(&self, seller: &SellerId) -> Result<String, PortError> {
+            Ok(format!("connector/sellers/{seller}"))
+        }
+        async fn mark_authorization_broken(
+            &self,
+            seller: &SellerId,
+            reason: &str,
+        ) -> Result<(), PortError> {
+            self.broken
+                .lock()
+                .unwrap()
+                .push((seller.to_string(), reason.to_string()));
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_app_and_seller_secrets_and_flags_revocations() {
+        let source = Map(HashMap::from([
+            (
+                "app".to_string(),
+                r#"{"client_id":"amzn1.application-oa2-client.x","client_secret":"s3cr3t"}"#
+                    .to_string(),
+            ),
+            (
+                "connector/sellers/A3EXAMPLESELLER".to_string(),
+                r#"{"refresh_token":"Atzr|r"}"#.to_string(),
+            ),
+        ]));
+        let dir = Arc::new(Directory::default());
+        let creds = SecretsCredentials::new(
+            SecretsCache::new(Arc::new(source), Duration::from_secs(60)),
+            "app",
+            dir.clone(),
+        );
+        let app = creds.app().await.unwrap();
+        assert_eq!(app.client_id, "amzn1.application-oa2-client.x");
+        assert_eq!(app.client_secret.expose_secret(), "s3cr3t");
+        assert!(!format!("{app:?}").contains("s3cr3t"));
+        let seller = SellerId::new("A3EXAMPLESELLER").unwrap();
+        assert_eq!(
+            creds.refresh_token(&seller).await.unwrap().expose_secret(),
+            "Atzr|r"
+        );
+        let other = SellerId::new("A3OTHERSELLER1").unwrap();
+        let err = creds.refresh_token(&other).await.unwrap_err();
+        assert!(
+            !err.retryable && err.message.contains("does not exist"),
+            "{err}"
+        );
+        creds
+            .authorization_revoked(&seller, "invalid_grant")
+            .await
+            .unwrap();
+        assert_eq!(dir.broken.lock().unwrap().len(), 1);
+    }
+}
