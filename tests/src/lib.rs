@@ -2,5 +2,6 @@
 //! process (one table/queue/secret prefix per test), the SP-API simulator on a
 //! free port, and log capture. Everything listens on 127.0.0.1 only.
 
+pub mod logs;
 pub mod moto;
 pub mod sim;

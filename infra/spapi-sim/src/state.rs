@@ -1,0 +1,151 @@
+//! The simulator's whole state, in memory behind one mutex, and its clocks.
+//!
+//! Two notions of time:
+//! - the **clock** (`now`): wall clock plus an offset control can advance; order
+//!   times and the two-minute rule use it;
+//! - **simulated elapsed time** for lifetimes (access tokens, pagination
+//!   tokens): wall time since issue times `speed`, plus clock advances since issue.
+//!
+//! Quota buckets refill with wall time times `speed` only (see `quota`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use domain::Operation;
+use serde_json::Value;
+
+use crate::faults::Faults;
+use crate::orders::StoredOrder;
+use crate::quota::{Bucket, OperationMetrics, RateOverride};
+use crate::search::PageCursor;
+
+/// ISO 8601 UTC with whole seconds, as Amazon writes it (`2026-01-01T12:00:00Z`).
+pub fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A moment, remembered both as wall time and as the clock offset then.
+#[derive(Clone, Copy, Debug)]
+pub struct Stamp {
+    at: Instant,
+    offset: TimeDelta,
+}
+
+impl Stamp {
+    /// Wall time from `earlier` to this stamp.
+    pub fn wall_since(&self, earlier: Stamp) -> Duration {
+        self.at.saturating_duration_since(earlier.at)
+    }
+}
+
+pub struct Shared {
+    pub speed: f64,
+    inner: Mutex<Inner>,
+}
+
+impl Shared {
+    pub fn new(speed: f64) -> Self {
+        Self {
+            speed,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    /// The state; a panic in another request never makes it unusable.
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Subject {
+    Seller(String),
+    /// A grantless token of an application, for a scope.
+    App,
+}
+
+#[derive(Clone, Debug)]
+pub struct AccessToken {
+    pub subject: Subject,
+    pub issued: Stamp,
+    pub lifetime: Duration,
+    pub force_expired: bool,
+}
+
+#[derive(Debug)]
+pub struct Seller {
+    pub revoked: bool,
+    pub marketplace_ids: Vec<String>,
+    pub pii: bool,
+    pub store_name: String,
+    pub orders: BTreeMap<String, StoredOrder>,
+}
+
+#[derive(Default)]
+pub struct Inner {
+    pub clock_offset: TimeDelta,
+    /// client id → client secret
+    pub apps: HashMap<String, String>,
+    pub sellers: BTreeMap<String, Seller>,
+    /// refresh token → seller id
+    pub refresh_tokens: HashMap<String, String>,
+    pub access_tokens: HashMap<String, AccessToken>,
+    pub token_requests: BTreeMap<String, u64>,
+    pub buckets: HashMap<(String, Operation), Bucket>,
+    pub rate_overrides: HashMap<(String, Operation), RateOverride>,
+    pub faults: Faults,
+    pub metrics: BTreeMap<(String, Operation), OperationMetrics>,
+    pub page_cursors: HashMap<String, PageCursor>,
+    /// seller id → the last searchOrders page that had a `nextToken`
+    pub last_page: HashMap<String, Value>,
+}
+
+impl Inner {
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.clock_offset
+    }
+
+    pub fn stamp(&self) -> Stamp {
+        Stamp {
+            at: Instant::now(),
+            offset: self.clock_offset,
+        }
+    }
+
+    /// Simulated time since `s` (see the module comment).
+    pub fn sim_elapsed(&self, s: Stamp, speed: f64) -> Duration {
+        let wall = Instant::now()
+            .saturating_duration_since(s.at)
+            .mul_f64(speed);
+        let advanced = (self.clock_offset - s.offset).to_std().unwrap_or_default();
+        wall + advanced
+    }
+
+    pub fn seller(&self, id: &str) -> Result<&Seller, crate::SimError> {
+        self.sellers
+            .get(id)
+            .ok_or_else(|| crate::SimError::UnknownSeller(id.to_string()))
+    }
+
+    pub fn seller_mut(&mut self, id: &str) -> Result<&mut Seller, crate::SimError> {
+        self.sellers
+            .get_mut(id)
+            .ok_or_else(|| crate::SimError::UnknownSeller(id.to_string()))
+    }
+
+    pub fn record(&mut self, seller: &str, op: Operation, status: u16) {
+        self.metrics
+            .entry((seller.to_string(), op))
+            .or_default()
+            .record(status);
+    }
+}
+
+/// A random string of ASCII letters and digits.
+pub fn random_token(len: usize) -> String {
+    std::iter::repeat_with(fastrand::alphanumeric)
+        .take(len)
+        .collect()
+}
