@@ -1,0 +1,409 @@
+//! Reading `template.yaml`: the CloudFormation/SAM document is turned into
+//! plain JSON with the short intrinsic tags (`!Ref`, `!Sub`, `!GetAtt`, ...)
+//! rewritten to their long forms (`{"Ref": ..}`, `{"Fn::Sub": ..}`, ...), and
+//! the intrinsics the local stack needs are resolved against a [`Scope`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+use serde_yaml_ng::value::TaggedValue;
+
+use crate::DevstackError;
+
+/// The parsed template.
+#[derive(Clone, Debug)]
+pub struct Template {
+    doc: Value,
+}
+
+/// One resource of the template.
+#[derive(Clone, Debug)]
+pub struct Resource<'a> {
+    pub logical_id: &'a str,
+    pub kind: &'a str,
+    pub properties: &'a Value,
+}
+
+impl Template {
+    pub fn load(path: &Path) -> Result<Self, DevstackError> {
+        let text = std::fs::read_to_string(path).map_err(|source| DevstackError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, DevstackError> {
+        let yaml: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(text).map_err(|e| DevstackError::Template(e.to_string()))?;
+        let doc = to_json(yaml)?;
+        if !doc.get("Resources").is_some_and(Value::is_object) {
+            return Err(DevstackError::Template(
+                "the template has no Resources mapping".into(),
+            ));
+        }
+        Ok(Self { doc })
+    }
+
+    /// The resources in document order of their logical ids (sorted).
+    pub fn resources(&self) -> Vec<Resource<'_>> {
+        let Some(map) = self.doc.get("Resources").and_then(Value::as_object) else {
+            return Vec::new();
+        };
+        map.iter()
+            .map(|(id, r)| Resource {
+                logical_id: id,
+                kind: r.get("Type").and_then(Value::as_str).unwrap_or(""),
+                properties: r.get("Properties").unwrap_or(&Value::Null),
+            })
+            .collect()
+    }
+
+    pub fn resource(&self, logical_id: &str) -> Option<Resource<'_>> {
+        self.resources()
+            .into_iter()
+            .find(|r| r.logical_id == logical_id)
+    }
+
+    /// Parameter defaults (`Parameters.X.Default`), as strings.
+    pub fn parameter_defaults(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        if let Some(params) = self.doc.get("Parameters").and_then(Value::as_object) {
+            for (name, p) in params {
+                if let Some(d) = p.get("Default") {
+                    out.insert(name.clone(), scalar_string(d));
+                }
+            }
+        }
+        out
+    }
+
+    /// The environment variables a function gets: `Globals.Function.Environment`
+    /// merged with the function's own, unresolved.
+    pub fn function_environment(
+        &self,
+        logical_id: &str,
+    ) -> Result<Map<String, Value>, DevstackError> {
+        let resource = self
+            .resource(logical_id)
+            .filter(|r| r.kind == "AWS::Serverless::Function")
+            .ok_or_else(|| DevstackError::UnknownResource(logical_id.to_string()))?;
+        let mut vars = self
+            .doc
+            .pointer("/Globals/Function/Environment/Variables")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(own) = resource
+            .properties
+            .pointer("/Environment/Variables")
+            .and_then(Value::as_object)
+        {
+            for (k, v) in own {
+                vars.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(vars)
+    }
+
+    /// Logical ids of the functions in the template.
+    pub fn functions(&self) -> Vec<String> {
+        self.resources()
+            .into_iter()
+            .filter(|r| r.kind == "AWS::Serverless::Function")
+            .map(|r| r.logical_id.to_string())
+            .collect()
+    }
+}
+
+/// What intrinsics resolve against.
+pub trait Scope {
+    fn parameter(&self, name: &str) -> Option<String>;
+    /// `!Ref LogicalId` of a resource.
+    fn reference(&self, logical_id: &str) -> Option<String>;
+    /// `!GetAtt LogicalId.Attribute`.
+    fn attribute(&self, logical_id: &str, attribute: &str) -> Option<String>;
+}
+
+/// Resolves a property value to a string (`!Ref`, `!Sub`, `!GetAtt`,
+/// `!Join`, pseudo parameters, plain scalars).
+pub fn resolve_string(value: &Value, scope: &dyn Scope) -> Result<String, DevstackError> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(_) | Value::Bool(_) => Ok(scalar_string(value)),
+        Value::Object(map) if map.len() == 1 => {
+            let (name, arg) = map.iter().next().ok_or_else(|| unsupported(value))?;
+            match name.as_str() {
+                "Ref" => {
+                    let target = arg.as_str().ok_or_else(|| unsupported(value))?;
+                    resolve_ref(target, scope)
+                }
+                "Fn::GetAtt" => {
+                    let (id, attr) = getatt_parts(arg).ok_or_else(|| unsupported(value))?;
+                    scope
+                        .attribute(&id, &attr)
+                        .ok_or(DevstackError::Unresolved(format!("{id}.{attr}")))
+                }
+                "Fn::Sub" => sub(arg, scope),
+                "Fn::Join" => {
+                    let parts = arg.as_array().ok_or_else(|| unsupported(value))?;
+                    let [sep, list] = parts.as_slice() else {
+                        return Err(unsupported(value));
+                    };
+                    let sep = sep.as_str().ok_or_else(|| unsupported(value))?;
+                    let list = list.as_array().ok_or_else(|| unsupported(value))?;
+                    let items = list
+                        .iter()
+                        .map(|v| resolve_string(v, scope))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(items.join(sep))
+                }
+                _ => Err(unsupported(value)),
+            }
+        }
+        _ => Err(unsupported(value)),
+    }
+}
+
+fn unsupported(value: &Value) -> DevstackError {
+    DevstackError::Unsupported(value.to_string())
+}
+
+fn resolve_ref(target: &str, scope: &dyn Scope) -> Result<String, DevstackError> {
+    if let Some(p) = pseudo(target, scope) {
+        return Ok(p);
+    }
+    scope
+        .parameter(target)
+        .or_else(|| scope.reference(target))
+        .ok_or_else(|| DevstackError::Unresolved(target.to_string()))
+}
+
+fn pseudo(name: &str, scope: &dyn Scope) -> Option<String> {
+    match name {
+        "AWS::Region" => Some(scope.parameter("AWS::Region").unwrap_or("us-east-1".into())),
+        "AWS::AccountId" => Some("123456789012".into()),
+        "AWS::Partition" => Some("aws".into()),
+        "AWS::URLSuffix" => Some("amazonaws.com".into()),
+        "AWS::StackName" => Some(
+            scope
+                .parameter("AWS::StackName")
+                .unwrap_or("connector".into()),
+        ),
+        _ => None,
+    }
+}
+
+fn getatt_parts(arg: &Value) -> Option<(String, String)> {
+    match arg {
+        Value::String(s) => {
+            let (id, attr) = s.split_once('.')?;
+            Some((id.to_string(), attr.to_string()))
+        }
+        Value::Array(a) => match a.as_slice() {
+            [Value::String(id), Value::String(attr)] => Some((id.clone(), attr.clone())),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `Fn::Sub` with a string or `[string, {vars}]`.
+fn sub(arg: &Value, scope: &dyn Scope) -> Result<String, DevstackError> {
+    let (text, vars) = match arg {
+        Value::String(s) => (s.as_str(), None),
+        Value::Array(a) => match a.as_slice() {
+            [Value::String(s), Value::Object(vars)] => (s.as_str(), Some(vars)),
+            _ => return Err(unsupported(arg)),
+        },
+        _ => return Err(unsupported(arg)),
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| DevstackError::Template(format!("unclosed ${{ in !Sub {text:?}")))?;
+        let name = &after[..end];
+        if let Some(literal) = name.strip_prefix('!') {
+            out.push_str("${");
+            out.push_str(literal);
+            out.push('}');
+        } else if let Some(v) = vars.and_then(|m| m.get(name)) {
+            out.push_str(&resolve_string(v, scope)?);
+        } else if let Some((id, attr)) = name.split_once('.').filter(|_| !name.starts_with("AWS::"))
+        {
+            out.push_str(
+                &scope
+                    .attribute(id, attr)
+                    .ok_or_else(|| DevstackError::Unresolved(name.to_string()))?,
+            );
+        } else {
+            out.push_str(&resolve_ref(name, scope)?);
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn scalar_string(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn to_json(v: serde_yaml_ng::Value) -> Result<Value, DevstackError> {
+    use serde_yaml_ng::Value as Y;
+    Ok(match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                n.as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+                    .unwrap_or(Value::Null)
+            }
+        }
+        Y::String(s) => Value::String(s),
+        Y::Sequence(seq) => Value::Array(seq.into_iter().map(to_json).collect::<Result<_, _>>()?),
+        Y::Mapping(map) => {
+            let mut out = Map::new();
+            for (k, v) in map {
+                let key = match k {
+                    Y::String(s) => s,
+                    other => serde_yaml_ng::to_string(&other)
+                        .map_err(|e| DevstackError::Template(e.to_string()))?
+                        .trim()
+                        .to_string(),
+                };
+                out.insert(key, to_json(v)?);
+            }
+            Value::Object(out)
+        }
+        Y::Tagged(tagged) => tag_to_long_form(*tagged)?,
+    })
+}
+
+fn tag_to_long_form(tagged: TaggedValue) -> Result<Value, DevstackError> {
+    let tag = tagged.tag.to_string();
+    let name = tag.trim_start_matches('!');
+    let inner = to_json(tagged.value)?;
+    let mut out = Map::new();
+    match name {
+        "Ref" | "Condition" => {
+            out.insert(name.to_string(), inner);
+        }
+        "GetAtt" => {
+            let parts = match inner {
+                Value::String(s) => match s.split_once('.') {
+                    Some((id, attr)) => Value::Array(vec![id.into(), attr.into()]),
+                    None => {
+                        return Err(DevstackError::Template(format!(
+                            "!GetAtt {s} needs LogicalId.Attribute"
+                        )));
+                    }
+                },
+                other => other,
+            };
+            out.insert("Fn::GetAtt".to_string(), parts);
+        }
+        other => {
+            out.insert(format!("Fn::{other}"), inner);
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct S;
+    impl Scope for S {
+        fn parameter(&self, name: &str) -> Option<String> {
+            (name == "Stage").then(|| "dev".to_string())
+        }
+        fn reference(&self, logical_id: &str) -> Option<String> {
+            (logical_id == "Q").then(|| "http://q".to_string())
+        }
+        fn attribute(&self, logical_id: &str, attribute: &str) -> Option<String> {
+            (logical_id == "Q" && attribute == "Arn").then(|| "arn:q".to_string())
+        }
+    }
+
+    const DOC: &str = r#"
+Parameters:
+  Stage: {Type: String, Default: prod}
+Globals:
+  Function:
+    Environment:
+      Variables:
+        A: !Ref Q
+        B: plain
+Resources:
+  Q:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !Sub "orders-${Stage}.fifo"
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment:
+        Variables:
+          B: !GetAtt Q.Arn
+          C: !Sub "${Q.Arn}/${AWS::Region}/${!Literal}"
+          D: !Join ["-", [a, !Ref Stage]]
+"#;
+
+    #[test]
+    fn short_tags_become_long_forms_and_resolve() {
+        let t = Template::parse(DOC).unwrap();
+        assert_eq!(t.parameter_defaults()["Stage"], "prod");
+        let q = t.resource("Q").unwrap();
+        assert_eq!(q.kind, "AWS::SQS::Queue");
+        assert_eq!(
+            resolve_string(&q.properties["QueueName"], &S).unwrap(),
+            "orders-dev.fifo"
+        );
+        let env = t.function_environment("F").unwrap();
+        let resolved: BTreeMap<_, _> = env
+            .iter()
+            .map(|(k, v)| (k.clone(), resolve_string(v, &S).unwrap()))
+            .collect();
+        assert_eq!(resolved["A"], "http://q");
+        assert_eq!(resolved["B"], "arn:q");
+        assert_eq!(resolved["C"], "arn:q/us-east-1/${Literal}");
+        assert_eq!(resolved["D"], "a-dev");
+        assert_eq!(t.functions(), vec!["F".to_string()]);
+    }
+
+    #[test]
+    fn unknown_references_are_errors_not_empty_strings() {
+        let v = serde_json::json!({"Ref": "Nope"});
+        assert!(matches!(
+            resolve_string(&v, &S),
+            Err(DevstackError::Unresolved(n)) if n == "Nope"
+        ));
+        assert!(Template::parse("a: 1").is_err());
+    }
+
+    #[test]
+    fn the_project_template_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+        let t = Template::load(&path).unwrap();
+        assert_eq!(
+            t.resource("StateTable").unwrap().kind,
+            "AWS::DynamoDB::Table"
+        );
+    }
+}
