@@ -1,7 +1,9 @@
 //! The integration-test binary: every module talks to moto and/or the SP-API
 //! simulator on 127.0.0.1, with its own table, queues and sellers.
 
+mod client_sim;
 mod idempotency;
+mod no_pii_in_logs;
 mod provision;
 mod sim_behaviour;
 mod sim_schema;
