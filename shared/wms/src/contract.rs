@@ -1,0 +1,327 @@
+//! The three contracts, their embedded schemas (compiled once per process),
+//! and the parse / encode steps every message goes through.
+
+use std::fmt;
+use std::sync::LazyLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{ValidationError, Validator};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+use crate::{ContractError, Violation};
+
+/// The one schema version this code reads and writes (`"schema": 1`).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// At most this many violations are reported for one message.
+const MAX_VIOLATIONS: usize = 10;
+
+/// Which contract a message belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Contract {
+    /// Connector → WMS order queue.
+    OrderMessage,
+    /// WMS → connector shipment queue.
+    ShipmentMessage,
+    /// The WMS stock endpoint's answer.
+    StockPage,
+}
+
+impl Contract {
+    pub const ALL: [Contract; 3] = [
+        Contract::OrderMessage,
+        Contract::ShipmentMessage,
+        Contract::StockPage,
+    ];
+
+    /// The JSON Schema text, as shipped in `shared/wms/schemas/`.
+    pub fn schema_text(self) -> &'static str {
+        match self {
+            Contract::OrderMessage => include_str!("../schemas/order-message.v1.json"),
+            Contract::ShipmentMessage => include_str!("../schemas/shipment-message.v1.json"),
+            Contract::StockPage => include_str!("../schemas/stock-page.v1.json"),
+        }
+    }
+
+    /// The schema's file name under `shared/wms/schemas/`.
+    pub fn schema_file(self) -> &'static str {
+        match self {
+            Contract::OrderMessage => "order-message.v1.json",
+            Contract::ShipmentMessage => "shipment-message.v1.json",
+            Contract::StockPage => "stock-page.v1.json",
+        }
+    }
+
+    pub(crate) fn compiled(self) -> Result<&'static Validator, ContractError> {
+        static ORDER: LazyLock<Result<Validator, String>> =
+            LazyLock::new(|| compile(Contract::OrderMessage));
+        static SHIPMENT: LazyLock<Result<Validator, String>> =
+            LazyLock::new(|| compile(Contract::ShipmentMessage));
+        static STOCK: LazyLock<Result<Validator, String>> =
+            LazyLock::new(|| compile(Contract::StockPage));
+        let compiled = match self {
+            Contract::OrderMessage => &*ORDER,
+            Contract::ShipmentMessage => &*SHIPMENT,
+            Contract::StockPage => &*STOCK,
+        };
+        compiled
+            .as_ref()
+            .map_err(|message| ContractError::SchemaUnavailable {
+                contract: self,
+                message: message.clone(),
+            })
+    }
+
+    /// Checks a JSON value against this contract's schema (version first, so
+    /// a message from a newer WMS gets a clear "unsupported version").
+    pub fn validate(self, value: &Value) -> Result<(), ContractError> {
+        check_version(self, value)?;
+        let validator = self.compiled()?;
+        let mut violations: Vec<Violation> = validator
+            .iter_errors(value)
+            .map(|e| violation(&e))
+            .collect();
+        if violations.is_empty() {
+            return Ok(());
+        }
+        violations.sort_by(|a, b| a.path.cmp(&b.path).then(a.rule.cmp(&b.rule)));
+        violations.dedup();
+        violations.truncate(MAX_VIOLATIONS);
+        Err(ContractError::Invalid {
+            contract: self,
+            violations,
+        })
+    }
+
+    /// Parses text received from the WMS: JSON, then the schema, then the
+    /// Rust type (with the path of the field that broke).
+    pub(crate) fn parse<T: DeserializeOwned>(self, body: &str) -> Result<T, ContractError> {
+        let value: Value = serde_json::from_str(body).map_err(|e| ContractError::NotJson {
+            contract: self,
+            problem: match e.classify() {
+                serde_json::error::Category::Eof => "it ends too early",
+                serde_json::error::Category::Syntax => "syntax error",
+                // `from_str` into a `Value` only fails on syntax or EOF; keep a
+                // sane text for the others anyway.
+                serde_json::error::Category::Data | serde_json::error::Category::Io => "unreadable",
+            },
+            line: e.line(),
+            column: e.column(),
+        })?;
+        self.validate(&value)?;
+        serde_path_to_error::deserialize(value).map_err(|e| ContractError::Invalid {
+            contract: self,
+            violations: vec![Violation {
+                path: serde_pointer(e.path()),
+                // serde's own text quotes the value: leave it out.
+                rule: "does not fit the field's type or format (see the schema)".to_string(),
+            }],
+        })
+    }
+
+    /// Serialises a message we send, after checking it against our own schema.
+    pub(crate) fn encode<T: Serialize>(self, message: &T) -> Result<String, ContractError> {
+        let value = serde_json::to_value(message).map_err(|source| ContractError::Encode {
+            contract: self,
+            source,
+        })?;
+        self.validate(&value)?;
+        serde_json::to_string(message).map_err(|source| ContractError::Encode {
+            contract: self,
+            source,
+        })
+    }
+}
+
+impl fmt::Display for Contract {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Contract::OrderMessage => "order message",
+            Contract::ShipmentMessage => "shipment message",
+            Contract::StockPage => "stock page",
+        })
+    }
+}
+
+fn compile(contract: Contract) -> Result<Validator, String> {
+    let schema: Value =
+        serde_json::from_str(contract.schema_text()).map_err(|e| format!("not JSON: {e}"))?;
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .map_err(|e| e.to_string())
+}
+
+fn check_version(contract: Contract, value: &Value) -> Result<(), ContractError> {
+    match value.get("schema") {
+        Some(Value::Number(n)) if n.as_u64() != Some(u64::from(SCHEMA_VERSION)) => {
+            Err(ContractError::UnsupportedVersion {
+                contract,
+                found: n.to_string(),
+                supported: SCHEMA_VERSION,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+fn pointer(location: &str) -> String {
+    if location.is_empty() {
+        "/".to_string()
+    } else {
+        location.to_string()
+    }
+}
+
+fn child(location: &str, key: &str) -> String {
+    let escaped = key.replace('~', "~0").replace('/', "~1");
+    format!("{location}/{escaped}")
+}
+
+fn names(keys: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+    keys.into_iter()
+        .map(|k| format!("`{}`", k.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A schema error as a rule about a field, without the field's value.
+fn violation(error: &ValidationError<'_>) -> Violation {
+    let at = error.instance_path().as_str();
+    let rule = |rule: String| Violation {
+        path: pointer(at),
+        rule,
+    };
+    match error.kind() {
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default();
+            Violation {
+                path: child(at, name),
+                rule: "is required".to_string(),
+            }
+        }
+        ValidationErrorKind::Type { kind } => rule(match kind {
+            TypeKind::Single(t) => format!("must be of type {t}"),
+            TypeKind::Multiple(ts) => format!(
+                "must be one of the types {}",
+                ts.iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }),
+        ValidationErrorKind::Minimum { limit } => rule(format!("must be at least {limit}")),
+        ValidationErrorKind::Maximum { limit } => rule(format!("must be at most {limit}")),
+        ValidationErrorKind::ExclusiveMinimum { limit } => {
+            rule(format!("must be greater than {limit}"))
+        }
+        ValidationErrorKind::ExclusiveMaximum { limit } => {
+            rule(format!("must be less than {limit}"))
+        }
+        ValidationErrorKind::MinLength { limit } => {
+            rule(format!("must have at least {limit} character(s)"))
+        }
+        ValidationErrorKind::MaxLength { limit } => {
+            rule(format!("must have at most {limit} characters"))
+        }
+        ValidationErrorKind::Pattern { pattern } => rule(pattern_rule(pattern)),
+        ValidationErrorKind::Format { format } if format == "date-time" => rule(
+            "must be an RFC 3339 date-time with an offset, e.g. 2026-09-01T14:00:00Z".to_string(),
+        ),
+        ValidationErrorKind::Format { format } => rule(format!("must be a valid {format}")),
+        ValidationErrorKind::Enum { options } => rule(format!("must be one of {options}")),
+        ValidationErrorKind::Constant { expected_value } => {
+            rule(format!("must be {expected_value}"))
+        }
+        ValidationErrorKind::MinItems { limit } => {
+            rule(format!("must have at least {limit} item(s)"))
+        }
+        ValidationErrorKind::MaxItems { limit } => rule(format!("must have at most {limit} items")),
+        ValidationErrorKind::AdditionalProperties { unexpected } => rule(format!(
+            "has field(s) the contract does not define: {}",
+            names(unexpected)
+        )),
+        ValidationErrorKind::AnyOf { context } => {
+            // `anyOf` of `required` lists: "give at least one of these".
+            let missing: Vec<String> = context
+                .iter()
+                .flatten()
+                .filter_map(|e| match e.kind() {
+                    ValidationErrorKind::Required { property } => {
+                        property.as_str().map(str::to_string)
+                    }
+                    _ => None,
+                })
+                .collect();
+            if !missing.is_empty() && missing.len() == context.iter().flatten().count() {
+                rule(format!("needs at least one of {}", names(&missing)))
+            } else {
+                rule("does not match any of the allowed shapes".to_string())
+            }
+        }
+        _ => rule(error.masked_with("the value").to_string()),
+    }
+}
+
+/// The rule behind each pattern of our schemas, in words.
+pub(crate) fn pattern_rule(pattern: &str) -> String {
+    const SKU: &str =
+        r"^[^\s\x00-\x1F\x7F-\x9F](?:[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F])?$";
+    let words = match pattern {
+        SKU => "must be a SKU: no control characters and no leading or trailing spaces",
+        "^[A-Z0-9]{8,20}$" => "must be an Amazon id: 8 to 20 upper-case letters and digits",
+        "^[A-Za-z0-9_-]{1,32}$" => "must be a client code: 1 to 32 letters, digits, '-' or '_'",
+        "^[A-Za-z0-9]{0,10}[0-9]{3}-[0-9]{7}-[0-9]{7}$" => {
+            "must be the order number as sent (prefix + Amazon order id, e.g. MG302-1234567-1234567) or the bare Amazon order id"
+        }
+        "^[0-9]{3}-[0-9]{7}-[0-9]{7}$" => {
+            "must be an Amazon order id: 3, 7 and 7 digits joined by '-'"
+        }
+        "^[0-9]{1,30}$" => "must be an Amazon order item id: 1 to 30 digits",
+        "^[A-Z]{2}$" => "must be an upper-case ISO 3166-1 alpha-2 country code, e.g. DE",
+        "^[A-Z]{3}$" => "must be an upper-case ISO 4217 currency code, e.g. EUR",
+        "^-?[0-9]+(\\.[0-9]+)?$" => "must be a decimal number written as a string, e.g. \"12.90\"",
+        "^[\\x21-\\x7E]+$" => "must be printable ASCII without spaces",
+        "^\\S(.*\\S)?$" => "must not start or end with spaces",
+        _ => return format!("must match the pattern {pattern}"),
+    };
+    words.to_string()
+}
+
+/// `serde_path_to_error`'s path as a JSON pointer.
+fn serde_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out = child(&out, &index.to_string()),
+            Segment::Map { key } => out = child(&out, key),
+            Segment::Enum { variant } => out = child(&out, variant),
+            Segment::Unknown => out = child(&out, "?"),
+        }
+    }
+    pointer(&out)
+}
+
+/// The `"schema"` field: always [`SCHEMA_VERSION`]; any other number is refused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SchemaVersion;
+
+impl Serialize for SchemaVersion {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u32(SCHEMA_VERSION)
+    }
+}
+
+impl<'de> Deserialize<'de> for SchemaVersion {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let n = u64::deserialize(deserializer)?;
+        if n == u64::from(SCHEMA_VERSION) {
+            Ok(SchemaVersion)
+        } else {
+            Err(serde::de::Error::custom("unsupported schema version"))
+        }
+    }
+}
