@@ -1,1 +1,117 @@
-//! DynamoDB state: seller settings, order ledger, checkpoints, shared rate buckets, idempotency records (single table).
+//! All DynamoDB access of the connector, over one table whose name the caller
+//! passes in (ARCHITECTURE.md, "DynamoDB key schema"): seller settings, the
+//! order ledger, checkpoints, the shared rate buckets (the
+//! [`domain::quota::BucketStore`] port) and the idempotency layer. Each role
+//! is a narrow async trait ([`SettingsStore`], [`Ledger`], [`Checkpoints`],
+//! [`IdempotencyStore`]) implemented by [`Store`] and by the in-memory
+//! [`memory::MemoryStore`] with the same semantics, so a handler asks only for
+//! what it uses and is unit-tested without DynamoDB. Conditional writes whose
+//! failure means something (an order already recorded, a key already locked)
+//! return typed outcomes, not errors.
+//!
+//! This crate depends on `domain` and the DynamoDB SDK only: never on `spapi`
+//! (the two meet at ports declared in `domain`), `lambda-kit` or any job. It
+//! reads no environment variables, and it logs keys and ids, never item
+//! contents (a ledger entry may hold buyer data).
+
+pub mod buckets;
+pub mod checkpoint;
+pub mod clock;
+mod error;
+pub mod idempotency;
+mod item;
+pub mod keys;
+pub mod ledger;
+pub mod memory;
+pub mod settings;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+
+pub use buckets::DynamoBuckets;
+pub use checkpoint::{Checkpoint, Checkpoints};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::StoreError;
+pub use idempotency::{Idempotency, IdempotencyError, IdempotencyStore, RunOptions, sha256_hex};
+pub use keys::Key;
+pub use ledger::{Claim, Ledger, LedgerEntry, Recorded, SendState, StatusUpdate};
+pub use memory::MemoryStore;
+pub use settings::{SellerSummary, SettingsStore};
+
+use crate::item::Item;
+
+/// How often an optimistic read-modify-write is retried after losing a race
+/// (settings); rate buckets have their own, larger bound.
+pub(crate) const CONFLICT_ATTEMPTS: u32 = 5;
+
+/// The DynamoDB adapter: a client and a table name. Cheap to clone (the SDK
+/// client is shared); build one per container in `main`.
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            clock: clock::system(),
+        }
+    }
+
+    /// The same store reading "now" from `clock` (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    pub(crate) async fn get_item(
+        &self,
+        key: &Key,
+        consistent: bool,
+    ) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Item::key_map(key)))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("GetItem", key.to_string(), e))?;
+        Ok(out.item.map(Item::from))
+    }
+}
+
+/// A short random pause before retrying a lost optimistic write, so racing
+/// writers spread out.
+pub(crate) async fn conflict_pause(attempt: u32) {
+    let cap_ms = (5 * u64::from(attempt)).clamp(5, 50);
+    tokio::time::sleep(Duration::from_millis(fastrand::u64(1..=cap_ms))).await;
+}
