@@ -2,9 +2,12 @@
 //! simulator on 127.0.0.1, with its own table, queues and sellers.
 
 mod client_sim;
+mod credentials;
+mod demo;
 mod idempotency;
 mod no_pii_in_logs;
 mod provision;
+mod quota_shared;
 mod sim_behaviour;
 mod sim_schema;
 mod store;

@@ -98,6 +98,50 @@ impl Credentials for SecretsCredentials {
     }
 }
 
+/// The production [`SellerDirectory`]: the seller settings in the store name
+/// the refresh-token secret, and a revoked authorisation is recorded there
+/// (so every job skips the seller until it is onboarded again).
+pub struct SettingsDirectory {
+    settings: Arc<dyn store::SettingsStore>,
+}
+
+impl SettingsDirectory {
+    pub fn new(settings: Arc<dyn store::SettingsStore>) -> Self {
+        Self { settings }
+    }
+}
+
+fn store_port(e: store::StoreError) -> PortError {
+    let message = e.to_string();
+    let error = if e.is_retryable() {
+        PortError::retryable(message)
+    } else {
+        PortError::permanent(message)
+    };
+    error.with_source(e)
+}
+
+#[async_trait::async_trait]
+impl SellerDirectory for SettingsDirectory {
+    async fn refresh_token_secret(&self, seller: &SellerId) -> Result<String, PortError> {
+        self.settings
+            .refresh_token_secret(seller)
+            .await
+            .map_err(store_port)
+    }
+
+    async fn mark_authorization_broken(
+        &self,
+        seller: &SellerId,
+        reason: &str,
+    ) -> Result<(), PortError> {
+        self.settings
+            .mark_authorization_broken(seller, reason)
+            .await
+            .map_err(store_port)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
