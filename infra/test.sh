@@ -6,5 +6,4 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 SKIP_SAM=1 bash infra/setup.sh
-export MOTO_SERVER="$root/.venv/bin/moto_server"
 cargo test --workspace --locked "$@"

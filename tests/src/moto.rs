@@ -18,8 +18,8 @@ pub fn endpoint() -> String {
         std::thread::Builder::new()
             .name("moto-server".into())
             .spawn(move || {
-                let path = devstack::default_moto_path(&devstack::workspace_root());
-                match MotoServer::start(&path) {
+                let command = devstack::default_moto_command(&devstack::workspace_root());
+                match MotoServer::start(&command) {
                     Ok(server) => {
                         let _ = tx.send(Ok(server.endpoint()));
                         // Keep the server (and this thread) alive until the process ends.

@@ -11,7 +11,7 @@ pub mod moto;
 pub mod provision;
 pub mod template;
 
-pub use moto::{MotoServer, default_moto_path, local_sdk_config};
+pub use moto::{MotoCommand, MotoServer, default_moto_command, local_sdk_config};
 pub use provision::{Provisioned, QueueInfo, SecretInfo, provision};
 pub use template::Template;
 
@@ -43,7 +43,7 @@ pub enum DevstackError {
     Unresolved(String),
     #[error("template.yaml has no resource {0} of the expected type")]
     UnknownResource(String),
-    #[error("moto_server not found at {0}: run `bash infra/setup.sh` (or set MOTO_SERVER)")]
+    #[error("moto not found at {0}: run `bash infra/setup.sh` first (it installs moto into .venv)")]
     MotoMissing(String),
     #[error("moto: {0}")]
     Moto(String),

@@ -41,7 +41,7 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<(), devstack::DevstackError> {
     let root = devstack::workspace_root();
-    let moto = MotoServer::start(&devstack::default_moto_path(&root))?;
+    let moto = MotoServer::start(&devstack::default_moto_command(&root))?;
     println!("local AWS (moto)      {}", moto.endpoint());
     let sdk = devstack::local_sdk_config(&moto.endpoint()).await;
     let template = Template::load(&devstack::template_path())?;

@@ -18,25 +18,48 @@ pub struct MotoServer {
     port: u16,
 }
 
-/// Where `infra/setup.sh` installs moto: `<workspace>/.venv/bin/moto_server`,
-/// unless `MOTO_SERVER` names another executable.
-pub fn default_moto_path(workspace_root: &Path) -> PathBuf {
-    std::env::var_os("MOTO_SERVER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root.join(".venv/bin/moto_server"))
+/// How to start moto: a program and the arguments before `-H`/`-p`.
+#[derive(Clone, Debug)]
+pub struct MotoCommand {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+}
+
+/// moto as `infra/setup.sh` installs it, behind `infra/moto_serial.py` (one
+/// request at a time, so conditional writes are atomic as in DynamoDB);
+/// `MOTO_SERVER` may name another `moto_server`-compatible executable.
+pub fn default_moto_command(workspace_root: &Path) -> MotoCommand {
+    match std::env::var_os("MOTO_SERVER") {
+        Some(program) => MotoCommand {
+            program: PathBuf::from(program),
+            args: Vec::new(),
+        },
+        None => MotoCommand {
+            program: workspace_root.join(".venv/bin/python"),
+            args: vec![
+                workspace_root
+                    .join("infra/moto_serial.py")
+                    .display()
+                    .to_string(),
+            ],
+        },
+    }
 }
 
 impl MotoServer {
     /// Starts moto on a free port and waits until it answers (at most 30 s).
-    pub fn start(executable: &Path) -> Result<Self, DevstackError> {
-        if !executable.exists() {
-            return Err(DevstackError::MotoMissing(executable.display().to_string()));
+    pub fn start(command: &MotoCommand) -> Result<Self, DevstackError> {
+        if !command.program.exists() {
+            return Err(DevstackError::MotoMissing(
+                command.program.display().to_string(),
+            ));
         }
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port()?;
-            let mut cmd = Command::new(executable);
-            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            let mut cmd = Command::new(&command.program);
+            cmd.args(&command.args)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());

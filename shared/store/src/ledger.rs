@@ -268,6 +268,17 @@ pub trait Ledger: Send + Sync {
         last_seen_update: DateTime<Utc>,
         expires_at: Option<i64>,
     ) -> Result<StatusUpdate, StoreError>;
+
+    /// Replaces the stored payload (and the TTL when given), e.g. the record
+    /// of what was sent after a cancellation was reported. `NotFound` if
+    /// there is no entry.
+    async fn set_payload(
+        &self,
+        seller: &SellerId,
+        order: &AmazonOrderId,
+        payload: &str,
+        expires_at: Option<i64>,
+    ) -> Result<(), StoreError>;
 }
 
 /// Whether a `Sending` claim made at `claimed_at` may be taken over at `now`.
@@ -549,6 +560,42 @@ impl Ledger for Store {
                 Some(_) => Ok(StatusUpdate::Stale),
                 None => Ok(StatusUpdate::Missing),
             },
+        }
+    }
+
+    async fn set_payload(
+        &self,
+        seller: &SellerId,
+        order: &AmazonOrderId,
+        payload: &str,
+        expires_at: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let key = Key::order(seller, order);
+        let mut e = Expr::new();
+        let mut attributes = vec![(PAYLOAD, s(payload))];
+        if let Some(at) = expires_at {
+            attributes.push((EXPIRES_AT, n(at)));
+        }
+        let set = e.assignments(attributes);
+        let pk = e.name("pk");
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Item::key_map(&key)))
+            .update_expression(format!("SET {set}"))
+            .condition_expression(format!("attribute_exists({pk})"))
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .send()
+            .await;
+        match conditional("UpdateItem", &key, result)? {
+            Written::Done(_) => Ok(()),
+            Written::ConditionFailed(_) => Err(StoreError::NotFound {
+                what: "ledger entry",
+                pk: key.pk,
+                sk: key.sk,
+            }),
         }
     }
 }

@@ -280,6 +280,31 @@ impl Ledger for MemoryStore {
         Ok(changed == Some(true))
     }
 
+    async fn set_payload(
+        &self,
+        seller: &SellerId,
+        order: &AmazonOrderId,
+        payload: &str,
+        expires_at: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let key = Key::order(seller, order);
+        let changed = self.update_entry(&key, |e| {
+            e.payload = Some(domain::Pii::new(payload.to_string()));
+            if expires_at.is_some() {
+                e.expires_at = expires_at;
+            }
+            true
+        })?;
+        match changed {
+            Some(_) => Ok(()),
+            None => Err(StoreError::NotFound {
+                what: "ledger entry",
+                pk: key.pk,
+                sk: key.sk,
+            }),
+        }
+    }
+
     async fn update_status(
         &self,
         seller: &SellerId,

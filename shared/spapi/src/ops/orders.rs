@@ -52,6 +52,11 @@ pub struct SearchOrders {
     pub max_results_per_page: Option<u32>,
     pub included_data: Vec<IncludedData>,
     pub pagination_token: Option<String>,
+    /// The clock the caller computed the window with (default: the system
+    /// clock). The two-minute rule is checked against it, so a job running
+    /// on a shifted clock — the simulator's in tests — is checked the way
+    /// Amazon will check it.
+    pub now: Option<DateTime<Utc>>,
 }
 
 impl SearchOrders {
@@ -64,6 +69,7 @@ impl SearchOrders {
             max_results_per_page: None,
             included_data: Vec::new(),
             pagination_token: None,
+            now: None,
         }
     }
 
@@ -170,7 +176,7 @@ impl Call for SearchOrders {
         if self.pagination_token.is_some() {
             return Ok(());
         }
-        self.check(Utc::now())
+        self.check(self.now.unwrap_or_else(Utc::now))
     }
 }
 
