@@ -6,6 +6,8 @@ mod credentials;
 mod demo;
 mod idempotency;
 mod no_pii_in_logs;
+mod order_pull;
+mod order_pull_pii;
 mod provision;
 mod quota_shared;
 mod sim_behaviour;

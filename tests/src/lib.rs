@@ -5,4 +5,5 @@
 pub mod client;
 pub mod logs;
 pub mod moto;
+pub mod pull;
 pub mod sim;

@@ -1,5 +1,6 @@
 //! Log capture for the "no PII, no tokens, no secrets in logs" tests: a JSON
-//! subscriber like Lambda's, at TRACE (so every library's output is seen too),
+//! subscriber like Lambda's with the functions' own filter at its most verbose
+//! setting (TRACE for our code, INFO for the HTTP/AWS libraries),
 //! writing into memory for the current thread. Use it from a current-thread
 //! tokio test so every task of the run logs through it.
 
@@ -47,7 +48,7 @@ impl LogCapture {
         let capture = LogCapture::default();
         let subscriber = tracing_subscriber::fmt()
             .json()
-            .with_max_level(tracing::Level::TRACE)
+            .with_env_filter(lambda_kit::log_filter("trace"))
             .with_current_span(true)
             .with_span_list(true)
             .with_writer(capture.clone())

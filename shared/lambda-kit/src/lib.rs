@@ -16,10 +16,68 @@ use domain::Deadline;
 /// Time kept back at the end of an invocation to write checkpoints and answer.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 
-/// Structured logs as Lambda is configured (`AWS_LAMBDA_LOG_FORMAT=JSON`,
-/// `AWS_LAMBDA_LOG_LEVEL`), through `lambda_runtime`'s own subscriber.
+/// Crates that may print request or response bodies (buyer data, tokens)
+/// at DEBUG/TRACE: they never log below INFO, whatever level is configured.
+pub const QUIET_TARGETS: [&str; 14] = [
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http",
+    "aws_smithy_http_client",
+    "aws_smithy_types",
+    "aws_sdk_sqs",
+    "aws_sdk_dynamodb",
+    "aws_sdk_secretsmanager",
+    "aws_config",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "reqwest",
+    "rustls",
+];
+
+/// The filter every function logs through: `level` (Lambda's level names,
+/// case-insensitive; `FATAL` is `error`) for our code, at most INFO for
+/// [`QUIET_TARGETS`].
+pub fn log_filter(level: &str) -> tracing_subscriber::EnvFilter {
+    let level = match level.to_ascii_lowercase().as_str() {
+        "trace" => "trace",
+        "debug" => "debug",
+        "warn" => "warn",
+        "error" | "fatal" => "error",
+        _ => "info",
+    };
+    let quiet = if matches!(level, "trace" | "debug") {
+        "info"
+    } else {
+        level
+    };
+    let mut directives = vec![level.to_string()];
+    directives.extend(QUIET_TARGETS.iter().map(|t| format!("{t}={quiet}")));
+    tracing_subscriber::EnvFilter::new(directives.join(","))
+}
+
+/// Structured logs as Lambda is configured: JSON when
+/// `AWS_LAMBDA_LOG_FORMAT=JSON`, level from `AWS_LAMBDA_LOG_LEVEL` (or
+/// `RUST_LOG`), through [`log_filter`] so no HTTP body is ever logged.
 pub fn init_tracing() {
-    lambda_runtime::tracing::init_default_subscriber();
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_string());
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(log_filter(&level))
+        .with_target(false)
+        .with_ansi(false)
+        .without_time();
+    if json {
+        builder
+            .json()
+            .with_current_span(false)
+            .with_span_list(false)
+            .init();
+    } else {
+        builder.init();
+    }
 }
 
 /// The invocation's deadline minus [`DEADLINE_MARGIN`].

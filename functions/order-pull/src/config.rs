@@ -1,0 +1,111 @@
+//! The function's configuration (template.yaml sets it) and the wiring of its
+//! clients. `main.rs` reads the environment once and calls [`wire`]; the demo
+//! and the tests build the same wiring from the template's resolved
+//! environment, so what they run is what Lambda runs.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use lambda_kit::ConfigError;
+use lambda_kit::batch::SqsDeadLetters;
+use lambda_kit::credentials::{SecretsCredentials, SettingsDirectory};
+use secrets::{SecretsCache, SecretsManager};
+use spapi::{ClientConfig, SpApi};
+use store::{Clock, DynamoBuckets, Store, SystemClock};
+
+use crate::ports::{SqsJobQueue, SqsOrderQueue};
+use crate::pull::{PullOptions, Puller};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub table: String,
+    /// Name or ARN of the LWA application secret.
+    pub lwa_app_secret: String,
+    pub wms_order_queue_url: String,
+    pub job_queue_url: String,
+    pub job_dead_letter_queue_url: String,
+    /// Local runs only: one base URL for every SP-API region (the simulator).
+    pub spapi_endpoint: Option<String>,
+    /// Local runs only: the LWA token endpoint.
+    pub lwa_token_url: Option<String>,
+    /// Local runs only: the simulator's time compression (default 1).
+    pub time_scale: f64,
+}
+
+impl Config {
+    /// From environment-like lookups (`std::env::var` in `main`).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &str| get(name).ok_or_else(|| ConfigError::Missing(name.to_string()));
+        let time_scale = match get("SPAPI_TIME_SCALE") {
+            None => 1.0,
+            Some(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s >= 1.0)
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "SPAPI_TIME_SCALE".into(),
+                    message: "must be a number ≥ 1".into(),
+                })?,
+        };
+        Ok(Self {
+            table: required("TABLE_NAME")?,
+            lwa_app_secret: required("LWA_APP_SECRET")?,
+            wms_order_queue_url: required("WMS_ORDER_QUEUE_URL")?,
+            job_queue_url: required("ORDER_PULL_JOB_QUEUE_URL")?,
+            job_dead_letter_queue_url: required("ORDER_PULL_JOB_DLQ_URL")?,
+            spapi_endpoint: get("SPAPI_ENDPOINT"),
+            lwa_token_url: get("LWA_TOKEN_URL"),
+            time_scale,
+        })
+    }
+
+    fn client_config(&self) -> ClientConfig {
+        match (&self.spapi_endpoint, &self.lwa_token_url) {
+            (Some(base), Some(lwa)) => ClientConfig::local(base, lwa, self.time_scale),
+            _ => ClientConfig::default(),
+        }
+    }
+}
+
+/// The production wiring: one set of clients per container.
+pub fn wire(
+    config: &Config,
+    sdk: &SdkConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<(Puller, SqsDeadLetters), spapi::SpApiError> {
+    let store =
+        Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table).with_clock(clock.clone());
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let secrets = SecretsCache::new(
+        Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(
+            sdk,
+        ))),
+        secrets::DEFAULT_TTL,
+    );
+    let directory = Arc::new(SettingsDirectory::new(Arc::new(store.clone())));
+    let credentials = Arc::new(SecretsCredentials::new(
+        secrets,
+        config.lwa_app_secret.clone(),
+        directory,
+    ));
+    let buckets = Arc::new(DynamoBuckets::new(store.clone()));
+    let api = SpApi::new(config.client_config(), credentials, buckets)?;
+    let store = Arc::new(store);
+    let puller = Puller {
+        api,
+        settings: store.clone(),
+        ledger: store.clone(),
+        checkpoints: store,
+        sink: Arc::new(SqsOrderQueue::new(sqs.clone(), &config.wms_order_queue_url)),
+        jobs: Arc::new(SqsJobQueue::new(sqs.clone(), &config.job_queue_url)),
+        clock,
+        options: PullOptions::default(),
+    };
+    let dead_letters = SqsDeadLetters::new(sqs, &config.job_dead_letter_queue_url);
+    Ok((puller, dead_letters))
+}
+
+/// The system clock, for `main`.
+pub fn system_clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}

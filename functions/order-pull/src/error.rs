@@ -1,0 +1,60 @@
+//! The function's one error type, classified for SQS: retryable failures are
+//! continued by a follow-up job (then redelivered), the rest dead-lettered.
+
+use std::time::Duration;
+
+use spapi::SpApiError;
+use store::StoreError;
+
+use crate::ports::QueueError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PullError {
+    #[error("the job message is invalid: {0}")]
+    BadJob(String),
+    #[error("no settings for seller {0}: onboard the seller first (README, \"Operate\")")]
+    UnknownSeller(String),
+    #[error("the seller's settings are invalid: {0}; fix them with the operator CLI")]
+    Settings(String),
+    #[error("the checkpoint could not be read or written: {0}")]
+    Checkpoint(String),
+    #[error("a WMS message could not be built: {0}")]
+    Contract(String),
+    #[error(transparent)]
+    SpApi(#[from] SpApiError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+impl From<wms::ContractError> for PullError {
+    fn from(e: wms::ContractError) -> Self {
+        PullError::Contract(e.to_string())
+    }
+}
+
+impl PullError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            PullError::SpApi(e) => {
+                e.is_retryable() || matches!(e, SpApiError::PaginationLoop { .. })
+            }
+            PullError::Store(e) => e.is_retryable() || matches!(e, StoreError::Conflict { .. }),
+            PullError::Queue(e) => e.retryable,
+            PullError::BadJob(_)
+            | PullError::UnknownSeller(_)
+            | PullError::Settings(_)
+            | PullError::Checkpoint(_)
+            | PullError::Contract(_) => false,
+        }
+    }
+
+    /// When Amazon's quota says to come back.
+    pub fn resume_after(&self) -> Option<Duration> {
+        match self {
+            PullError::SpApi(e) => e.resume_after(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The scheduled run: one job per seller whose order pull is enabled, plus a
+//! reconcile job when the seller's last one is older than `reconcile_every`.
+//! The jobs run in parallel through SQS and Lambda concurrency, so 1,000
+//! sellers never depend on one 15-minute invocation.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::PullError;
+use crate::job::{Mode, PullJob};
+use crate::pull::{PullState, Puller, not_pullable};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FanoutReport {
+    pub sellers: u32,
+    pub jobs: u32,
+    pub reconciles: u32,
+    pub skipped: u32,
+}
+
+impl Puller {
+    pub async fn fan_out(&self) -> Result<FanoutReport, PullError> {
+        let mut report = FanoutReport::default();
+        let now = self.clock.now();
+        for summary in self.settings.list_sellers().await? {
+            report.sellers += 1;
+            if !summary.enabled || !summary.authorized {
+                report.skipped += 1;
+                continue;
+            }
+            let Some(settings) = self.settings.get_settings(&summary.seller_id).await? else {
+                report.skipped += 1;
+                continue;
+            };
+            if not_pullable(&settings).is_some() {
+                report.skipped += 1;
+                continue;
+            }
+            let seller = summary.seller_id.as_str();
+            self.jobs
+                .enqueue(&PullJob::new(seller, Mode::Incremental), Duration::ZERO)
+                .await?;
+            report.jobs += 1;
+            if self.reconcile_due(&settings.seller_id, now).await? {
+                self.jobs
+                    .enqueue(&PullJob::new(seller, Mode::Reconcile), Duration::ZERO)
+                    .await?;
+                report.reconciles += 1;
+            }
+        }
+        tracing::info!(
+            sellers = report.sellers,
+            jobs = report.jobs,
+            reconciles = report.reconciles,
+            skipped = report.skipped,
+            "order pull fanned out"
+        );
+        Ok(report)
+    }
+
+    async fn reconcile_due(
+        &self,
+        seller: &domain::SellerId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, PullError> {
+        let Some(c) = self
+            .checkpoints
+            .get_checkpoint(seller, Mode::Reconcile.checkpoint())
+            .await?
+        else {
+            // The first incremental run covers everything since the start date.
+            let state = PullState {
+                last_completed_at: Some(now),
+                ..PullState::default()
+            };
+            let value =
+                serde_json::to_value(state).map_err(|e| PullError::Checkpoint(e.to_string()))?;
+            match self
+                .checkpoints
+                .put_checkpoint(seller, Mode::Reconcile.checkpoint(), &value, None)
+                .await
+            {
+                // Another fan-out wrote it first: same effect.
+                Ok(_) | Err(store::StoreError::Conflict { .. }) => return Ok(false),
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let state: PullState =
+            serde_json::from_value(c.value).map_err(|e| PullError::Checkpoint(e.to_string()))?;
+        if state.window.is_some() {
+            // A reconcile is still working through its window.
+            return Ok(false);
+        }
+        Ok(state
+            .last_completed_at
+            .is_none_or(|t| now - t >= self.options.reconcile_every))
+    }
+}

@@ -1,0 +1,92 @@
+//! The order-pull Lambda: every eligible MFN order of every seller reaches the
+//! WMS order queue exactly once, and cancellations of orders already sent
+//! follow as `order.cancelled`.
+//!
+//! Triggers (template.yaml): an EventBridge schedule sends
+//! `{"kind": "schedule"}` and the function fans out one job per seller on the
+//! job queue ([`fanout`]); the job queue (SQS, batch size 1, partial batch
+//! responses) runs each seller's pull ([`pull`]), which continues a backlog in
+//! follow-up jobs before its deadline. `{"kind": "pull", ...}` runs one seller
+//! directly (operator, demo). Business rules (eligibility, mapping,
+//! cancellations) are in the `orders` crate; this crate is the flow: windows,
+//! checkpoints, the ledger claim, the queues.
+//!
+//! Must not depend on other functions; reads no environment (see `main.rs`).
+
+pub mod config;
+pub mod error;
+pub mod fanout;
+pub mod job;
+pub mod ports;
+pub mod pull;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use domain::Deadline;
+use lambda_kit::batch::{DeadLetterSink, RecordError, process};
+use serde_json::Value;
+
+pub use error::PullError;
+pub use fanout::FanoutReport;
+pub use job::{Command, Mode, PullJob};
+pub use pull::{Outcome, PullOptions, PullReport, PullState, Puller, Window};
+
+/// The function's handler, for any of its triggers.
+pub async fn handle(
+    puller: &Puller,
+    dead_letters: &dyn DeadLetterSink,
+    event: Value,
+    deadline: Deadline,
+) -> Result<Value, HandlerError> {
+    if event.get("Records").is_some() {
+        let event: SqsEvent = serde_json::from_value(event)
+            .map_err(|e| HandlerError::Event(format!("not an SQS event: {e}")))?;
+        let report = process(event, false, dead_letters, |_meta, job: PullJob| {
+            async move {
+                match puller.run(&job, &deadline).await {
+                    Ok(report) => {
+                        tracing::info!(seller = %report.seller_id, outcome = ?report.outcome, sent = report.sent, "order-pull job finished");
+                        Ok(())
+                    }
+                    Err(e) if e.is_retryable() => Err(RecordError::Retryable {
+                        reason: e.to_string(),
+                    }),
+                    Err(e) => Err(RecordError::Permanent {
+                        reason: e.to_string(),
+                    }),
+                }
+            }
+        })
+        .await
+        .map_err(|e| HandlerError::AllFailed(format!("{} job(s) failed; first: {}", e.count, e.first_reason)))?;
+        return serde_json::to_value(&report.response)
+            .map_err(|e| HandlerError::Event(e.to_string()));
+    }
+    let command: Command = serde_json::from_value(event).map_err(|e| {
+        HandlerError::Event(format!(
+            "expected {{\"kind\": \"schedule\"}}, {{\"kind\": \"pull\", \"seller_id\": ..., \"mode\": ...}} or an SQS event: {e}"
+        ))
+    })?;
+    match command {
+        Command::Schedule => {
+            let report = puller.fan_out().await.map_err(HandlerError::Pull)?;
+            serde_json::to_value(report).map_err(|e| HandlerError::Event(e.to_string()))
+        }
+        Command::Pull(job) => {
+            let report = puller
+                .run(&job, &deadline)
+                .await
+                .map_err(HandlerError::Pull)?;
+            serde_json::to_value(report).map_err(|e| HandlerError::Event(e.to_string()))
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("invalid event: {0}")]
+    Event(String),
+    #[error("every record of the batch failed: {0}")]
+    AllFailed(String),
+    #[error(transparent)]
+    Pull(PullError),
+}

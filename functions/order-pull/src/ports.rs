@@ -1,0 +1,137 @@
+//! The function's outside edges as narrow traits, with their SQS adapters:
+//! the WMS order queue and the order-pull job queue.
+
+use std::time::Duration;
+
+use aws_sdk_sqs::types::MessageAttributeValue;
+
+use crate::job::PullJob;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{action} failed: {message}")]
+pub struct QueueError {
+    pub action: &'static str,
+    pub message: String,
+    pub retryable: bool,
+}
+
+/// One message for the WMS order queue.
+#[derive(Clone, Debug)]
+pub struct Outgoing<'a> {
+    /// Deduplication id (deterministic per event: kind + order).
+    pub message_id: &'a str,
+    /// Ordering group: the seller.
+    pub group: &'a str,
+    /// `order.created` / `order.cancelled`.
+    pub kind: &'a str,
+    pub body: &'a str,
+}
+
+/// Where orders go: the WMS order queue.
+#[async_trait::async_trait]
+pub trait OrderSink: Send + Sync {
+    async fn send(&self, message: Outgoing<'_>) -> Result<(), QueueError>;
+}
+
+/// Where follow-up jobs go: the order-pull job queue.
+#[async_trait::async_trait]
+pub trait JobQueue: Send + Sync {
+    async fn enqueue(&self, job: &PullJob, delay: Duration) -> Result<(), QueueError>;
+}
+
+fn sqs_error<E: std::error::Error + 'static>(
+    action: &'static str,
+    e: aws_sdk_sqs::error::SdkError<E>,
+) -> QueueError {
+    use aws_sdk_sqs::error::SdkError;
+    let retryable = match &e {
+        SdkError::ServiceError(s) => s.raw().status().as_u16() >= 500,
+        _ => true,
+    };
+    QueueError {
+        action,
+        message: aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
+        retryable,
+    }
+}
+
+/// The WMS order queue (FIFO): group = seller, deduplication id = the
+/// message id; `kind` as a message attribute so consumers can route.
+pub struct SqsOrderQueue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl SqsOrderQueue {
+    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+        Self {
+            client,
+            url: url.into(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl OrderSink for SqsOrderQueue {
+    async fn send(&self, m: Outgoing<'_>) -> Result<(), QueueError> {
+        let kind = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(m.kind)
+            .build()
+            .map_err(|e| QueueError {
+                action: "build the kind attribute",
+                message: e.to_string(),
+                retryable: false,
+            })?;
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_group_id(m.group)
+            .message_deduplication_id(m.message_id)
+            .message_attributes("kind", kind)
+            .message_body(m.body)
+            .send()
+            .await
+            .map_err(|e| sqs_error("send to the WMS order queue", e))?;
+        Ok(())
+    }
+}
+
+/// The job queue (standard; SQS allows at most 15 minutes of delay).
+pub struct SqsJobQueue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl SqsJobQueue {
+    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+        Self {
+            client,
+            url: url.into(),
+        }
+    }
+}
+
+/// SQS's maximum `DelaySeconds`.
+pub const MAX_DELAY: Duration = Duration::from_secs(900);
+
+#[async_trait::async_trait]
+impl JobQueue for SqsJobQueue {
+    async fn enqueue(&self, job: &PullJob, delay: Duration) -> Result<(), QueueError> {
+        let body = serde_json::to_string(job).map_err(|e| QueueError {
+            action: "encode a job",
+            message: e.to_string(),
+            retryable: false,
+        })?;
+        let delay = delay.min(MAX_DELAY).as_secs() as i32;
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .delay_seconds(delay)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| sqs_error("enqueue an order-pull job", e))?;
+        Ok(())
+    }
+}
