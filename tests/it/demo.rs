@@ -1,5 +1,6 @@
 //! The README's first command, in-process: the demo onboards its seller and
-//! runs the client through the shared DynamoDB bucket against the simulator.
+//! runs the client through the shared DynamoDB bucket against the simulator,
+//! then the order-pull function's handler end to end.
 
 use devstack::demo::{self, DemoOptions};
 use tests::moto::fresh_stack;

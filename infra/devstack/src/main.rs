@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use devstack::demo::{self, DemoOptions};
+use devstack::demo_orders;
 use devstack::{MotoServer, Template};
 
 #[derive(Parser, Debug)]
@@ -84,6 +85,58 @@ async fn run(args: Args) -> Result<(), devstack::DevstackError> {
         "LWA                   {} token exchange(s), then cached",
         report.lwa_exchanges
     );
+
+    // The main job: the order-pull function's handler, as EventBridge and SQS invoke it.
+    let pulled = demo_orders::pull_orders(&sdk, &stack, &template, &sim).await?;
+    println!(
+        "order pull            schedule fan-out {}; {} job(s) run",
+        pulled.fan_out, pulled.jobs_run
+    );
+    println!(
+        "WMS order queue       {} message(s):",
+        pulled.delivered.len()
+    );
+    for d in &pulled.delivered {
+        println!(
+            "  {:<16} {:<24} {} line(s), {} unit(s){}",
+            d.kind,
+            d.order_number,
+            d.lines,
+            d.units,
+            d.country
+                .as_ref()
+                .map(|c| format!(", ship to {c}"))
+                .unwrap_or_default()
+        );
+    }
+    // Amazon cancels one of them; the next scheduled run tells the WMS, once.
+    if let Some(first) = pulled.delivered.first() {
+        let amazon_id = first.order_number.trim_start_matches("DM").to_string();
+        sim.control()
+            .cancel(
+                demo::DEMO_SELLER,
+                &amazon_id,
+                spapi_sim::CancelSpec::default(),
+            )
+            .map_err(|e| devstack::DevstackError::Moto(e.to_string()))?;
+        sim.control()
+            .advance_clock(std::time::Duration::from_secs(16 * 60));
+        let again = demo_orders::pull_orders(&sdk, &stack, &template, &sim).await?;
+        for d in &again.delivered {
+            println!(
+                "  {:<16} {:<24} {} unit(s)",
+                d.kind, d.order_number, d.units
+            );
+        }
+        println!(
+            "next run              {} new message(s) (the cancellation; nothing sent twice)",
+            again.delivered.len()
+        );
+        println!(
+            "SP-API calls          {:?}, {} throttled (429)",
+            again.api_calls, again.throttled
+        );
+    }
     let _ = sim.shutdown().await;
     drop(moto);
     Ok(())
