@@ -1,6 +1,7 @@
 //! The integration-test binary: every module talks to moto and/or the SP-API
 //! simulator on 127.0.0.1, with its own table, queues and sellers.
 
+mod admin;
 mod client_sim;
 mod credentials;
 mod demo;

@@ -23,7 +23,7 @@ use spapi::ops::orders::{SearchOrders, SearchWindow};
 use spapi::ops::sellers::GetMarketplaceParticipations;
 use spapi::{ClientConfig, SellerContext, SpApi};
 use spapi_sim::{AddressSpec, BuyerSpec, ItemSpec, OrderSpec, SellerSpec, SimConfig, SimHandle};
-use store::{DynamoBuckets, SettingsStore, Store};
+use store::{DynamoBuckets, Store};
 
 use crate::{DevstackError, Provisioned};
 
@@ -102,28 +102,23 @@ pub async fn onboard(
     sdk: &SdkConfig,
     store: &Store,
     stage: &str,
-    mut settings: SellerSettings,
+    settings: SellerSettings,
     refresh_token: &str,
 ) -> Result<Onboarded, DevstackError> {
-    let secret_name = format!("connector/{stage}/seller/{}", settings.seller_id);
-    aws_sdk_secretsmanager::Client::new(sdk)
-        .create_secret()
-        .name(&secret_name)
-        .secret_string(serde_json::json!({"refresh_token": refresh_token}).to_string())
-        .send()
+    let deployment = connector_admin::Deployment {
+        stage: stage.to_string(),
+        table: store.table().to_string(),
+        app_secret: format!("connector/{stage}/lwa-app"),
+    };
+    let admin = connector_admin::Admin::new(sdk, deployment);
+    let settings = admin
+        .put_seller(settings, Some(refresh_token))
         .await
         .map_err(|e| DevstackError::Aws {
-            action: format!("create the refresh-token secret for {}", settings.seller_id),
-            message: aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
-        })?;
-    settings.refresh_token_secret = secret_name.clone();
-    store
-        .put_settings(&settings)
-        .await
-        .map_err(|e| DevstackError::Aws {
-            action: format!("store the settings of {}", settings.seller_id),
+            action: "onboard the seller".into(),
             message: e.to_string(),
         })?;
+    let secret_name = settings.refresh_token_secret.clone();
     Ok(Onboarded {
         settings,
         secret_name,
