@@ -112,6 +112,11 @@ impl SpApi {
         &self.inner.config
     }
 
+    /// The HTTP client (feed documents use it without SP-API headers).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
     /// Send `call` for `seller`, retrying what is safe to retry, never waiting
     /// past `deadline`.
     pub async fn call<C: Call>(

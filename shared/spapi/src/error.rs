@@ -96,6 +96,20 @@ pub enum SpApiError {
         operation: Operation,
         message: String,
     },
+
+    /// A feed document's upload to, or download from, Amazon's pre-signed URL.
+    #[error(
+        "feed document {transfer} failed{}: {message}",
+        status.map(|s| format!(" with HTTP {s}")).unwrap_or_default()
+    )]
+    Document {
+        transfer: &'static str,
+        status: Option<u16>,
+        message: String,
+        retryable: bool,
+        #[source]
+        source: Option<reqwest::Error>,
+    },
 }
 
 impl SpApiError {
@@ -107,6 +121,7 @@ impl SpApiError {
             SpApiError::Lwa { retryable, .. } => *retryable,
             SpApiError::Credentials(e) | SpApiError::Quota(e) => e.retryable,
             SpApiError::PageCap { .. } => true,
+            SpApiError::Document { retryable, .. } => *retryable,
             SpApiError::Decode { .. }
             | SpApiError::AuthorizationRevoked { .. }
             | SpApiError::PaginationLoop { .. }
@@ -137,6 +152,7 @@ impl SpApiError {
             SpApiError::Amazon { status, .. }
             | SpApiError::Decode { status, .. }
             | SpApiError::Lwa { status, .. } => Some(*status),
+            SpApiError::Document { status, .. } => *status,
             _ => None,
         }
     }

@@ -20,6 +20,7 @@
 pub mod call;
 pub mod client;
 pub mod config;
+pub mod documents;
 pub mod error;
 pub mod lwa;
 pub mod models;

@@ -1,5 +1,7 @@
 //! One module per API; one struct per operation, implementing [`crate::Call`].
 
+pub mod feeds;
+pub mod listings;
 pub mod orders;
 pub mod sellers;
 

@@ -1,0 +1,153 @@
+//! Listings Items API v2021-08-01 (`listingsItems_2021-08-01.json`):
+//! `patchListingsItem` / `getListingsItem` bodies, and the JSON Patch that
+//! sets a listing's `fulfillment_availability` (its stock quantity), shared
+//! with the `JSON_LISTINGS_FEED` messages of [`super::listings_feed`].
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The attribute that carries a seller-fulfilled quantity.
+pub const FULFILLMENT_AVAILABILITY_PATH: &str = "/attributes/fulfillment_availability";
+/// The seller's own (MFN) fulfilment channel.
+pub const DEFAULT_CHANNEL: &str = "DEFAULT";
+/// The generic product type, enough for offer-only (quantity) patches.
+pub const PRODUCT: &str = "PRODUCT";
+
+/// `PatchOperation.op`.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PatchOp {
+    Add,
+    Replace,
+    Merge,
+    Delete,
+}
+
+/// `PatchOperation`: one JSON Patch step on a top-level attribute.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct PatchOperation {
+    pub op: PatchOp,
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Vec<Value>>,
+}
+
+/// One `fulfillment_availability` attribute value (snake_case, as in the
+/// product type definitions).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub struct FulfillmentAvailabilityValue {
+    pub fulfillment_channel_code: String,
+    pub quantity: u32,
+}
+
+impl PatchOperation {
+    /// `merge` of `fulfillment_availability`: sets `quantity` for `channel`
+    /// and keeps `restock_date` / `lead_time_to_ship_max_days` (changelog
+    /// 2025-06-16; `replace` would drop them).
+    pub fn set_quantity(channel: &str, quantity: u32) -> Self {
+        let value = FulfillmentAvailabilityValue {
+            fulfillment_channel_code: channel.to_string(),
+            quantity,
+        };
+        PatchOperation {
+            op: PatchOp::Merge,
+            path: FULFILLMENT_AVAILABILITY_PATH.to_string(),
+            value: Some(vec![serde_json::to_value(value).unwrap_or(Value::Null)]),
+        }
+    }
+}
+
+/// `ListingsItemPatchRequest`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ListingsItemPatchRequest {
+    pub product_type: String,
+    pub patches: Vec<PatchOperation>,
+}
+
+/// `Issue.severity`.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+/// `Issue`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Issue {
+    pub code: String,
+    pub message: String,
+    pub severity: Severity,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attribute_names: Vec<String>,
+}
+
+/// `ListingsItemSubmissionResponse.status`.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SubmissionStatus {
+    /// Queued for processing (not yet applied).
+    Accepted,
+    /// Refused; `issues` says why.
+    Invalid,
+    /// Only with `mode=VALIDATION_PREVIEW`.
+    Valid,
+}
+
+/// `ListingsItemSubmissionResponse`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ListingsItemSubmissionResponse {
+    pub sku: String,
+    pub status: SubmissionStatus,
+    pub submission_id: String,
+    #[serde(default)]
+    pub issues: Vec<Issue>,
+}
+
+impl ListingsItemSubmissionResponse {
+    /// The `ERROR` issues (what made the submission `INVALID`).
+    pub fn errors(&self) -> impl Iterator<Item = &Issue> {
+        self.issues.iter().filter(|i| i.severity == Severity::Error)
+    }
+}
+
+/// `FulfillmentAvailability` (getListingsItem, camelCase).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct FulfillmentAvailability {
+    pub fulfillment_channel_code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<u32>,
+}
+
+/// `Item` (getListingsItem's answer): the parts the connector reads are
+/// typed; the rest are kept as JSON.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Item {
+    pub sku: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub summaries: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<serde_json::Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<Issue>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fulfillment_availability: Vec<FulfillmentAvailability>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub product_types: Vec<Value>,
+}
+
+impl Item {
+    /// The quantity offered on `channel`, if the answer included it.
+    pub fn quantity(&self, channel: &str) -> Option<u32> {
+        self.fulfillment_availability
+            .iter()
+            .find(|f| f.fulfillment_channel_code == channel)
+            .and_then(|f| f.quantity)
+    }
+}
