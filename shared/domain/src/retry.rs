@@ -50,11 +50,19 @@ pub fn is_retryable_status(status: u16) -> bool {
     matches!(status, 429 | 500 | 502 | 503 | 504)
 }
 
+/// The smallest first back-off of a [`RetryPolicy::scaled`] policy.
+pub const MIN_SCALED_BASE: Duration = Duration::from_millis(10);
+
 impl RetryPolicy {
     /// The default policy with time compressed by `scale` (tests, demo).
+    /// The first back-off never drops below [`MIN_SCALED_BASE`]: a local
+    /// hiccup (a busy simulator, a pooled connection closed under us) needs a
+    /// few milliseconds to pass, which compression would otherwise remove.
     pub fn scaled(scale: TimeScale) -> Self {
         Self {
-            base: scale.duration(Duration::from_secs(1)),
+            base: scale
+                .duration(Duration::from_secs(1))
+                .max(MIN_SCALED_BASE.min(Duration::from_secs(1))),
             ..Self::default()
         }
     }
