@@ -12,5 +12,6 @@ mod order_pull_pii;
 mod provision;
 mod quota_shared;
 mod sim_behaviour;
+mod sim_feeds;
 mod sim_schema;
 mod store;

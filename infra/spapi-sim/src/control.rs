@@ -52,7 +52,7 @@ impl SimControl {
         Self { shared }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
         f(&mut self.shared.lock())
     }
 

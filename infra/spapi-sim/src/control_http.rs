@@ -46,6 +46,7 @@ pub fn routes() -> Router<SimControl> {
         .route("/_sim/expire-tokens", post(expire_tokens))
         .route("/_sim/metrics", get(metrics))
         .route("/_sim/reset", post(reset))
+        .merge(crate::feeds::control_routes())
 }
 
 pub struct ControlError(StatusCode, String);

@@ -17,7 +17,9 @@ mod control;
 mod control_http;
 mod error;
 mod faults;
+mod feeds;
 mod http;
+mod listings;
 mod lwa;
 mod marketplaces;
 mod money;
@@ -41,6 +43,8 @@ use tokio::task::JoinHandle;
 pub use control::{MetricsReport, SellerSpec, SimControl};
 pub use error::SimError;
 pub use faults::{Fault, FaultTarget};
+pub use feeds::{FeedTiming, FeedView};
+pub use listings::ListingSpec;
 pub use marketplaces::{MARKETPLACES, MarketplaceInfo};
 pub use orders::{
     AddressSpec, BuyerSpec, CancelParty, CancelSpec, FulfilledBy, ItemSpec, OrderSpec, ShipItem,

@@ -37,6 +37,8 @@ pub fn routes() -> Router<Arc<Shared>> {
             "/sellers/v1/marketplaceParticipations",
             get(participations_route),
         )
+        .merge(crate::feeds::routes())
+        .merge(crate::listings::routes())
 }
 
 fn query(pairs: Pairs) -> Result<search::Query, (StatusCode, Value)> {
@@ -134,7 +136,12 @@ async fn participations_route(State(shared): State<Arc<Shared>>, headers: Header
 }
 
 /// Runs one SP-API call through auth, faults and quota, then `handler`.
-async fn pipeline<F>(shared: &Shared, call: OpCall, headers: &HeaderMap, handler: F) -> Response
+pub(crate) async fn pipeline<F>(
+    shared: &Shared,
+    call: OpCall,
+    headers: &HeaderMap,
+    handler: F,
+) -> Response
 where
     F: FnOnce(&mut Inner, &str, Option<&Fault>) -> Outcome,
 {

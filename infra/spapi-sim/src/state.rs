@@ -100,6 +100,8 @@ pub struct Inner {
     pub page_cursors: HashMap<String, PageCursor>,
     /// seller id → the last searchOrders page that had a `nextToken`
     pub last_page: HashMap<String, Value>,
+    /// Feeds, feed documents and listings (`feeds`, `listings`).
+    pub feeds: crate::feeds::FeedsState,
 }
 
 impl Inner {
