@@ -106,6 +106,10 @@ pub(crate) trait FeedProcessor: Send + Sync {
 pub(crate) fn default_processors() -> HashMap<String, Arc<dyn FeedProcessor>> {
     let mut m: HashMap<String, Arc<dyn FeedProcessor>> = HashMap::new();
     m.insert(LISTINGS_FEED.to_string(), Arc::new(ListingsFeedProcessor));
+    m.insert(
+        crate::shipments::ORDER_FULFILLMENT_FEED.to_string(),
+        Arc::new(crate::shipments::OrderFulfillmentProcessor),
+    );
     m
 }
 

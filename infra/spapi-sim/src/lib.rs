@@ -26,6 +26,7 @@ mod money;
 mod orders;
 mod quota;
 mod search;
+mod shipments;
 mod spapi;
 mod state;
 

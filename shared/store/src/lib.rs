@@ -24,6 +24,8 @@ pub mod keys;
 pub mod ledger;
 pub mod memory;
 pub mod settings;
+pub mod shipments;
+pub mod stock;
 
 use std::fmt;
 use std::sync::Arc;
@@ -40,6 +42,13 @@ pub use keys::Key;
 pub use ledger::{Claim, Ledger, LedgerEntry, Recorded, SendState, StatusUpdate};
 pub use memory::MemoryStore;
 pub use settings::{SellerSummary, SettingsStore};
+pub use shipments::{
+    Binding, LabelRecord, OrderShipments, PackageBinding, PackageRecord, PackageState, PackedItem,
+    Refusal, ShipmentRecords, Via, update_shipments,
+};
+pub use stock::{
+    PendingPush, Rejection, StockBook, StockEntry, StockLedger, StockMeta, TrackedFeed,
+};
 
 use crate::item::Item;
 

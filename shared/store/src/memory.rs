@@ -32,6 +32,8 @@ struct State {
     checkpoints: BTreeMap<Key, Item>,
     records: BTreeMap<Key, Item>,
     buckets: HashMap<BucketKey, (Option<BucketState>, Option<f64>)>,
+    /// Plain items of modules with their own item mapping (shipments).
+    items: BTreeMap<Key, Item>,
 }
 
 /// The whole store in memory. Clones share the same state.
@@ -69,6 +71,12 @@ impl MemoryStore {
 
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The plain items (same mutex as everything else), for modules that
+    /// implement their role on the memory store themselves.
+    pub(crate) fn with_items<T>(&self, f: impl FnOnce(&mut BTreeMap<Key, Item>) -> T) -> T {
+        f(&mut self.state().items)
     }
 
     fn not_found(what: &'static str, key: Key) -> StoreError {

@@ -2,6 +2,7 @@
 //! (ship, cancel, status changes). Seed specs are in `spec`, the model's
 //! `Order` JSON in `json`.
 
+mod confirm;
 mod json;
 mod spec;
 
@@ -11,6 +12,7 @@ use domain::settings::OrderStatus;
 use crate::SimError;
 use crate::money::Decimal;
 
+pub use confirm::PackageConfirmation;
 pub use json::Included;
 pub use spec::{
     AddressSpec, BuyerSpec, CancelParty, CancelSpec, FulfilledBy, ItemSpec, OrderSpec, ShipItem,

@@ -7,6 +7,7 @@ pub mod feeds;
 pub mod listings;
 pub mod listings_feed;
 pub mod orders;
+pub mod orders_v0;
 pub mod sellers;
 
 /// `Money` (orders_2026-01-01.json): the amount is a decimal *string*, kept

@@ -3,6 +3,7 @@
 pub mod feeds;
 pub mod listings;
 pub mod orders;
+pub mod orders_v0;
 pub mod sellers;
 
 /// ISO 8601 as Amazon writes it: `2026-01-01T00:00:00Z`.

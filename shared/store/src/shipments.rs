@@ -1,0 +1,772 @@
+//! Shipment records: what the shipment-confirmation job has told Amazon, per
+//! package and per order, so a package is confirmed once however often the
+//! WMS sends it, and a partial shipment confirms only what is still open.
+//!
+//! Two kinds of item (ARCHITECTURE.md, key schema):
+//! - **package binding** `SELLER#<seller>` / `PACKAGE#<package id>`: the
+//!   package id bound to one message (its order and payload hash) by a
+//!   conditional put. The same message again finds its own binding; a
+//!   different message under the same package id finds someone else's and is
+//!   refused. A refused package's binding is released so a corrected message
+//!   can use the id.
+//! - **order shipments** `SELLER#<seller>` / `SHIPMENTS#<amazon order id>`:
+//!   every package of the order (state, items, carrier, tracking, the
+//!   `packageReferenceId` it got), the last refusal per package, the labels
+//!   bought through the label function, and a version: every change is a
+//!   read-modify-write conditional on the version ([`update_shipments`]), so
+//!   two packages of one order processed at once cannot both take the last
+//!   unit.
+//!
+//! The labels function (issue 6) records a label it bought for an Amazon
+//! order with [`ShipmentRecords::record_label_bought`]: Amazon already knows
+//! that shipment, and the shipment job then records the package without
+//! confirming it again ([`ShipmentRecords::label_bought`]).
+//!
+//! Nothing here holds buyer data (ids, SKUs, quantities, carriers, tracking
+//! numbers); items expire with the ledger's retention (`expires_at`).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use chrono::{DateTime, Utc};
+use domain::{AmazonOrderId, SellerId};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Written, conditional};
+use crate::item::{Expr, Item, format_time, n, s};
+use crate::keys::{EXPIRES_AT, Key, PK, seller_pk};
+use crate::memory::MemoryStore;
+use crate::settings::{from_json, to_json};
+use crate::{Store, StoreError};
+
+const SELLER_ID: &str = "seller_id";
+const AMAZON_ORDER_ID: &str = "amazon_order_id";
+const PACKAGE_ID: &str = "package_id";
+const PAYLOAD_HASH: &str = "payload_hash";
+const BOUND_AT: &str = "bound_at";
+const RECORD: &str = "record";
+const VERSION: &str = "version";
+const UPDATED_AT: &str = "updated_at";
+
+/// How many times [`update_shipments`] re-reads after losing a race.
+const UPDATE_ATTEMPTS: u32 = 8;
+
+impl Key {
+    pub fn package(seller: &SellerId, package_id: &str) -> Self {
+        let id = if package_id.len() > 256 {
+            format!("sha256:{}", crate::idempotency::sha256_hex(package_id))
+        } else {
+            package_id.to_string()
+        };
+        Self {
+            pk: seller_pk(seller),
+            sk: format!("PACKAGE#{id}"),
+        }
+    }
+
+    pub fn shipments(seller: &SellerId, order: &AmazonOrderId) -> Self {
+        Self {
+            pk: seller_pk(seller),
+            sk: format!("SHIPMENTS#{order}"),
+        }
+    }
+}
+
+/// A package id bound to one shipment message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageBinding {
+    pub seller_id: SellerId,
+    pub package_id: String,
+    pub amazon_order_id: AmazonOrderId,
+    /// SHA-256 of the message's content (what makes it "the same message").
+    pub payload_hash: String,
+    pub bound_at: DateTime<Utc>,
+    pub expires_at: i64,
+}
+
+impl PackageBinding {
+    pub fn key(&self) -> Key {
+        Key::package(&self.seller_id, &self.package_id)
+    }
+}
+
+impl From<&PackageBinding> for Item {
+    fn from(b: &PackageBinding) -> Self {
+        Item::new(&b.key())
+            .with(SELLER_ID, s(b.seller_id.as_str()))
+            .with(PACKAGE_ID, s(b.package_id.clone()))
+            .with(AMAZON_ORDER_ID, s(b.amazon_order_id.as_str()))
+            .with(PAYLOAD_HASH, s(b.payload_hash.clone()))
+            .with(BOUND_AT, s(format_time(b.bound_at)))
+            .with(EXPIRES_AT, n(b.expires_at))
+    }
+}
+
+impl TryFrom<&Item> for PackageBinding {
+    type Error = StoreError;
+
+    fn try_from(item: &Item) -> Result<Self, StoreError> {
+        Ok(Self {
+            seller_id: item.parsed(SELLER_ID, "a seller id")?,
+            package_id: item.s(PACKAGE_ID)?.to_string(),
+            amazon_order_id: item.parsed(AMAZON_ORDER_ID, "an Amazon order id")?,
+            payload_hash: item.s(PAYLOAD_HASH)?.to_string(),
+            bound_at: item.time(BOUND_AT)?,
+            expires_at: item.n(EXPIRES_AT)?,
+        })
+    }
+}
+
+/// The answer of [`ShipmentRecords::bind_package`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Binding {
+    /// The package id is now bound to this message.
+    Bound,
+    /// It already was bound (as stored): to this message if the order and
+    /// hash match, else to another one.
+    Existing(PackageBinding),
+}
+
+/// How a package reached Amazon.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    /// `confirmShipment`.
+    Api,
+    /// A `POST_ORDER_FULFILLMENT_DATA` feed.
+    Feed,
+    /// A label bought through the label function: Amazon knew already.
+    Label,
+    /// Amazon's order already showed the package (a run that died after
+    /// confirming, checked before confirming again).
+    Verified,
+}
+
+/// Where a package stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum PackageState {
+    /// Claimed by a run that is confirming it; after `lease_until` the run
+    /// is presumed dead and the next one checks Amazon's order before
+    /// confirming again.
+    Confirming {
+        lease_until: DateTime<Utc>,
+        attempts: u32,
+    },
+    /// Sent in a feed whose processing report is not read yet.
+    Submitted {
+        feed_id: String,
+        message_id: u32,
+        submitted_at: DateTime<Utc>,
+    },
+    /// Amazon has it.
+    Confirmed { at: DateTime<Utc>, via: Via },
+}
+
+/// One order item and how many of its units are in a package.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackedItem {
+    pub order_item_id: String,
+    pub sku: String,
+    pub quantity: u32,
+}
+
+/// One package of an order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageRecord {
+    pub package_id: String,
+    /// `packageReferenceId` (confirmShipment) and `MerchantFulfillmentID`
+    /// (feed): 1, 2, 3... within the order.
+    pub reference_id: u32,
+    pub payload_hash: String,
+    pub items: Vec<PackedItem>,
+    pub carrier_code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_method: Option<String>,
+    pub tracking_number: String,
+    pub ship_date: DateTime<Utc>,
+    #[serde(flatten)]
+    pub state: PackageState,
+    /// The WMS message (no buyer data), kept until the package is confirmed
+    /// so a refusal in a feed report can dead-letter it as it was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl PackageRecord {
+    pub fn is_confirmed(&self) -> bool {
+        matches!(self.state, PackageState::Confirmed { .. })
+    }
+
+    pub fn units(&self) -> u32 {
+        self.items.iter().map(|i| i.quantity).sum()
+    }
+}
+
+/// The last refusal of a package id (what the operator can look up).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub reason: String,
+    pub at: DateTime<Utc>,
+    pub payload_hash: String,
+}
+
+/// A label the label function bought for this Amazon order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelRecord {
+    pub tracking_number: String,
+    /// Amazon Shipping's shipment id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipment_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    pub bought_at: DateTime<Utc>,
+}
+
+/// Everything the shipment job knows about one order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderShipments {
+    pub seller_id: SellerId,
+    pub amazon_order_id: AmazonOrderId,
+    #[serde(default)]
+    pub packages: BTreeMap<String, PackageRecord>,
+    #[serde(default)]
+    pub refused: BTreeMap<String, Refusal>,
+    #[serde(default)]
+    pub labels: Vec<LabelRecord>,
+    /// The last `packageReferenceId` handed out.
+    #[serde(default)]
+    pub last_reference: u32,
+    /// The stored version (0: not stored yet). Not part of the JSON.
+    #[serde(skip)]
+    pub version: u64,
+}
+
+impl OrderShipments {
+    pub fn new(seller_id: SellerId, amazon_order_id: AmazonOrderId) -> Self {
+        Self {
+            seller_id,
+            amazon_order_id,
+            packages: BTreeMap::new(),
+            refused: BTreeMap::new(),
+            labels: Vec::new(),
+            last_reference: 0,
+            version: 0,
+        }
+    }
+
+    pub fn key(&self) -> Key {
+        Key::shipments(&self.seller_id, &self.amazon_order_id)
+    }
+
+    /// Units of an order item in packages confirmed or on their way
+    /// (refused packages are not in `packages`).
+    pub fn units(&self, order_item_id: &str) -> u32 {
+        self.packages
+            .values()
+            .flat_map(|p| &p.items)
+            .filter(|i| i.order_item_id == order_item_id)
+            .map(|i| i.quantity)
+            .sum()
+    }
+
+    /// The next `packageReferenceId`.
+    pub fn next_reference(&mut self) -> u32 {
+        self.last_reference += 1;
+        self.last_reference
+    }
+
+    /// The label bought with this tracking number, if any.
+    pub fn label(&self, tracking_number: &str) -> Option<&LabelRecord> {
+        self.labels
+            .iter()
+            .find(|l| l.tracking_number == tracking_number)
+    }
+}
+
+fn shipments_item(
+    record: &OrderShipments,
+    version: u64,
+    now: DateTime<Utc>,
+    expires_at: i64,
+) -> Result<Item, StoreError> {
+    Ok(Item::new(&record.key())
+        .with(SELLER_ID, s(record.seller_id.as_str()))
+        .with(AMAZON_ORDER_ID, s(record.amazon_order_id.as_str()))
+        .with(RECORD, s(to_json("order shipments", record)?))
+        .with(VERSION, n(version))
+        .with(UPDATED_AT, s(format_time(now)))
+        .with(EXPIRES_AT, n(expires_at)))
+}
+
+fn shipments_from(item: &Item) -> Result<OrderShipments, StoreError> {
+    let mut record: OrderShipments = from_json("order shipments", item.s(RECORD)?)?;
+    record.version = item.n(VERSION)?;
+    Ok(record)
+}
+
+/// The shipment job's records (DynamoDB, or memory in unit tests).
+#[async_trait::async_trait]
+pub trait ShipmentRecords: Send + Sync {
+    /// Binds `binding.package_id` to its message unless it is bound already.
+    async fn bind_package(&self, binding: &PackageBinding) -> Result<Binding, StoreError>;
+
+    /// Releases a binding, only if it still carries `payload_hash`.
+    async fn release_package(
+        &self,
+        seller: &SellerId,
+        package_id: &str,
+        payload_hash: &str,
+    ) -> Result<bool, StoreError>;
+
+    async fn get_package(
+        &self,
+        seller: &SellerId,
+        package_id: &str,
+    ) -> Result<Option<PackageBinding>, StoreError>;
+
+    async fn get_shipments(
+        &self,
+        seller: &SellerId,
+        order: &AmazonOrderId,
+    ) -> Result<Option<OrderShipments>, StoreError>;
+
+    /// Writes `record` if the stored version is still `record.version`
+    /// (0: nothing stored); returns the new version, or
+    /// [`StoreError::Conflict`] when someone else wrote first.
+    async fn put_shipments(
+        &self,
+        record: &OrderShipments,
+        now: DateTime<Utc>,
+        expires_at: i64,
+    ) -> Result<u64, StoreError>;
+
+    /// For the label function: a label bought through Amazon Shipping for
+    /// this Amazon order, so the shipment job does not confirm it again.
+    /// Recording the same tracking number twice changes nothing.
+    async fn record_label_bought(
+        &self,
+        seller: &SellerId,
+        order: &AmazonOrderId,
+        label: &LabelRecord,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        update_shipments(self, seller, order, label.bought_at, expires_at, |r| {
+            if r.label(&label.tracking_number).is_none() {
+                r.labels.push(label.clone());
+            }
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .and_then(|(out, _)| out)
+    }
+
+    /// The label bought for this order with this tracking number, if any.
+    async fn label_bought(
+        &self,
+        seller: &SellerId,
+        order: &AmazonOrderId,
+        tracking_number: &str,
+    ) -> Result<Option<LabelRecord>, StoreError> {
+        Ok(self
+            .get_shipments(seller, order)
+            .await?
+            .and_then(|r| r.label(tracking_number).cloned()))
+    }
+}
+
+/// Read-modify-write of an order's record: `change` runs on the current
+/// record (a new one if none) and the result is written conditional on its
+/// version; a lost race re-reads and runs `change` again (bounded). Returns
+/// `change`'s output and the record as written.
+pub async fn update_shipments<R, T, F>(
+    records: &R,
+    seller: &SellerId,
+    order: &AmazonOrderId,
+    now: DateTime<Utc>,
+    expires_at: i64,
+    mut change: F,
+) -> Result<(T, OrderShipments), StoreError>
+where
+    R: ShipmentRecords + ?Sized,
+    F: FnMut(&mut OrderShipments) -> T + Send,
+    T: Send,
+{
+    for attempt in 1..=UPDATE_ATTEMPTS {
+        let mut record = records
+            .get_shipments(seller, order)
+            .await?
+            .unwrap_or_else(|| OrderShipments::new(seller.clone(), order.clone()));
+        let out = change(&mut record);
+        match records.put_shipments(&record, now, expires_at).await {
+            Ok(version) => {
+                record.version = version;
+                return Ok((out, record));
+            }
+            Err(StoreError::Conflict { .. }) => crate::conflict_pause(attempt).await,
+            Err(e) => return Err(e),
+        }
+    }
+    let key = Key::shipments(seller, order);
+    Err(StoreError::Contended {
+        pk: key.pk,
+        sk: key.sk,
+        attempts: UPDATE_ATTEMPTS,
+    })
+}
+
+#[async_trait::async_trait]
+impl ShipmentRecords for Store {
+    async fn bind_package(&self, binding: &PackageBinding) -> Result<Binding, StoreError> {
+        let key = binding.key();
+        for _ in 0..3 {
+            let mut e = Expr::new();
+            let condition = format!("attribute_not_exists({})", e.name(PK));
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(Item::from(binding).into_map()))
+                .condition_expression(condition)
+                .set_expression_attribute_names(e.names())
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .send()
+                .await;
+            let existing = match conditional("PutItem", &key, result)? {
+                Written::Done(_) => return Ok(Binding::Bound),
+                Written::ConditionFailed(Some(old)) => Some(old),
+                Written::ConditionFailed(None) => self.get_item(&key, true).await?,
+            };
+            if let Some(old) = existing {
+                return Ok(Binding::Existing(PackageBinding::try_from(&old)?));
+            }
+            // Released between our put and our read: try again.
+        }
+        Err(StoreError::Contended {
+            pk: key.pk,
+            sk: key.sk,
+            attempts: 3,
+        })
+    }
+
+    async fn release_package(
+        &self,
+        seller: &SellerId,
+        package_id: &str,
+        payload_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let key = Key::package(seller, package_id);
+        let mut e = Expr::new();
+        let hash = e.name(PAYLOAD_HASH);
+        let ours = e.value(s(payload_hash));
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Item::key_map(&key)))
+            .condition_expression(format!("{hash} = {ours}"))
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .send()
+            .await;
+        Ok(matches!(
+            conditional("DeleteItem", &key, result)?,
+            Written::Done(_)
+        ))
+    }
+
+    async fn get_package(
+        &self,
+        seller: &SellerId,
+        package_id: &str,
+    ) -> Result<Option<PackageBinding>, StoreError> {
+        self.get_item(&Key::package(seller, package_id), true)
+            .await?
+            .map(|i| PackageBinding::try_from(&i))
+            .transpose()
+    }
+
+    async fn get_shipments(
+        &self,
+        seller: &SellerId,
+        order: &AmazonOrderId,
+    ) -> Result<Option<OrderShipments>, StoreError> {
+        self.get_item(&Key::shipments(seller, order), true)
+            .await?
+            .map(|i| shipments_from(&i))
+            .transpose()
+    }
+
+    async fn put_shipments(
+        &self,
+        record: &OrderShipments,
+        now: DateTime<Utc>,
+        expires_at: i64,
+    ) -> Result<u64, StoreError> {
+        let key = record.key();
+        let version = record.version + 1;
+        let item = shipments_item(record, version, now, expires_at)?;
+        let mut e = Expr::new();
+        let condition = if record.version == 0 {
+            format!("attribute_not_exists({})", e.name(PK))
+        } else {
+            let v = e.name(VERSION);
+            format!("{v} = {}", e.value(n(record.version)))
+        };
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.into_map()))
+            .condition_expression(condition)
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .send()
+            .await;
+        match conditional("PutItem", &key, result)? {
+            Written::Done(_) => Ok(version),
+            Written::ConditionFailed(_) => Err(StoreError::Conflict {
+                pk: key.pk,
+                sk: key.sk,
+                expected: Some(record.version),
+            }),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ShipmentRecords for MemoryStore {
+    async fn bind_package(&self, binding: &PackageBinding) -> Result<Binding, StoreError> {
+        let key = binding.key();
+        self.with_items(|items| match items.get(&key) {
+            Some(old) => Ok(Binding::Existing(PackageBinding::try_from(old)?)),
+            None => {
+                items.insert(key.clone(), Item::from(binding));
+                Ok(Binding::Bound)
+            }
+        })
+    }
+
+    async fn release_package(
+        &self,
+        seller: &SellerId,
+        package_id: &str,
+        payload_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let key = Key::package(seller, package_id);
+        self.with_items(|items| {
+            let ours = match items.get(&key) {
+                Some(item) => PackageBinding::try_from(item)?.payload_hash == payload_hash,
+                None => false,
+            };
+            if ours {
+                items.remove(&key);
+            }
+            Ok(ours)
+        })
+    }
+
+    async fn get_package(
+        &self,
+        seller: &SellerId,
+        package_id: &str,
+    ) -> Result<Option<PackageBinding>, StoreError> {
+        let key = Key::package(seller, package_id);
+        self.with_items(|items| items.get(&key).map(PackageBinding::try_from).transpose())
+    }
+
+    async fn get_shipments(
+        &self,
+        seller: &SellerId,
+        order: &AmazonOrderId,
+    ) -> Result<Option<OrderShipments>, StoreError> {
+        let key = Key::shipments(seller, order);
+        self.with_items(|items| items.get(&key).map(shipments_from).transpose())
+    }
+
+    async fn put_shipments(
+        &self,
+        record: &OrderShipments,
+        now: DateTime<Utc>,
+        expires_at: i64,
+    ) -> Result<u64, StoreError> {
+        let key = record.key();
+        let version = record.version + 1;
+        let item = shipments_item(record, version, now, expires_at)?;
+        self.with_items(|items| {
+            let stored = match items.get(&key) {
+                Some(old) => old.n::<u64>(VERSION)?,
+                None => 0,
+            };
+            if stored != record.version {
+                return Err(StoreError::Conflict {
+                    pk: key.pk.clone(),
+                    sk: key.sk.clone(),
+                    expected: Some(record.version),
+                });
+            }
+            items.insert(key.clone(), item);
+            Ok(version)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seller() -> SellerId {
+        SellerId::new("A3EXAMPLESELLER").unwrap()
+    }
+
+    fn order() -> AmazonOrderId {
+        AmazonOrderId::new("302-1234567-1234567").unwrap()
+    }
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()
+    }
+
+    fn package(id: &str, item: &str, quantity: u32, state: PackageState) -> PackageRecord {
+        PackageRecord {
+            package_id: id.into(),
+            reference_id: 1,
+            payload_hash: "h".into(),
+            items: vec![PackedItem {
+                order_item_id: item.into(),
+                sku: "SKU".into(),
+                quantity,
+            }],
+            carrier_code: "DHL".into(),
+            carrier_name: None,
+            shipping_method: None,
+            tracking_number: "T1".into(),
+            ship_date: t(0),
+            state,
+            message: Some("{}".into()),
+        }
+    }
+
+    #[test]
+    fn keys_and_round_trips() {
+        assert_eq!(
+            Key::package(&seller(), "PKG-1").to_string(),
+            "SELLER#A3EXAMPLESELLER / PACKAGE#PKG-1"
+        );
+        assert_eq!(
+            Key::shipments(&seller(), &order()).sk,
+            "SHIPMENTS#302-1234567-1234567"
+        );
+        let b = PackageBinding {
+            seller_id: seller(),
+            package_id: "PKG-1".into(),
+            amazon_order_id: order(),
+            payload_hash: "abc".into(),
+            bound_at: t(1),
+            expires_at: 1_900_000_000,
+        };
+        assert_eq!(PackageBinding::try_from(&Item::from(&b)).unwrap(), b);
+        let mut r = OrderShipments::new(seller(), order());
+        r.packages.insert(
+            "PKG-1".into(),
+            package(
+                "PKG-1",
+                "11",
+                2,
+                PackageState::Confirmed {
+                    at: t(5),
+                    via: Via::Api,
+                },
+            ),
+        );
+        r.packages.insert(
+            "PKG-2".into(),
+            package(
+                "PKG-2",
+                "11",
+                1,
+                PackageState::Confirming {
+                    lease_until: t(9),
+                    attempts: 1,
+                },
+            ),
+        );
+        let item = shipments_item(&r, 3, t(10), 1_900_000_000).unwrap();
+        let back = shipments_from(&item).unwrap();
+        assert_eq!(back.version, 3);
+        assert_eq!(back.packages, r.packages);
+        assert_eq!(back.units("11"), 3);
+        assert_eq!(back.units("12"), 0);
+    }
+
+    #[tokio::test]
+    async fn memory_semantics_match_the_conditional_writes() {
+        let m = MemoryStore::new();
+        let b = PackageBinding {
+            seller_id: seller(),
+            package_id: "PKG-1".into(),
+            amazon_order_id: order(),
+            payload_hash: "abc".into(),
+            bound_at: t(1),
+            expires_at: 1_900_000_000,
+        };
+        assert_eq!(m.bind_package(&b).await.unwrap(), Binding::Bound);
+        assert_eq!(
+            m.bind_package(&PackageBinding {
+                payload_hash: "other".into(),
+                ..b.clone()
+            })
+            .await
+            .unwrap(),
+            Binding::Existing(b.clone())
+        );
+        assert!(
+            !m.release_package(&seller(), "PKG-1", "other")
+                .await
+                .unwrap()
+        );
+        assert!(m.release_package(&seller(), "PKG-1", "abc").await.unwrap());
+        assert_eq!(m.get_package(&seller(), "PKG-1").await.unwrap(), None);
+
+        let fresh = OrderShipments::new(seller(), order());
+        assert_eq!(m.put_shipments(&fresh, t(0), 1).await.unwrap(), 1);
+        let conflict = m.put_shipments(&fresh, t(0), 1).await.unwrap_err();
+        assert!(
+            matches!(conflict, StoreError::Conflict { .. }),
+            "{conflict}"
+        );
+        let (reference, written) =
+            update_shipments(&m, &seller(), &order(), t(1), 1, |r| r.next_reference())
+                .await
+                .unwrap();
+        assert_eq!((reference, written.version), (1, 2));
+
+        let label = LabelRecord {
+            tracking_number: "1Z999".into(),
+            shipment_id: Some("amzn1.ship.1".into()),
+            carrier: Some("UPS".into()),
+            bought_at: t(2),
+        };
+        m.record_label_bought(&seller(), &order(), &label, 1)
+            .await
+            .unwrap();
+        m.record_label_bought(&seller(), &order(), &label, 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            m.label_bought(&seller(), &order(), "1Z999").await.unwrap(),
+            Some(label)
+        );
+        assert_eq!(
+            m.label_bought(&seller(), &order(), "other").await.unwrap(),
+            None
+        );
+        let stored = m.get_shipments(&seller(), &order()).await.unwrap().unwrap();
+        assert_eq!(stored.labels.len(), 1, "recording twice changes nothing");
+        assert_eq!(stored.last_reference, 1);
+    }
+}
