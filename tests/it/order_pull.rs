@@ -455,3 +455,39 @@ async fn a_backlog_continues_in_follow_up_jobs_before_the_deadline() {
     assert_eq!(created_numbers(&rig), numbers(&ids));
     assert_exactly_once(&rig);
 }
+
+#[tokio::test]
+async fn an_expired_page_token_restarts_the_window_without_duplicates() {
+    let (mut rig, seller) = rig_with_seller("pull-expired", "A1PULLEXPIRED").await;
+    let ids = seed_orders(&rig.sim, &seller, 250);
+    rig.settle();
+    // One page, then the invocation runs out of time and leaves its token.
+    rig.puller.options.page_budget = Duration::from_secs(55);
+    let first = rig
+        .try_pull(
+            &seller,
+            Mode::Incremental,
+            Deadline::after(Duration::from_secs(55)),
+        )
+        .await
+        .expect("first slice");
+    assert_eq!((first.pages, first.sent), (1, 100), "{first:?}");
+    // The follow-up comes a day later: Amazon's page tokens live 24 hours.
+    rig.sim
+        .control()
+        .advance_clock(Duration::from_secs(25 * 3600));
+    rig.puller.options.page_budget = Duration::from_secs(1);
+    let runs = rig.run_jobs(5).await;
+    assert!(
+        !runs.is_empty() && runs.iter().all(|r| r.is_ok()),
+        "{runs:?}"
+    );
+    rig.drain_wms().await;
+    assert_eq!(created_numbers(&rig), numbers(&ids));
+    assert_exactly_once(&rig);
+    assert_eq!(
+        rig.sent_ids().len(),
+        250,
+        "the restarted window sent nothing twice"
+    );
+}

@@ -378,7 +378,9 @@ impl PageCursor {
 
     /// Cheap pruning test: issued less than `lifetime` of wall time (scaled) before `now`.
     fn issued_within(&self, lifetime: Duration, now: Stamp, speed: f64) -> bool {
-        now.wall_since(self.issued).mul_f64(speed) < lifetime
+        // The same measure as the expiry check on use: a token the clock
+        // advanced past is gone, and the same page gets a new one.
+        now.sim_since(self.issued, speed) < lifetime
     }
 }
 

@@ -38,6 +38,13 @@ impl Stamp {
     pub fn wall_since(&self, earlier: Stamp) -> Duration {
         self.at.saturating_duration_since(earlier.at)
     }
+
+    /// Simulated time from `earlier` to this stamp: wall time × `speed` plus
+    /// the clock advances in between (as `Inner::sim_elapsed` counts it).
+    pub fn sim_since(&self, earlier: Stamp, speed: f64) -> Duration {
+        let advanced = (self.offset - earlier.offset).to_std().unwrap_or_default();
+        self.wall_since(earlier).mul_f64(speed) + advanced
+    }
 }
 
 pub struct Shared {
