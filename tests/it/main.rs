@@ -6,6 +6,7 @@ mod client_sim;
 mod credentials;
 mod demo;
 mod idempotency;
+mod inventory_push;
 mod no_pii_in_logs;
 mod order_pull;
 mod order_pull_pii;

@@ -3,7 +3,9 @@
 //! free port, and log capture. Everything listens on 127.0.0.1 only.
 
 pub mod client;
+pub mod inventory;
 pub mod logs;
 pub mod moto;
 pub mod pull;
 pub mod sim;
+pub mod wms_stock;

@@ -1,0 +1,44 @@
+//! The function's one error type, classified retryable or permanent.
+
+use crate::ports::{QueueError, StockError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error("seller {0} has no settings: onboard it with connector-admin first")]
+    UnknownSeller(String),
+    #[error("invalid seller id {0:?}: {1}")]
+    InvalidSeller(String, String),
+    /// The WMS stock endpoint failed: nothing was pushed, nothing recorded.
+    #[error("reading the WMS stock failed, nothing was pushed: {0}")]
+    Stock(#[source] StockError),
+    #[error("Amazon call failed: {0}")]
+    Amazon(#[source] spapi::SpApiError),
+    #[error("state store failed: {0}")]
+    Store(#[source] store::StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+impl PushError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            PushError::UnknownSeller(_) | PushError::InvalidSeller(..) => false,
+            PushError::Stock(e) => e.retryable,
+            PushError::Amazon(e) => e.is_retryable(),
+            PushError::Store(e) => e.is_retryable(),
+            PushError::Queue(e) => e.retryable,
+        }
+    }
+}
+
+impl From<store::StoreError> for PushError {
+    fn from(e: store::StoreError) -> Self {
+        PushError::Store(e)
+    }
+}
+
+impl From<spapi::SpApiError> for PushError {
+    fn from(e: spapi::SpApiError) -> Self {
+        PushError::Amazon(e)
+    }
+}

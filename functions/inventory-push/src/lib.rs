@@ -1,0 +1,101 @@
+//! The inventory-push Lambda: each seller's WMS stock reaches its Amazon
+//! listings as `fulfillment_availability` quantities — on hand or available,
+//! minus the safety buffer, never below 0 — and only what changed, with a
+//! full resync every N days so drift heals.
+//!
+//! Triggers (template.yaml): an hourly EventBridge schedule sends
+//! `{"kind": "schedule"}` and the function enqueues one job per seller whose
+//! push is due ([`push::Pusher::fan_out`]: the seller's `rate(...)`, else
+//! daily after work hours); the job queue (SQS, batch size 1, partial batch
+//! responses) runs each seller's push ([`push::Pusher::run`]);
+//! `{"kind": "push", "seller_id": ...}` runs one seller directly.
+//! The rules are in [`plan`] (pure); the flow, the feeds and their reports
+//! in [`push`]; the WMS endpoint and the queue in [`ports`].
+//!
+//! Must not depend on other functions; reads no environment (see `main.rs`).
+
+pub mod config;
+pub mod error;
+pub mod plan;
+pub mod ports;
+pub mod push;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use domain::Deadline;
+use lambda_kit::batch::{DeadLetterSink, RecordError, process};
+use serde::Deserialize;
+use serde_json::Value;
+
+pub use error::PushError;
+pub use ports::PushJob;
+pub use push::{FanoutReport, PushOptions, PushReport, Pusher};
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Command {
+    Schedule,
+    Push { seller_id: String },
+}
+
+/// The function's handler, for any of its triggers.
+pub async fn handle(
+    pusher: &Pusher,
+    dead_letters: &dyn DeadLetterSink,
+    event: Value,
+    deadline: Deadline,
+) -> Result<Value, HandlerError> {
+    if event.get("Records").is_some() {
+        let event: SqsEvent = serde_json::from_value(event)
+            .map_err(|e| HandlerError::Event(format!("not an SQS event: {e}")))?;
+        let report = process(
+            event,
+            false,
+            dead_letters,
+            |_meta, job: PushJob| async move {
+                match pusher.run(&job.seller_id, &deadline).await {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.is_retryable() => Err(RecordError::Retryable {
+                        reason: e.to_string(),
+                    }),
+                    Err(e) => Err(RecordError::Permanent {
+                        reason: e.to_string(),
+                    }),
+                }
+            },
+        )
+        .await
+        .map_err(|e| {
+            HandlerError::AllFailed(format!(
+                "{} job(s) failed; first: {}",
+                e.count, e.first_reason
+            ))
+        })?;
+        return serde_json::to_value(&report.response)
+            .map_err(|e| HandlerError::Event(e.to_string()));
+    }
+    let command: Command = serde_json::from_value(event).map_err(|e| {
+        HandlerError::Event(format!("expected {{\"kind\": \"schedule\"}}, {{\"kind\": \"push\", \"seller_id\": ...}} or an SQS event: {e}"))
+    })?;
+    let value = match command {
+        Command::Schedule => {
+            serde_json::to_value(pusher.fan_out().await.map_err(HandlerError::Push)?)
+        }
+        Command::Push { seller_id } => serde_json::to_value(
+            pusher
+                .run(&seller_id, &deadline)
+                .await
+                .map_err(HandlerError::Push)?,
+        ),
+    };
+    value.map_err(|e| HandlerError::Event(e.to_string()))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("invalid event: {0}")]
+    Event(String),
+    #[error("every record of the batch failed: {0}")]
+    AllFailed(String),
+    #[error(transparent)]
+    Push(PushError),
+}

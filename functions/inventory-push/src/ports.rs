@@ -1,0 +1,294 @@
+//! The function's outside edges as narrow traits, with their adapters: the
+//! WMS stock endpoint (HTTP GET, bearer token, pages) and the job queue.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::Deadline;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use wms::StockItem;
+
+/// Why the WMS stock could not be read; says what to check.
+#[derive(Debug, thiserror::Error)]
+#[error("WMS stock endpoint: {message}")]
+pub struct StockError {
+    pub message: String,
+    pub retryable: bool,
+}
+
+/// Where the stock comes from.
+#[async_trait::async_trait]
+pub trait StockSource: Send + Sync {
+    /// Every page of the client's stock, in order.
+    async fn fetch_all(
+        &self,
+        client_code: &str,
+        deadline: &Deadline,
+    ) -> Result<Vec<StockItem>, StockError>;
+}
+
+/// The secret the operator stores for the WMS stock endpoint.
+#[derive(Clone, Deserialize)]
+pub struct StockEndpoint {
+    pub url: String,
+    pub token: SecretString,
+}
+
+/// Reads the endpoint's URL and token (Secrets Manager in production).
+#[async_trait::async_trait]
+pub trait StockEndpointSecret: Send + Sync {
+    async fn endpoint(&self) -> Result<StockEndpoint, StockError>;
+}
+
+pub struct SecretsStockEndpoint {
+    pub cache: secrets::SecretsCache,
+    pub secret_name: String,
+}
+
+#[async_trait::async_trait]
+impl StockEndpointSecret for SecretsStockEndpoint {
+    async fn endpoint(&self) -> Result<StockEndpoint, StockError> {
+        self.cache
+            .get_json::<StockEndpoint>(&self.secret_name)
+            .await
+            .map_err(|e| StockError {
+                message: format!(
+                    "the secret {} (JSON {{\"url\", \"token\"}}) could not be read: {e}",
+                    self.secret_name
+                ),
+                retryable: e.is_retryable(),
+            })
+    }
+}
+
+/// Timeouts, retries and limits of the HTTP stock client.
+#[derive(Clone, Copy, Debug)]
+pub struct StockHttpOptions {
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub retries: u32,
+    pub backoff: Duration,
+    pub max_pages: usize,
+}
+
+impl Default for StockHttpOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(20),
+            retries: 3,
+            backoff: Duration::from_millis(500),
+            max_pages: 10_000,
+        }
+    }
+}
+
+/// `GET <url>?client_code=<code>[&cursor=<next_page>]` with
+/// `Authorization: Bearer <token>` (shared/wms/CONTRACTS.md, "Stock page");
+/// each page validated against `stock-page.v1.json`.
+pub struct HttpStockSource {
+    http: reqwest::Client,
+    secret: Arc<dyn StockEndpointSecret>,
+    options: StockHttpOptions,
+}
+
+impl HttpStockSource {
+    pub fn new(
+        secret: Arc<dyn StockEndpointSecret>,
+        options: StockHttpOptions,
+    ) -> Result<Self, StockError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout)
+            .build()
+            .map_err(|e| StockError {
+                message: format!("could not build the HTTP client: {e}"),
+                retryable: false,
+            })?;
+        Ok(Self {
+            http,
+            secret,
+            options,
+        })
+    }
+
+    async fn page(
+        &self,
+        endpoint: &StockEndpoint,
+        client_code: &str,
+        cursor: Option<&str>,
+        page: usize,
+        deadline: &Deadline,
+    ) -> Result<wms::StockPage, StockError> {
+        let mut attempt = 0u32;
+        loop {
+            let mut query = vec![("client_code", client_code)];
+            if let Some(c) = cursor {
+                query.push(("cursor", c));
+            }
+            let sent = self
+                .http
+                .get(&endpoint.url)
+                .query(&query)
+                .bearer_auth(endpoint.token.expose_secret())
+                .timeout(deadline.remaining().min(self.options.request_timeout))
+                .send()
+                .await;
+            let failure = match sent {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    match status {
+                        200 => {
+                            let body = resp.text().await.map_err(|e| StockError {
+                                message: format!(
+                                    "page {page}: the body broke off: {}",
+                                    e.without_url()
+                                ),
+                                retryable: true,
+                            })?;
+                            return wms::StockPage::parse(&body).map_err(|e| StockError {
+                                message: format!("page {page} is not a valid stock page (stock-page.v1.json): {e}"),
+                                retryable: false,
+                            });
+                        }
+                        401 | 403 => {
+                            return Err(StockError {
+                                message: format!(
+                                    "HTTP {status}: the bearer token was refused; check the token in the stock endpoint secret"
+                                ),
+                                retryable: false,
+                            });
+                        }
+                        s if s == 429 || s >= 500 => format!("HTTP {s}"),
+                        s => {
+                            return Err(StockError {
+                                message: format!(
+                                    "page {page}: HTTP {s}; check the endpoint URL in the stock endpoint secret"
+                                ),
+                                retryable: false,
+                            });
+                        }
+                    }
+                }
+                Err(e) if e.is_timeout() => "no answer before the timeout".to_string(),
+                Err(e) if e.is_connect() => "could not connect (is the WMS down?)".to_string(),
+                Err(e) => format!("request failed: {}", e.without_url()),
+            };
+            let wait = self
+                .options
+                .backoff
+                .saturating_mul(1 << attempt.min(8))
+                .mul_f64(1.0 + fastrand::f64() * 0.25);
+            if attempt >= self.options.retries || !deadline.allows(wait) {
+                return Err(StockError {
+                    message: format!("page {page}: {failure} after {} attempt(s)", attempt + 1),
+                    retryable: true,
+                });
+            }
+            tracing::warn!(page, attempt = attempt + 1, wait_ms = wait.as_millis() as u64, reason = %failure, "WMS stock page failed, retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl StockSource for HttpStockSource {
+    async fn fetch_all(
+        &self,
+        client_code: &str,
+        deadline: &Deadline,
+    ) -> Result<Vec<StockItem>, StockError> {
+        let endpoint = self.secret.endpoint().await?;
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut seen = HashSet::new();
+        for page in 1..=self.options.max_pages {
+            let p = self
+                .page(&endpoint, client_code, cursor.as_deref(), page, deadline)
+                .await?;
+            items.extend(p.items);
+            match p.next_page {
+                None => {
+                    tracing::info!(pages = page, skus = items.len(), "WMS stock read");
+                    return Ok(items);
+                }
+                Some(next) => {
+                    if !seen.insert(next.clone()) {
+                        return Err(StockError {
+                            message: format!(
+                                "page {page} repeats an earlier cursor: the endpoint's paging loops"
+                            ),
+                            retryable: false,
+                        });
+                    }
+                    cursor = Some(next);
+                }
+            }
+        }
+        Err(StockError {
+            message: format!("more than {} pages: stopping", self.options.max_pages),
+            retryable: false,
+        })
+    }
+}
+
+/// A per-seller push job (the job queue's message body).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushJob {
+    pub seller_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{action} failed: {message}")]
+pub struct QueueError {
+    pub action: &'static str,
+    pub message: String,
+    pub retryable: bool,
+}
+
+/// Where per-seller jobs go: the inventory-push job queue.
+#[async_trait::async_trait]
+pub trait JobQueue: Send + Sync {
+    async fn enqueue(&self, job: &PushJob, delay: Duration) -> Result<(), QueueError>;
+}
+
+pub struct SqsJobQueue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl SqsJobQueue {
+    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+        Self {
+            client,
+            url: url.into(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl JobQueue for SqsJobQueue {
+    async fn enqueue(&self, job: &PushJob, delay: Duration) -> Result<(), QueueError> {
+        let body = serde_json::to_string(job).map_err(|e| QueueError {
+            action: "encode a job",
+            message: e.to_string(),
+            retryable: false,
+        })?;
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .delay_seconds(delay.min(Duration::from_secs(900)).as_secs() as i32)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| QueueError {
+                action: "enqueue an inventory-push job",
+                message: aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
+                retryable: true,
+            })?;
+        Ok(())
+    }
+}
