@@ -320,3 +320,75 @@ async fn the_schedule_fans_out_per_seller_and_honours_rates() {
     assert_eq!(rig.schedule().await["jobs"], 1, "an hour later: due");
     let _ = rig.sim.control().set_feed_timing(FeedTiming::default());
 }
+
+fn vm_hwm_kib() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// 100,000 SKUs: 4 feeds of 25,000, all accepted on the next run. Prints the
+/// figures (run alone with `--nocapture` for a clean peak RSS: the process
+/// also holds the simulator, the fake WMS and any test running beside it).
+#[tokio::test]
+async fn a_hundred_thousand_skus_go_in_four_feeds() {
+    const N: usize = 100_000;
+    let rig = PushRig::with_page_size("inv_100k", 1000.0, 1000).await;
+    let seller = add_seller(&rig.sim, "A1INV100K", false);
+    rig.sim
+        .control()
+        .seed_listings(
+            &seller.seller_id,
+            (0..N)
+                .map(|i| ListingSpec::new(&format!("SKU-{i:06}"), 1))
+                .collect(),
+        )
+        .unwrap();
+    rig.onboard(&seller, |_| {}).await;
+    rig.wms.set_items(
+        &client_code(&seller),
+        (0..N)
+            .map(|i| wms::StockItem {
+                sku: domain::Sku::new(format!("SKU-{i:06}")).unwrap(),
+                on_hand: (i % 50) as u32,
+                available: (i % 50) as u32,
+            })
+            .collect(),
+    );
+    let before = vm_hwm_kib();
+    let t = std::time::Instant::now();
+    let r = rig.push(&seller).await;
+    let first = t.elapsed();
+    assert_eq!(r.via, "feed");
+    assert_eq!(r.feeds_submitted.len(), 4, "{:?}", r.feeds_submitted);
+    assert_eq!(r.messages_in_feeds, N);
+    assert_eq!(r.zero_stock_first, N / 50);
+    finish_feeds(&rig);
+    let t = std::time::Instant::now();
+    let r2 = rig.push(&seller).await;
+    let second = t.elapsed();
+    assert_eq!(
+        (r2.feeds_settled, r2.accepted, r2.changes),
+        (4, N, 0),
+        "{r2:?}"
+    );
+    assert_eq!(
+        rig.sim
+            .control()
+            .listing_quantity(&seller.seller_id, "SKU-000049"),
+        Some(49)
+    );
+    println!(
+        "100k SKUs: {} feeds, first run {:.1} s, settling run {:.1} s, peak RSS {} MiB (before the runs {} MiB; test process incl. simulator and fake WMS)",
+        r.feeds_submitted.len(),
+        first.as_secs_f64(),
+        second.as_secs_f64(),
+        vm_hwm_kib().unwrap_or(0) / 1024,
+        before.unwrap_or(0) / 1024
+    );
+}

@@ -524,7 +524,10 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/feeds/2021-06-30/feeds/{feed_id}", get(get_feed_route))
         .route(
             "/feed-documents/{document_id}",
-            get(download_route).put(upload_route),
+            get(download_route)
+                .put(upload_route)
+                // A 25,000-message feed is ~5 MB; axum's default is 2 MB.
+                .layer(axum::extract::DefaultBodyLimit::max(256 * 1024 * 1024)),
         )
 }
 
