@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use domain::settings::InventoryMode;
 use serde_json::Value;
-use spapi_sim::{FeedTiming, ListingSpec};
+use spapi_sim::ListingSpec;
 use store::StockLedger;
 use tests::inventory::{PushRig, client_code};
 use tests::sim::{TestSeller, add_seller};
@@ -318,7 +318,6 @@ async fn the_schedule_fans_out_per_seller_and_honours_rates() {
     assert_eq!(rig.schedule().await["jobs"], 0, "just ran: not due");
     rig.sim.control().advance_clock(Duration::from_secs(3600));
     assert_eq!(rig.schedule().await["jobs"], 1, "an hour later: due");
-    let _ = rig.sim.control().set_feed_timing(FeedTiming::default());
 }
 
 fn vm_hwm_kib() -> Option<u64> {
