@@ -391,3 +391,32 @@ async fn a_hundred_thousand_skus_go_in_four_feeds() {
         before.unwrap_or(0) / 1024
     );
 }
+
+#[tokio::test]
+async fn the_demo_step_pushes_stock_through_the_real_handler() {
+    let rig = PushRig::new("inv_demo", 1000.0).await;
+    let seller = add_seller(&rig.sim, "A1INVDEMO", false);
+    rig.onboard(&seller, |_| {}).await;
+    let (report, shown) = devstack::demo_inventory::push_inventory(
+        &rig.stack.sdk,
+        &rig.stack.resources,
+        &rig.stack.template,
+        &rig.sim,
+        &seller.seller_id,
+        &[("MUG-BLUE-350", 120, 97), ("MUG-RED-350", 0, 0)],
+    )
+    .await
+    .expect("demo push");
+    assert_eq!(
+        (report.via.as_str(), report.accepted),
+        ("patch", 2),
+        "{report:?}"
+    );
+    assert_eq!(
+        shown,
+        vec![
+            ("MUG-BLUE-350".to_string(), Some(120)),
+            ("MUG-RED-350".to_string(), Some(0))
+        ]
+    );
+}
