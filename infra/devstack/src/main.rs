@@ -137,6 +137,33 @@ async fn run(args: Args) -> Result<(), devstack::DevstackError> {
             again.api_calls, again.throttled
         );
     }
+    // Stock: the WMS's on-hand/available per SKU to Amazon's listings.
+    let stock: Vec<(&str, u32, u32)> = vec![
+        ("DEMO-SKU-0", 12, 10),
+        ("DEMO-SKU-1", 0, 0),
+        ("DEMO-SKU-2", 40, 35),
+        ("DEMO-SKU-3", 5, 2),
+    ];
+    let (pushed, on_amazon) = devstack::demo_inventory::push_inventory(
+        &sdk,
+        &stack,
+        &template,
+        &sim,
+        demo::DEMO_SELLER,
+        &stock,
+    )
+    .await?;
+    println!(
+        "inventory push        {} WMS SKU(s), {} change(s) via {}, {} accepted, {} rejected",
+        pushed.wms_skus, pushed.changes, pushed.via, pushed.accepted, pushed.rejected
+    );
+    for (sku, quantity) in &on_amazon {
+        println!(
+            "  {:<20} quantity on Amazon: {}",
+            sku,
+            quantity.map(|q| q.to_string()).unwrap_or_else(|| "-".into())
+        );
+    }
     let _ = sim.shutdown().await;
     drop(moto);
     Ok(())
