@@ -161,7 +161,9 @@ async fn run(args: Args) -> Result<(), devstack::DevstackError> {
         println!(
             "  {:<20} quantity on Amazon: {}",
             sku,
-            quantity.map(|q| q.to_string()).unwrap_or_else(|| "-".into())
+            quantity
+                .map(|q| q.to_string())
+                .unwrap_or_else(|| "-".into())
         );
     }
     let _ = sim.shutdown().await;
