@@ -7,5 +7,7 @@ pub mod inventory;
 pub mod logs;
 pub mod moto;
 pub mod pull;
+pub mod ship;
 pub mod sim;
 pub mod wms_stock;
+pub mod xsd;

@@ -379,7 +379,8 @@ pub trait ShipmentRecords: Send + Sync {
 
 /// Read-modify-write of an order's record: `change` runs on the current
 /// record (a new one if none) and the result is written conditional on its
-/// version; a lost race re-reads and runs `change` again (bounded). Returns
+/// version; a lost race re-reads and runs `change` again (bounded). A
+/// change that changes nothing on a stored record writes nothing. Returns
 /// `change`'s output and the record as written.
 pub async fn update_shipments<R, T, F>(
     records: &R,
@@ -399,7 +400,12 @@ where
             .get_shipments(seller, order)
             .await?
             .unwrap_or_else(|| OrderShipments::new(seller.clone(), order.clone()));
+        let before = record.clone();
         let out = change(&mut record);
+        if record == before && record.version > 0 {
+            // Nothing changed: no write, no new version.
+            return Ok((out, record));
+        }
         match records.put_shipments(&record, now, expires_at).await {
             Ok(version) => {
                 record.version = version;

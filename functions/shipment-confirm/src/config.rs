@@ -1,0 +1,179 @@
+//! The function's configuration (template.yaml sets it) and the wiring of
+//! its clients. `main.rs` reads the environment once and calls [`wire`]; the
+//! demo and the tests build the same wiring from the template's resolved
+//! environment, so what they run is what Lambda runs.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use lambda_kit::ConfigError;
+use lambda_kit::batch::SqsDeadLetters;
+use lambda_kit::credentials::{SecretsCredentials, SettingsDirectory};
+use secrets::{SecretsCache, SecretsManager};
+use spapi::{ClientConfig, SpApi};
+use store::{Clock, DynamoBuckets, Store, SystemClock};
+
+use crate::Function;
+use crate::confirm::{ConfirmOptions, Confirmer};
+use crate::ports::SqsQueue;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub table: String,
+    /// Name or ARN of the LWA application secret.
+    pub lwa_app_secret: String,
+    /// The queue the WMS sends shipment messages to.
+    pub shipment_queue_url: String,
+    /// Where refused messages go, with their reason.
+    pub dead_letter_queue_url: String,
+    /// Feed checks.
+    pub feed_job_queue_url: String,
+    /// Packages of one seller in one batch from which a feed is used.
+    pub feed_threshold: usize,
+    /// Local runs only: one base URL for every SP-API region (the simulator).
+    pub spapi_endpoint: Option<String>,
+    /// Local runs only: the LWA token endpoint.
+    pub lwa_token_url: Option<String>,
+    /// Local runs only: the simulator's time compression (default 1).
+    pub time_scale: f64,
+}
+
+impl Config {
+    /// From environment-like lookups (`std::env::var` in `main`).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &str| get(name).ok_or_else(|| ConfigError::Missing(name.to_string()));
+        let time_scale = match get("SPAPI_TIME_SCALE") {
+            None => 1.0,
+            Some(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s >= 1.0)
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "SPAPI_TIME_SCALE".into(),
+                    message: "must be a number ≥ 1".into(),
+                })?,
+        };
+        let feed_threshold =
+            match get("SHIPMENT_FEED_THRESHOLD") {
+                None => ConfirmOptions::default().feed_threshold,
+                Some(v) => v.parse::<usize>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    ConfigError::Invalid {
+                        name: "SHIPMENT_FEED_THRESHOLD".into(),
+                        message: "must be a whole number ≥ 1 (packages of one seller in one batch)"
+                            .into(),
+                    }
+                })?,
+            };
+        Ok(Self {
+            table: required("TABLE_NAME")?,
+            lwa_app_secret: required("LWA_APP_SECRET")?,
+            shipment_queue_url: required("SHIPMENT_QUEUE_URL")?,
+            dead_letter_queue_url: required("SHIPMENT_DLQ_URL")?,
+            feed_job_queue_url: required("SHIPMENT_FEED_JOB_QUEUE_URL")?,
+            feed_threshold,
+            spapi_endpoint: get("SPAPI_ENDPOINT"),
+            lwa_token_url: get("LWA_TOKEN_URL"),
+            time_scale,
+        })
+    }
+
+    fn client_config(&self) -> ClientConfig {
+        match (&self.spapi_endpoint, &self.lwa_token_url) {
+            (Some(base), Some(lwa)) => ClientConfig::local(base, lwa, self.time_scale),
+            _ => ClientConfig::default(),
+        }
+    }
+}
+
+/// The last segment of a queue URL: its name.
+pub fn queue_name(url: &str) -> String {
+    url.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The production wiring: one set of clients per container.
+pub fn wire(
+    config: &Config,
+    sdk: &SdkConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<Function, spapi::SpApiError> {
+    let store =
+        Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table).with_clock(clock.clone());
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let secrets = SecretsCache::new(
+        Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(
+            sdk,
+        ))),
+        secrets::DEFAULT_TTL,
+    );
+    let directory = Arc::new(SettingsDirectory::new(Arc::new(store.clone())));
+    let credentials = Arc::new(SecretsCredentials::new(
+        secrets,
+        config.lwa_app_secret.clone(),
+        directory,
+    ));
+    let buckets = Arc::new(DynamoBuckets::new(store.clone()));
+    let api = SpApi::new(config.client_config(), credentials, buckets)?;
+    let store = Arc::new(store);
+    let confirmer = Confirmer {
+        api,
+        settings: store.clone(),
+        ledger: store.clone(),
+        records: store,
+        feed_jobs: Arc::new(SqsQueue::new(sqs.clone(), &config.feed_job_queue_url)),
+        shipments: Arc::new(SqsQueue::new(sqs.clone(), &config.shipment_queue_url)),
+        dead_letters: Arc::new(SqsDeadLetters::new(sqs, &config.dead_letter_queue_url)),
+        clock,
+        options: ConfirmOptions {
+            feed_threshold: config.feed_threshold,
+            ..ConfirmOptions::default()
+        },
+    };
+    Ok(Function {
+        confirmer,
+        feed_job_queue: queue_name(&config.feed_job_queue_url),
+    })
+}
+
+/// The system clock, for `main`.
+pub fn system_clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env() -> HashMap<&'static str, String> {
+        HashMap::from([
+            ("TABLE_NAME", "t".to_string()),
+            ("LWA_APP_SECRET", "s".to_string()),
+            ("SHIPMENT_QUEUE_URL", "http://q/1/shipments".to_string()),
+            ("SHIPMENT_DLQ_URL", "http://q/1/dlq".to_string()),
+            (
+                "SHIPMENT_FEED_JOB_QUEUE_URL",
+                "http://q/1/feed-jobs".to_string(),
+            ),
+        ])
+    }
+
+    #[test]
+    fn config_from_the_environment() {
+        let e = env();
+        let c = Config::from_lookup(|k| e.get(k).cloned()).unwrap();
+        assert_eq!(c.feed_threshold, 25);
+        assert_eq!(queue_name(&c.feed_job_queue_url), "feed-jobs");
+        let mut e = env();
+        e.insert("SHIPMENT_FEED_THRESHOLD", "0".into());
+        let err = Config::from_lookup(|k| e.get(k).cloned()).unwrap_err();
+        assert!(err.to_string().contains("SHIPMENT_FEED_THRESHOLD"));
+        let mut e = env();
+        e.remove("SHIPMENT_DLQ_URL");
+        let err = Config::from_lookup(|k| e.get(k).cloned()).unwrap_err();
+        assert!(err.to_string().contains("SHIPMENT_DLQ_URL"));
+    }
+}

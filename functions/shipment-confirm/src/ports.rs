@@ -1,0 +1,104 @@
+//! The function's outside edges besides Amazon and the table, as narrow
+//! traits with their SQS adapters: the feed-check job queue, and the
+//! shipment queue itself (a package of a feed that failed as a whole goes
+//! back through `confirmShipment`).
+
+use std::time::Duration;
+
+use crate::feed::FeedJob;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{action} failed: {message}")]
+pub struct QueueError {
+    pub action: &'static str,
+    pub message: String,
+    pub retryable: bool,
+}
+
+/// Where feed checks wait for Amazon to process a feed.
+#[async_trait::async_trait]
+pub trait FeedJobQueue: Send + Sync {
+    async fn enqueue(&self, job: &FeedJob, delay: Duration) -> Result<(), QueueError>;
+}
+
+/// The shipment queue (the WMS writes to it; the function re-sends a
+/// message only when a feed failed as a whole).
+#[async_trait::async_trait]
+pub trait ShipmentQueue: Send + Sync {
+    async fn resend(&self, body: &str) -> Result<(), QueueError>;
+}
+
+fn sqs_error<E: std::error::Error + 'static>(
+    action: &'static str,
+    e: aws_sdk_sqs::error::SdkError<E>,
+) -> QueueError {
+    use aws_sdk_sqs::error::SdkError;
+    let retryable = match &e {
+        SdkError::ServiceError(s) => s.raw().status().as_u16() >= 500,
+        _ => true,
+    };
+    QueueError {
+        action,
+        message: aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
+        retryable,
+    }
+}
+
+/// SQS's maximum `DelaySeconds`.
+pub const MAX_DELAY: Duration = Duration::from_secs(900);
+
+/// An SQS queue for either port.
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl SqsQueue {
+    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+        Self {
+            client,
+            url: url.into(),
+        }
+    }
+
+    async fn send(
+        &self,
+        action: &'static str,
+        body: String,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .delay_seconds(delay.min(MAX_DELAY).as_secs() as i32)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| sqs_error(action, e))?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl FeedJobQueue for SqsQueue {
+    async fn enqueue(&self, job: &FeedJob, delay: Duration) -> Result<(), QueueError> {
+        let body = serde_json::to_string(job).map_err(|e| QueueError {
+            action: "encode a feed check",
+            message: e.to_string(),
+            retryable: false,
+        })?;
+        self.send("enqueue a feed check", body, delay).await
+    }
+}
+
+#[async_trait::async_trait]
+impl ShipmentQueue for SqsQueue {
+    async fn resend(&self, body: &str) -> Result<(), QueueError> {
+        self.send(
+            "send a package back to the shipment queue",
+            body.to_string(),
+            Duration::ZERO,
+        )
+        .await
+    }
+}
