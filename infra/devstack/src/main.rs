@@ -137,6 +137,42 @@ async fn run(args: Args) -> Result<(), devstack::DevstackError> {
             again.api_calls, again.throttled
         );
     }
+    // Shipments: the WMS ships some of the pulled orders (not the cancelled one).
+    let to_ship: Vec<String> = pulled
+        .delivered
+        .iter()
+        .skip(1)
+        .map(|d| d.order_number.clone())
+        .collect();
+    let shipped = devstack::demo_shipments::ship_orders(
+        &sdk,
+        &stack,
+        &template,
+        &sim,
+        demo::DEMO_SELLER,
+        &to_ship,
+        3,
+    )
+    .await?;
+    println!(
+        "shipment confirmation {} message(s) in {} invocation(s), {} confirmShipment call(s), {} dead-lettered",
+        shipped.sent.len(),
+        shipped.invocations,
+        shipped.confirm_calls,
+        shipped.dead_letters.len()
+    );
+    for order in &shipped.orders {
+        for p in &order.packages {
+            println!(
+                "  {:<24} {:<18} package {} via {} tracking {} ({} unit(s))",
+                order.order_number, order.status, p.reference, p.carrier, p.tracking, p.units
+            );
+        }
+    }
+    for (id, reason) in &shipped.dead_letters {
+        println!("  dead-lettered {id}: {reason}");
+    }
+
     // Stock: the WMS's on-hand/available per SKU to Amazon's listings.
     let stock: Vec<(&str, u32, u32)> = vec![
         ("DEMO-SKU-0", 12, 10),
