@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod inventory;
+pub mod labels;
 pub mod logs;
 pub mod moto;
 pub mod pull;

@@ -27,6 +27,7 @@ mod orders;
 mod quota;
 mod search;
 mod shipments;
+mod shipping;
 mod spapi;
 mod state;
 
@@ -52,6 +53,7 @@ pub use orders::{
     ShipSpec, TimeWindow, random_order_id,
 };
 pub use quota::{MetricsRow, OperationMetrics};
+pub use shipping::{PICKUP_AFTER, ShipmentView, TOKEN_LIFETIME, label_file};
 
 /// How to run the simulator.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -40,6 +40,7 @@ pub fn routes() -> Router<Arc<Shared>> {
         .merge(crate::feeds::routes())
         .merge(crate::listings::routes())
         .merge(crate::shipments::routes())
+        .merge(crate::shipping::routes())
 }
 
 fn query(pairs: Pairs) -> Result<search::Query, (StatusCode, Value)> {

@@ -109,6 +109,8 @@ pub struct Inner {
     pub last_page: HashMap<String, Value>,
     /// Feeds, feed documents and listings (`feeds`, `listings`).
     pub feeds: crate::feeds::FeedsState,
+    /// Amazon Shipping v2: rate tokens, shipments, purchases (`shipping`).
+    pub shipping: crate::shipping::ShippingState,
 }
 
 impl Inner {

@@ -11,6 +11,8 @@
 //!   `serde_path_to_error`; a [`ContractError`] names the field and the rule,
 //!   never a value, so its text can become the dead-letter reason.
 //! - [`StockPage`] (the WMS stock endpoint's answer): [`StockPage::parse`].
+//! - [`LabelRequest`] / [`LabelResponse`] (WMS ⇄ label function, [`label`]):
+//!   rates, purchase, one-click, documents, cancel, track.
 //!
 //! The human-readable contract is `CONTRACTS.md` beside this crate; its JSON
 //! examples are tested against the schemas.
@@ -22,6 +24,7 @@
 
 mod contract;
 mod error;
+pub mod label;
 mod money;
 mod order;
 mod shipment;
@@ -29,6 +32,7 @@ mod stock;
 
 pub use contract::{Contract, SCHEMA_VERSION, SchemaVersion};
 pub use error::{ContractError, Violation};
+pub use label::{LabelContractError, LabelRequest, LabelResponse};
 pub use money::{Decimal, Money};
 pub use order::{
     Address, Buyer, CancelScope, CancelledLine, OrderCancelled, OrderCreated, OrderFlags,

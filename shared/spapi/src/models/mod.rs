@@ -10,6 +10,7 @@ pub mod order_fulfillment_feed;
 pub mod orders;
 pub mod orders_v0;
 pub mod sellers;
+pub mod shipping;
 
 /// `Money` (orders_2026-01-01.json): the amount is a decimal *string*, kept
 /// as Amazon sent it so no precision is lost (never `f64`).

@@ -5,6 +5,7 @@ pub mod listings;
 pub mod orders;
 pub mod orders_v0;
 pub mod sellers;
+pub mod shipping;
 
 /// ISO 8601 as Amazon writes it: `2026-01-01T00:00:00Z`.
 pub fn iso(t: &chrono::DateTime<chrono::Utc>) -> String {

@@ -1,0 +1,20 @@
+//! The label Lambda's entry: configuration and clients once per container,
+//! then the handler in `lib.rs` for every invocation (Function URL or direct).
+
+use labels::config::{Config, system_clock, wire};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_kit::init_tracing();
+    let config = Config::from_lookup(|name| std::env::var(name).ok())?;
+    let sdk = lambda_kit::aws_config().await;
+    let service = wire(&config, &sdk, system_clock())?;
+    let service = &service;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let deadline = lambda_kit::deadline(&event.context);
+        Ok::<Value, Error>(labels::handle(service, event.payload, deadline).await)
+    }))
+    .await
+}
