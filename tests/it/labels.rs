@@ -743,3 +743,60 @@ async fn the_demo_buys_a_label_and_writes_it_to_a_file() {
     assert!(report.file.starts_with(&dir));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn label_calls_log_no_buyer_data_label_files_or_secrets() {
+    let (logs, _guard) = tests::logs::LogCapture::start();
+    let rig = LabelRig::new("labels-no-pii").await;
+    let number = rig.seed_order(4);
+    let rates = rig
+        .rates(&number, vec![package("PKG-4", "1", &[("SKU-4-A", 1)])])
+        .await;
+    let bought = rig
+        .invoke(rig.purchase_request(
+            "PKG-4",
+            &rates.request_token,
+            &rates.offers[0].rate_id,
+            "PDF",
+        ))
+        .await
+        .label
+        .expect("label");
+    let external = json!({
+        "schema": 1, "operation": "one_click", "seller_id": rig.seller.seller_id, "idempotency_key": "SHOP-9",
+        "shipment": {
+            "ship_to": {"name": "Shop Customer", "address_line1": "2 High Street", "city": "Leeds",
+                "state_or_region": "West Yorkshire", "postal_code": "LS1 1AA", "country_code": "GB",
+                "phone": "+44 113 4960000", "email": "shop.customer@example.com"},
+            "ship_from": warehouse(),
+            "packages": [package("SHOP-9-P1", "0.8", &[("MUG", 1)])]
+        },
+        "select": {"rule": "cheapest"}, "label": {"format": "ZPL"}
+    });
+    let one = rig.invoke(external.clone()).await.label.expect("label");
+    let _ = rig.invoke(external).await; // a replay
+    let _ = rig
+        .invoke(
+            json!({"schema": 1, "operation": "track", "seller_id": rig.seller.seller_id,
+            "shipment_id": one.shipment_id}),
+        )
+        .await;
+    let _ = rig
+        .invoke(rig.rates_request(&number, vec![package("P", "1", &[("SKU-4-A", 9)])]))
+        .await; // refused by Amazon
+    assert!(logs.lines() > 10, "the run was logged");
+    let label_file = bought.packages[0].documents[0].content_base64.expose();
+    logs.assert_free_of(&[
+        "Shop Customer",
+        "High Street",
+        "LS1 1AA",
+        "4960000",
+        "shop.customer@example.com",
+        "Test Buyer 4",
+        "4 Buyer Street",
+        &label_file[..40.min(label_file.len())],
+        "Atza|",
+        &rig.seller.refresh_token,
+        tests::sim::CLIENT_SECRET,
+    ]);
+}
