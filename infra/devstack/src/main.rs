@@ -173,6 +173,18 @@ async fn run(args: Args) -> Result<(), devstack::DevstackError> {
         println!("  dead-lettered {id}: {reason}");
     }
 
+    // A label at the packing bench: rates, a purchase, the same purchase
+    // retried (bought once), the file written to disk.
+    let label = devstack::demo_labels::buy_label(
+        &sdk,
+        &stack,
+        &template,
+        &sim,
+        &root.join("target/demo-labels"),
+    )
+    .await?;
+    println!("{label}");
+
     // Stock: the WMS's on-hand/available per SKU to Amazon's listings.
     let stock: Vec<(&str, u32, u32)> = vec![
         ("DEMO-SKU-0", 12, 10),
