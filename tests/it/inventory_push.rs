@@ -420,3 +420,26 @@ async fn the_demo_step_pushes_stock_through_the_real_handler() {
         ]
     );
 }
+
+#[tokio::test]
+async fn the_sellers_fulfilment_channel_code_is_the_one_patched() {
+    let (rig, seller) = rig("inv_channel", "A1INVCHANNEL", &[("A", 3)]).await;
+    rig.onboard(&seller, |s| {
+        s.inventory.fulfillment_channel_code = Some("REGIONAL_1".into());
+    })
+    .await;
+    let code = client_code(&seller);
+    rig.wms.set_stock(&code, &[("A", 10, 7)]);
+    let r = rig.push(&seller).await;
+    assert_eq!((r.via.as_str(), r.accepted), ("patch", 1), "{r:?}");
+    let c = rig.sim.control();
+    assert_eq!(
+        c.listing_channel_quantity(&seller.seller_id, "A", "REGIONAL_1"),
+        Some(10)
+    );
+    assert_eq!(
+        c.listing_channel_quantity(&seller.seller_id, "A", "DEFAULT"),
+        Some(3),
+        "the DEFAULT channel is left alone"
+    );
+}

@@ -83,6 +83,12 @@ impl Default for PushOptions {
     }
 }
 
+/// Where quantities go: the seller's marketplaces and fulfilment channel.
+struct Target<'a> {
+    markets: &'a [MarketplaceId],
+    channel: &'a str,
+}
+
 /// Everything a run did, for logs, the demo and tests.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PushReport {
@@ -277,6 +283,15 @@ impl Pusher {
 
         // 4. Push.
         let markets: Vec<MarketplaceId> = settings.marketplaces.clone();
+        let channel = settings
+            .inventory
+            .fulfillment_channel_code
+            .clone()
+            .unwrap_or_else(|| self.options.channel.clone());
+        let target = Target {
+            markets: &markets,
+            channel: &channel,
+        };
         let outcome = if todo.is_empty() {
             Ok(())
         } else if todo.len() <= self.options.patch_threshold {
@@ -284,7 +299,7 @@ impl Pusher {
             self.patch_all(
                 &seller,
                 &ctx,
-                &markets,
+                &target,
                 &todo,
                 &mut book,
                 deadline,
@@ -296,7 +311,7 @@ impl Pusher {
             self.feed_all(
                 &seller,
                 &ctx,
-                &markets,
+                &target,
                 &todo,
                 &mut book,
                 now,
@@ -483,7 +498,7 @@ impl Pusher {
         &self,
         seller: &SellerId,
         ctx: &SellerContext,
-        markets: &[MarketplaceId],
+        target: &Target<'_>,
         todo: &[Change],
         book: &mut StockBook,
         deadline: &Deadline,
@@ -494,8 +509,8 @@ impl Pusher {
             let call = PatchListingsItem::set_quantity(
                 seller.clone(),
                 sku,
-                markets.to_vec(),
-                &self.options.channel,
+                target.markets.to_vec(),
+                target.channel,
                 c.quantity,
             );
             let answer = self.api.call(ctx, &call, deadline).await?;
@@ -534,7 +549,7 @@ impl Pusher {
         &self,
         seller: &SellerId,
         ctx: &SellerContext,
-        markets: &[MarketplaceId],
+        target: &Target<'_>,
         todo: &[Change],
         book: &mut StockBook,
         now: DateTime<Utc>,
@@ -576,10 +591,7 @@ impl Pusher {
                     sku: c.sku.clone(),
                     operation_type: OperationType::Patch,
                     product_type: PRODUCT.to_string(),
-                    patches: vec![PatchOperation::set_quantity(
-                        &self.options.channel,
-                        c.quantity,
-                    )],
+                    patches: vec![PatchOperation::set_quantity(target.channel, c.quantity)],
                 })
                 .collect();
             let bytes = serde_json::to_vec(&feed).map_err(|e| {
@@ -595,7 +607,7 @@ impl Pusher {
                     ctx,
                     FeedRequest {
                         feed_type: FEED_TYPE,
-                        marketplace_ids: markets,
+                        marketplace_ids: target.markets,
                         content_type: CONTENT_TYPE_JSON,
                         document: &bytes,
                         feed_options: BTreeMap::new(),

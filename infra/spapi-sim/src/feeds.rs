@@ -949,6 +949,26 @@ impl crate::SimControl {
             .flatten()
     }
 
+    /// The quantity the SKU's listing offers on `channel` (`None` if not listed
+    /// or nothing on that channel).
+    pub fn listing_channel_quantity(
+        &self,
+        seller_id: &str,
+        sku: &str,
+        channel: &str,
+    ) -> Option<u32> {
+        let speed = self.speed();
+        self.with(|s| {
+            settle(s, speed);
+            s.feeds
+                .listings
+                .by_seller
+                .get(seller_id)
+                .and_then(|l| l.get(sku))
+                .and_then(|l| l.quantity(channel))
+        })
+    }
+
     /// How many patches were applied to the SKU's listing (0 if not listed).
     pub fn listing_patches(&self, seller_id: &str, sku: &str) -> u64 {
         self.with(|s| {

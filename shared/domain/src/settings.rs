@@ -62,6 +62,10 @@ pub struct InventorySettings {
     pub sku_map: BTreeMap<String, String>,
     #[serde(default = "default_resync_days")]
     pub full_resync_days: u32,
+    /// Amazon's `fulfillment_channel_code` for the seller's own stock
+    /// (`DEFAULT` when `None`; other codes for e.g. regional or SFP channels).
+    #[serde(default)]
+    pub fulfillment_channel_code: Option<String>,
 }
 
 fn default_resync_days() -> u32 {
@@ -76,6 +80,7 @@ impl Default for InventorySettings {
             schedule: None,
             sku_map: BTreeMap::new(),
             full_resync_days: default_resync_days(),
+            fulfillment_channel_code: None,
         }
     }
 }
