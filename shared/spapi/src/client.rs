@@ -148,7 +148,26 @@ impl SpApi {
         loop {
             self.admit(op, deadline).await?;
             self.inner.quota.acquire(&bucket, deadline).await?;
-            let token = self.access_token(seller, &token_key, deadline).await?;
+            let token = match self.access_token(seller, &token_key, deadline).await {
+                // LWA failed in a way worth retrying, but the invocation has
+                // no time left for even the first back-off: resume later,
+                // as for any other call that cannot finish in time.
+                Err(SpApiError::Lwa {
+                    retryable: true,
+                    status,
+                    code,
+                    ..
+                }) if !deadline.allows(self.inner.config.retry.base) => {
+                    return Err(SpApiError::ResumeLater {
+                        operation: op,
+                        after: self.inner.config.retry.base,
+                        reason: format!(
+                            "the LWA token request failed ({code}, HTTP {status}) with no time left to retry"
+                        ),
+                    });
+                }
+                other => other?,
+            };
             let started = Instant::now();
             let sent = self.send(call, &url, &token, deadline).await;
             let (failure, error) = match sent {

@@ -562,3 +562,51 @@ async fn the_breaker_opens_after_repeated_failures_and_lets_one_probe_through() 
     assert_eq!(calls.load(Ordering::SeqCst), 5);
     assert_eq!(f.creds.refresh_reads.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn an_lwa_failure_with_no_time_left_is_resume_later() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    let config = ClientConfig::local(&base, &format!("{base}/auth/o2/token"), 1000.0);
+    let api = SpApi::new(
+        config,
+        Arc::new(Creds::default()),
+        Arc::new(MemoryBuckets::default()),
+    )
+    .unwrap();
+    Mock::given(method("POST"))
+        .and(path("/auth/o2/token"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(
+            serde_json::json!({"error": "temporarily_unavailable", "error_description": "busy"}),
+        ))
+        .mount(&server)
+        .await;
+    let seller = SellerContext {
+        seller_id: SellerId::new(SELLER).unwrap(),
+        region: Region::Eu,
+        sandbox: false,
+    };
+    // Plenty of time: LWA is retried, then the error is LWA's own.
+    let err = api
+        .call(
+            &seller,
+            &get_order(),
+            &Deadline::after(Duration::from_secs(30)),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SpApiError::Lwa { status: 503, .. }),
+        "{err:?}"
+    );
+    // No time for a back-off: resume later, not a failure.
+    let err = api
+        .call(
+            &seller,
+            &get_order(),
+            &Deadline::after(Duration::from_millis(5)),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SpApiError::ResumeLater { .. }), "{err:?}");
+}
