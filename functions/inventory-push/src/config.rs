@@ -8,10 +8,9 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use lambda_kit::ConfigError;
 use lambda_kit::batch::SqsDeadLetters;
-use lambda_kit::credentials::{SecretsCredentials, SettingsDirectory};
 use secrets::{SecretsCache, SecretsManager};
-use spapi::{ClientConfig, SpApi};
-use store::{Clock, DynamoBuckets, Store, SystemClock};
+use spapi::ClientConfig;
+use store::{Clock, Store, SystemClock};
 
 use crate::error::PushError;
 use crate::ports::{HttpStockSource, SecretsStockEndpoint, SqsJobQueue, StockHttpOptions};
@@ -59,6 +58,7 @@ fn number<T: std::str::FromStr>(
 impl Config {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let required = |name: &str| get(name).ok_or_else(|| ConfigError::Missing(name.to_string()));
+        let spapi = lambda_kit::spapi_env::SpApiEnv::from_lookup(&get)?;
         Ok(Self {
             table: required("TABLE_NAME")?,
             lwa_app_secret: required("LWA_APP_SECRET")?,
@@ -67,19 +67,18 @@ impl Config {
             job_dead_letter_queue_url: required("INVENTORY_PUSH_JOB_DLQ_URL")?,
             patch_threshold: number(&get, "PATCH_THRESHOLD", 50usize, |n| *n <= 1000)?,
             feed_stuck_minutes: number(&get, "FEED_STUCK_MINUTES", 120i64, |n| *n > 0)?,
-            spapi_endpoint: get("SPAPI_ENDPOINT"),
-            lwa_token_url: get("LWA_TOKEN_URL"),
-            time_scale: number(&get, "SPAPI_TIME_SCALE", 1.0f64, |s| {
-                s.is_finite() && *s >= 1.0
-            })?,
+            spapi_endpoint: spapi.endpoint,
+            lwa_token_url: spapi.lwa_token_url,
+            time_scale: spapi.time_scale,
         })
     }
 
     fn client_config(&self) -> ClientConfig {
-        match (&self.spapi_endpoint, &self.lwa_token_url) {
-            (Some(base), Some(lwa)) => ClientConfig::local(base, lwa, self.time_scale),
-            _ => ClientConfig::default(),
-        }
+        lambda_kit::spapi_env::client_config(
+            &self.spapi_endpoint,
+            &self.lwa_token_url,
+            self.time_scale,
+        )
     }
 }
 
@@ -98,14 +97,12 @@ pub fn wire(
         ))),
         secrets::DEFAULT_TTL,
     );
-    let directory = Arc::new(SettingsDirectory::new(Arc::new(store.clone())));
-    let credentials = Arc::new(SecretsCredentials::new(
+    let api = lambda_kit::spapi_env::production_client(
         secrets.clone(),
-        config.lwa_app_secret.clone(),
-        directory,
-    ));
-    let buckets = Arc::new(DynamoBuckets::new(store.clone()));
-    let api = SpApi::new(config.client_config(), credentials, buckets)?;
+        &store,
+        &config.lwa_app_secret,
+        config.client_config(),
+    )?;
     let source = HttpStockSource::new(
         Arc::new(SecretsStockEndpoint {
             cache: secrets,

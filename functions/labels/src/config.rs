@@ -9,10 +9,9 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use domain::TimeScale;
 use lambda_kit::ConfigError;
-use lambda_kit::credentials::{SecretsCredentials, SettingsDirectory};
 use secrets::{SecretsCache, SecretsManager};
-use spapi::{ClientConfig, SpApi};
-use store::{Clock, DynamoBuckets, Store, SystemClock};
+use spapi::ClientConfig;
+use store::{Clock, Store, SystemClock};
 
 use crate::service::{LabelOptions, LabelService, RATE_LIFETIME};
 
@@ -35,17 +34,7 @@ impl Config {
     /// From environment-like lookups (`std::env::var` in `main`).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let required = |name: &str| get(name).ok_or_else(|| ConfigError::Missing(name.to_string()));
-        let time_scale = match get("SPAPI_TIME_SCALE") {
-            None => 1.0,
-            Some(v) => v
-                .parse::<f64>()
-                .ok()
-                .filter(|s| s.is_finite() && *s >= 1.0)
-                .ok_or_else(|| ConfigError::Invalid {
-                    name: "SPAPI_TIME_SCALE".into(),
-                    message: "must be a number ≥ 1".into(),
-                })?,
-        };
+        let spapi = lambda_kit::spapi_env::SpApiEnv::from_lookup(&get)?;
         let document_retention_days = match get("LABEL_DOCUMENT_RETENTION_DAYS") {
             None => 30,
             Some(v) => v
@@ -61,17 +50,18 @@ impl Config {
             table: required("TABLE_NAME")?,
             lwa_app_secret: required("LWA_APP_SECRET")?,
             document_retention_days,
-            spapi_endpoint: get("SPAPI_ENDPOINT"),
-            lwa_token_url: get("LWA_TOKEN_URL"),
-            time_scale,
+            spapi_endpoint: spapi.endpoint,
+            lwa_token_url: spapi.lwa_token_url,
+            time_scale: spapi.time_scale,
         })
     }
 
     fn client_config(&self) -> ClientConfig {
-        match (&self.spapi_endpoint, &self.lwa_token_url) {
-            (Some(base), Some(lwa)) => ClientConfig::local(base, lwa, self.time_scale),
-            _ => ClientConfig::default(),
-        }
+        lambda_kit::spapi_env::client_config(
+            &self.spapi_endpoint,
+            &self.lwa_token_url,
+            self.time_scale,
+        )
     }
 
     /// Retention from the configuration; Amazon's 10-minute rate lifetime
@@ -101,14 +91,12 @@ pub fn wire(
         ))),
         secrets::DEFAULT_TTL,
     );
-    let directory = Arc::new(SettingsDirectory::new(Arc::new(store.clone())));
-    let credentials = Arc::new(SecretsCredentials::new(
+    let api = lambda_kit::spapi_env::production_client(
         secrets,
-        config.lwa_app_secret.clone(),
-        directory,
-    ));
-    let buckets = Arc::new(DynamoBuckets::new(store.clone()));
-    let api = SpApi::new(config.client_config(), credentials, buckets)?;
+        &store,
+        &config.lwa_app_secret,
+        config.client_config(),
+    )?;
     let store = Arc::new(store);
     Ok(LabelService {
         api,

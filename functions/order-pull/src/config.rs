@@ -8,10 +8,9 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use lambda_kit::ConfigError;
 use lambda_kit::batch::SqsDeadLetters;
-use lambda_kit::credentials::{SecretsCredentials, SettingsDirectory};
 use secrets::{SecretsCache, SecretsManager};
-use spapi::{ClientConfig, SpApi};
-use store::{Clock, DynamoBuckets, Store, SystemClock};
+use spapi::ClientConfig;
+use store::{Clock, Store, SystemClock};
 
 use crate::ports::{SqsJobQueue, SqsOrderQueue};
 use crate::pull::{PullOptions, Puller};
@@ -36,34 +35,25 @@ impl Config {
     /// From environment-like lookups (`std::env::var` in `main`).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let required = |name: &str| get(name).ok_or_else(|| ConfigError::Missing(name.to_string()));
-        let time_scale = match get("SPAPI_TIME_SCALE") {
-            None => 1.0,
-            Some(v) => v
-                .parse::<f64>()
-                .ok()
-                .filter(|s| s.is_finite() && *s >= 1.0)
-                .ok_or_else(|| ConfigError::Invalid {
-                    name: "SPAPI_TIME_SCALE".into(),
-                    message: "must be a number ≥ 1".into(),
-                })?,
-        };
+        let spapi = lambda_kit::spapi_env::SpApiEnv::from_lookup(&get)?;
         Ok(Self {
             table: required("TABLE_NAME")?,
             lwa_app_secret: required("LWA_APP_SECRET")?,
             wms_order_queue_url: required("WMS_ORDER_QUEUE_URL")?,
             job_queue_url: required("ORDER_PULL_JOB_QUEUE_URL")?,
             job_dead_letter_queue_url: required("ORDER_PULL_JOB_DLQ_URL")?,
-            spapi_endpoint: get("SPAPI_ENDPOINT"),
-            lwa_token_url: get("LWA_TOKEN_URL"),
-            time_scale,
+            spapi_endpoint: spapi.endpoint,
+            lwa_token_url: spapi.lwa_token_url,
+            time_scale: spapi.time_scale,
         })
     }
 
     fn client_config(&self) -> ClientConfig {
-        match (&self.spapi_endpoint, &self.lwa_token_url) {
-            (Some(base), Some(lwa)) => ClientConfig::local(base, lwa, self.time_scale),
-            _ => ClientConfig::default(),
-        }
+        lambda_kit::spapi_env::client_config(
+            &self.spapi_endpoint,
+            &self.lwa_token_url,
+            self.time_scale,
+        )
     }
 }
 
@@ -82,14 +72,12 @@ pub fn wire(
         ))),
         secrets::DEFAULT_TTL,
     );
-    let directory = Arc::new(SettingsDirectory::new(Arc::new(store.clone())));
-    let credentials = Arc::new(SecretsCredentials::new(
+    let api = lambda_kit::spapi_env::production_client(
         secrets,
-        config.lwa_app_secret.clone(),
-        directory,
-    ));
-    let buckets = Arc::new(DynamoBuckets::new(store.clone()));
-    let api = SpApi::new(config.client_config(), credentials, buckets)?;
+        &store,
+        &config.lwa_app_secret,
+        config.client_config(),
+    )?;
     let store = Arc::new(store);
     let puller = Puller {
         api,

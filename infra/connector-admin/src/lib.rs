@@ -13,11 +13,10 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use domain::settings::{Authorization, SellerSettings};
 use domain::{Deadline, SellerId};
-use lambda_kit::credentials::{SecretsCredentials, SettingsDirectory};
 use secrets::{SecretsCache, SecretsManager};
 use spapi::ops::sellers::GetMarketplaceParticipations;
-use spapi::{ClientConfig, SellerContext, SpApi};
-use store::{DynamoBuckets, SettingsStore, Store};
+use spapi::{ClientConfig, SellerContext};
+use store::{SettingsStore, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -182,15 +181,11 @@ impl Admin {
             Arc::new(SecretsManager::new(self.secrets.clone())),
             secrets::DEFAULT_TTL,
         );
-        let credentials = Arc::new(SecretsCredentials::new(
+        let api = lambda_kit::spapi_env::production_client(
             secrets,
-            self.deployment.app_secret.clone(),
-            Arc::new(SettingsDirectory::new(Arc::new(self.store.clone()))),
-        ));
-        let api = SpApi::new(
+            &self.store,
+            &self.deployment.app_secret,
             client,
-            credentials,
-            Arc::new(DynamoBuckets::new(self.store.clone())),
         )?;
         let parts = api
             .call(

@@ -8,6 +8,7 @@
 
 pub mod batch;
 pub mod credentials;
+pub mod spapi_env;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
