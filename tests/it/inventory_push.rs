@@ -443,3 +443,33 @@ async fn the_sellers_fulfilment_channel_code_is_the_one_patched() {
         "the DEFAULT channel is left alone"
     );
 }
+
+#[tokio::test]
+async fn a_sellers_cron_schedule_is_honoured() {
+    use chrono::Timelike;
+    let rig = PushRig::new("inv_cron", 1000.0).await;
+    let seller = add_seller(&rig.sim, "A1INVCRON", false);
+    rig.sim
+        .control()
+        .seed_listings(&seller.seller_id, vec![ListingSpec::new("X", 0)])
+        .unwrap();
+    rig.wms.set_stock(&client_code(&seller), &[("X", 2, 2)]);
+    // Every day at minute 30 of the hour after the simulator's current one.
+    let now = rig.sim.control().now();
+    let fire_hour = (now.hour() + 1) % 24;
+    let expr = format!("cron(30 {fire_hour} * * ? *)");
+    rig.onboard(&seller, |s| s.inventory.schedule = Some(expr.clone()))
+        .await;
+    assert_eq!(rig.schedule().await["jobs"], 1, "never pushed: due");
+    assert_eq!(rig.run_jobs(5).await.len(), 1);
+    // Move to minute 0 of the next hour: the cron has not fired yet.
+    let to_next_hour = 3600 - u64::from(now.minute() * 60 + now.second());
+    rig.sim
+        .control()
+        .advance_clock(Duration::from_secs(to_next_hour + 60));
+    assert_eq!(rig.schedule().await["jobs"], 0, "before {expr}: not due");
+    rig.sim
+        .control()
+        .advance_clock(Duration::from_secs(30 * 60));
+    assert_eq!(rig.schedule().await["jobs"], 1, "after {expr}: due");
+}

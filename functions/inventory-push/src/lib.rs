@@ -5,7 +5,7 @@
 //!
 //! Triggers (template.yaml): an hourly EventBridge schedule sends
 //! `{"kind": "schedule"}` and the function enqueues one job per seller whose
-//! push is due ([`push::Pusher::fan_out`]: the seller's `rate(...)`, else
+//! push is due ([`push::Pusher::fan_out`]: the seller's `rate(...)` or `cron(...)`, else
 //! daily after work hours); the job queue (SQS, batch size 1, partial batch
 //! responses) runs each seller's push ([`push::Pusher::run`]);
 //! `{"kind": "push", "seller_id": ...}` runs one seller directly.
@@ -15,6 +15,7 @@
 //! Must not depend on other functions; reads no environment (see `main.rs`).
 
 pub mod config;
+pub mod cron;
 pub mod error;
 pub mod plan;
 pub mod ports;

@@ -201,9 +201,10 @@ impl Pusher {
         Ok(report)
     }
 
-    /// A seller's own `rate(...)`, else once a day at `default_hour` UTC
-    /// (or when the last run is over 25 hours old). A cron expression is
-    /// not evaluated here: the seller is pushed on the default schedule.
+    /// A seller's own `rate(...)` or `cron(...)` (the first fan-out after each
+    /// time it fires), else once a day at `default_hour` UTC (or when the last
+    /// run is over 25 hours old). An expression that does not parse falls
+    /// back to the default, with a warning.
     fn due(&self, schedule: Option<&str>, last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
         use chrono::Timelike;
         let Some(last) = last else { return true };
@@ -211,6 +212,9 @@ impl Pusher {
         if let Some(every) = schedule.and_then(parse_rate) {
             // A little slack so an hourly rate on an hourly schedule is not skipped.
             return since >= every - chrono::Duration::minutes(5);
+        }
+        if let Some(cron) = schedule.and_then(crate::cron::Cron::parse) {
+            return cron.fired_between(last, now);
         }
         if let Some(expr) = schedule {
             tracing::warn!(
