@@ -3,11 +3,11 @@
 //! on the simulator's clock, with the WMS order queue and the job queue read
 //! back from moto.
 
+use devstack::lambda_sqs::Trigger;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, Utc};
 use domain::settings::SellerSettings;
 use domain::{Deadline, SellerId};
@@ -181,56 +181,30 @@ impl PullRig {
     /// Returns the handler's answers.
     pub async fn run_jobs(&self, max: usize) -> Vec<Result<Value, String>> {
         let sqs = self.stack.sqs();
-        let url = &self.config.job_queue_url;
-        let mut out = Vec::new();
-        while out.len() < max {
-            let got = sqs
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(1)
-                .send()
-                .await
-                .expect("receive a job");
-            let Some(m) = got.messages.unwrap_or_default().into_iter().next() else {
-                break;
-            };
-            let event: SqsEvent = serde_json::from_value(json!({"Records": [{
-                "messageId": m.message_id.clone().unwrap_or_default(),
-                "receiptHandle": m.receipt_handle.clone().unwrap_or_default(),
-                "body": m.body.clone().unwrap_or_default(),
-                "attributes": {},
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:jobs",
-                "awsRegion": "us-east-1"
-            }]}))
-            .expect("an SQS event");
-            let result = order_pull::handle(
+        let queue = self
+            .stack
+            .resources
+            .queue("OrderPullJobQueue")
+            .expect("the template defines OrderPullJobQueue");
+        Trigger {
+            sqs: &sqs,
+            queue_url: &self.config.job_queue_url,
+            queue_arn: &queue.arn,
+            batch_size: 1,
+            redeliver_failed: false,
+        }
+        .run(max, |event| async move {
+            order_pull::handle(
                 &self.puller,
                 &self.dead_letters,
-                serde_json::to_value(event).expect("event"),
+                event,
                 Deadline::after(Duration::from_secs(60)),
             )
             .await
-            .map_err(|e| e.to_string());
-            // Lambda deletes a message whose record did not fail.
-            let failed = match &result {
-                Ok(v) => v["batchItemFailures"]
-                    .as_array()
-                    .is_some_and(|a| !a.is_empty()),
-                Err(_) => true,
-            };
-            if !failed {
-                sqs.delete_message()
-                    .queue_url(url)
-                    .receipt_handle(m.receipt_handle.unwrap_or_default())
-                    .send()
-                    .await
-                    .expect("delete the job");
-            }
-            out.push(result);
-        }
-        out
+            .map_err(|e| e.to_string())
+        })
+        .await
+        .expect("deliver the jobs")
     }
 
     /// Reads (and deletes) everything on the WMS order queue.

@@ -5,11 +5,11 @@
 //! them (the shipment queue in moto) or as a hand-made batch; the
 //! dead-letter queue and the feed-job queue are read back from moto.
 
+use devstack::lambda_sqs::{self, Record, Trigger};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use domain::{AmazonOrderId, Deadline, Operation, SellerId};
 use serde_json::{Value, json};
@@ -147,24 +147,15 @@ impl ShipRig {
     }
 
     fn event(&self, arn: &str, bodies: &[(String, String)]) -> Value {
-        let records: Vec<Value> = bodies
-            .iter()
-            .map(|(id, body)| {
-                json!({
-                    "messageId": id,
-                    "receiptHandle": format!("rh-{id}"),
-                    "body": body,
-                    "attributes": {},
-                    "messageAttributes": {},
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": arn,
-                    "awsRegion": "us-east-1"
-                })
-            })
-            .collect();
-        let event: SqsEvent =
-            serde_json::from_value(json!({ "Records": records })).expect("an SQS event");
-        serde_json::to_value(event).expect("event")
+        let handles: Vec<String> = bodies.iter().map(|(id, _)| format!("rh-{id}")).collect();
+        lambda_sqs::event(
+            arn,
+            bodies.iter().zip(&handles).map(|((id, body), rh)| Record {
+                message_id: id,
+                receipt_handle: rh,
+                body,
+            }),
+        )
     }
 
     /// Invokes the handler with `bodies` as one batch from the shipment
@@ -187,14 +178,7 @@ impl ShipRig {
 
     /// Message ids the batch answer reports failed (SQS redelivers them).
     pub fn failures(answer: &Value) -> Vec<String> {
-        answer["batchItemFailures"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
+        lambda_sqs::failed_ids(answer)
     }
 
     /// Sends `bodies` to the shipment queue, as the WMS does.
@@ -227,58 +211,29 @@ impl ShipRig {
     }
 
     /// Lambda's SQS trigger on `url`: batches of up to 10, each message
-    /// deleted unless the answer reports it failed. Stops when a receive
-    /// is empty or after `rounds`. Returns the answers.
+    /// deleted unless the answer reports it failed (then it is visible again
+    /// at once). Stops when a receive is empty or after `rounds`. Returns the
+    /// answers.
     async fn trigger(&self, url: &str, arn: &str, rounds: usize) -> Vec<Result<Value, String>> {
         let sqs = self.pull.stack.sqs();
-        let mut answers = Vec::new();
-        for _ in 0..rounds {
-            let messages = self.receive(url, 10).await;
-            if messages.is_empty() {
-                break;
-            }
-            let with_ids: Vec<(String, String)> = messages
-                .iter()
-                .map(|m| {
-                    (
-                        m.message_id.clone().unwrap_or_default(),
-                        m.body.clone().unwrap_or_default(),
-                    )
-                })
-                .collect();
-            let answer = shipment_confirm::handle(
+        Trigger {
+            sqs: &sqs,
+            queue_url: url,
+            queue_arn: arn,
+            batch_size: 10,
+            redeliver_failed: true,
+        }
+        .run(rounds, |event| async move {
+            shipment_confirm::handle(
                 &self.function,
-                self.event(arn, &with_ids),
+                event,
                 Deadline::after(Duration::from_secs(120)),
             )
             .await
-            .map_err(|e| e.to_string());
-            let failed: Vec<String> = match &answer {
-                Ok(v) => Self::failures(v),
-                Err(_) => with_ids.iter().map(|(id, _)| id.clone()).collect(),
-            };
-            for m in &messages {
-                if !failed.contains(&m.message_id.clone().unwrap_or_default()) {
-                    sqs.delete_message()
-                        .queue_url(url)
-                        .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
-                        .send()
-                        .await
-                        .expect("delete");
-                } else {
-                    // Visible again at once (production waits the visibility timeout).
-                    sqs.change_message_visibility()
-                        .queue_url(url)
-                        .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
-                        .visibility_timeout(0)
-                        .send()
-                        .await
-                        .expect("make visible again");
-                }
-            }
-            answers.push(answer);
-        }
-        answers
+            .map_err(|e| e.to_string())
+        })
+        .await
+        .expect("deliver the queue's messages")
     }
 
     /// Delivers the shipment queue's messages to the handler until it is empty.

@@ -17,6 +17,7 @@ use spapi_sim::{SimControl, SimHandle};
 use store::Clock;
 use wms::OrderMessage;
 
+use crate::lambda_sqs::{Trigger, failed_ids};
 use crate::{DevstackError, Provisioned, Template};
 
 /// The simulator's clock, so the function's windows and the simulator's
@@ -93,54 +94,35 @@ pub async fn pull_orders(
     };
     let sqs = aws_sdk_sqs::Client::new(sdk);
     // Lambda's SQS trigger, batch size 1, as in template.yaml.
-    loop {
-        let got = sqs
-            .receive_message()
-            .queue_url(&config.job_queue_url)
-            .max_number_of_messages(1)
-            .send()
+    let job_queue = stack.queue("OrderPullJobQueue")?;
+    let answers = Trigger {
+        sqs: &sqs,
+        queue_url: &config.job_queue_url,
+        queue_arn: &job_queue.arn,
+        batch_size: 1,
+        redeliver_failed: false,
+    }
+    .run(101, |event| {
+        let (puller, dead_letters) = (&puller, &dead_letters);
+        async move {
+            order_pull::handle(
+                puller,
+                dead_letters,
+                event,
+                Deadline::after(Duration::from_secs(300)),
+            )
             .await
-            .map_err(|e| {
-                aws("receive a job")(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-            })?;
-        let Some(m) = got.messages.unwrap_or_default().into_iter().next() else {
-            break;
-        };
-        let event = json!({"Records": [{
-            "messageId": m.message_id.clone().unwrap_or_default(),
-            "receiptHandle": m.receipt_handle.clone().unwrap_or_default(),
-            "body": m.body.clone().unwrap_or_default(),
-            "attributes": {}, "messageAttributes": {},
-            "eventSource": "aws:sqs", "awsRegion": "us-east-1",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:order-pull-jobs"
-        }]});
-        let answer = order_pull::handle(
-            &puller,
-            &dead_letters,
-            event,
-            Deadline::after(Duration::from_secs(300)),
-        )
-        .await
-        .map_err(|e| DevstackError::Moto(format!("order-pull job: {e}")))?;
-        report.jobs_run += 1;
-        if answer["batchItemFailures"]
-            .as_array()
-            .is_some_and(|a| !a.is_empty())
-        {
+            .map_err(|e| format!("order-pull job: {e}"))
+        }
+    })
+    .await?;
+    report.jobs_run = answers.len();
+    for answer in answers {
+        let answer = answer.map_err(DevstackError::Moto)?;
+        if !failed_ids(&answer).is_empty() {
             return Err(DevstackError::Moto(format!(
                 "an order-pull job failed: {answer}"
             )));
-        }
-        sqs.delete_message()
-            .queue_url(&config.job_queue_url)
-            .receipt_handle(m.receipt_handle.unwrap_or_default())
-            .send()
-            .await
-            .map_err(|e| {
-                aws("delete a job")(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-            })?;
-        if report.jobs_run > 100 {
-            break;
         }
     }
     // What the WMS sees.

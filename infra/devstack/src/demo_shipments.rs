@@ -21,6 +21,7 @@ use spapi_sim::SimHandle;
 use store::Clock;
 
 use crate::demo_orders::SimClock;
+use crate::lambda_sqs::{Trigger, failed_ids};
 use crate::{DevstackError, Provisioned, Template};
 
 /// One package of an order as Amazon shows it after the run.
@@ -216,73 +217,35 @@ pub async fn ship_orders(
             })?;
     }
     // Lambda's SQS trigger: batches of up to 10; failed records come back.
-    for _ in 0..20 {
-        let got = sqs
-            .receive_message()
-            .queue_url(&config.shipment_queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .map_err(|e| {
-                aws("receive shipment messages")(
-                    aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
-                )
-            })?;
-        let messages = got.messages.unwrap_or_default();
-        if messages.is_empty() {
-            break;
-        }
-        let records: Vec<Value> = messages
-            .iter()
-            .map(|m| {
-                json!({
-                    "messageId": m.message_id.clone().unwrap_or_default(),
-                    "receiptHandle": m.receipt_handle.clone().unwrap_or_default(),
-                    "body": m.body.clone().unwrap_or_default(),
-                    "attributes": {}, "messageAttributes": {},
-                    "eventSource": "aws:sqs", "awsRegion": "us-east-1",
-                    "eventSourceARN": shipment_arn,
-                })
-            })
-            .collect();
-        let answer = shipment_confirm::handle(
-            &function,
-            json!({ "Records": records }),
-            Deadline::after(Duration::from_secs(120)),
-        )
-        .await;
-        report.invocations += 1;
-        let failed: Vec<String> = match &answer {
-            Ok(v) => v["batchItemFailures"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_string))
-                .collect(),
-            Err(_) => messages
-                .iter()
-                .filter_map(|m| m.message_id.clone())
-                .collect(),
-        };
-        for m in &messages {
-            if failed.contains(&m.message_id.clone().unwrap_or_default()) {
-                continue;
-            }
-            sqs.delete_message()
-                .queue_url(&config.shipment_queue_url)
-                .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
-                .send()
+    let answers = Trigger {
+        sqs: &sqs,
+        queue_url: &config.shipment_queue_url,
+        queue_arn: &shipment_arn,
+        batch_size: 10,
+        redeliver_failed: false,
+    }
+    .run(20, |event| {
+        let function = &function;
+        async move {
+            shipment_confirm::handle(function, event, Deadline::after(Duration::from_secs(120)))
                 .await
-                .map_err(|e| {
-                    aws("delete a shipment message")(
-                        aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
-                    )
-                })?;
+                .map_err(|e| e.to_string())
         }
-        if !failed.is_empty() {
+    })
+    .await?;
+    report.invocations = answers.len();
+    for answer in &answers {
+        let failed = match answer {
+            Ok(v) => failed_ids(v).len(),
+            Err(e) => {
+                return Err(DevstackError::Moto(format!(
+                    "the shipment handler failed; its batch would be retried: {e}"
+                )));
+            }
+        };
+        if failed > 0 {
             return Err(DevstackError::Moto(format!(
-                "{} shipment message(s) failed and would be retried: {answer:?}",
-                failed.len()
+                "{failed} shipment message(s) failed and would be retried: {answer:?}"
             )));
         }
     }

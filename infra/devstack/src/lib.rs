@@ -11,6 +11,7 @@ pub mod demo_inventory;
 pub mod demo_labels;
 pub mod demo_orders;
 pub mod demo_shipments;
+pub mod lambda_sqs;
 pub mod moto;
 pub mod provision;
 pub mod template;

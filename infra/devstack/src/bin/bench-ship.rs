@@ -15,9 +15,10 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use devstack::demo::{self, DEMO_SELLER, DemoOptions};
 use devstack::demo_orders::SimClock;
+use devstack::lambda_sqs::{self, Record};
 use devstack::{MotoServer, Template, demo_orders, demo_shipments};
 use domain::{Deadline, Operation};
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[derive(Parser)]
 struct Args {
@@ -87,31 +88,19 @@ async fn run(
         if messages.is_empty() {
             break;
         }
-        let records: Vec<Value> = messages
-            .iter()
-            .map(|m| {
-                json!({
-                    "messageId": m.message_id.clone().unwrap_or_default(),
-                    "receiptHandle": m.receipt_handle.clone().unwrap_or_default(),
-                    "body": m.body.clone().unwrap_or_default(),
-                    "attributes": {}, "messageAttributes": {},
-                    "eventSource": "aws:sqs", "awsRegion": "us-east-1", "eventSourceARN": arn,
-                })
-            })
-            .collect();
-        let answer = shipment_confirm::handle(
-            &function,
-            json!({ "Records": records }),
-            Deadline::after(Duration::from_secs(170)),
-        )
-        .await?;
+        let event = lambda_sqs::event(
+            &arn,
+            messages.iter().map(|m| Record {
+                message_id: m.message_id.as_deref().unwrap_or_default(),
+                receipt_handle: m.receipt_handle.as_deref().unwrap_or_default(),
+                body: m.body.as_deref().unwrap_or_default(),
+            }),
+        );
+        let answer =
+            shipment_confirm::handle(&function, event, Deadline::after(Duration::from_secs(170)))
+                .await?;
         invocations += 1;
-        let failed: Vec<String> = answer["batchItemFailures"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_string))
-            .collect();
+        let failed = lambda_sqs::failed_ids(&answer);
         for m in &messages {
             let id = m.message_id.clone().unwrap_or_default();
             let handle = m.receipt_handle.clone().unwrap_or_default();
