@@ -321,19 +321,14 @@ impl Store {
         let sending = e.value(s(SendState::Sending.as_str()));
         let claimed_at = e.name(CLAIMED_AT);
         let old = e.value(s(format_time(existing.claimed_at)));
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Item::key_map(&key)))
-            .update_expression(format!("SET {set}"))
-            .condition_expression(format!("{state} = {sending} AND {claimed_at} = {old}"))
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await;
         Ok(matches!(
-            conditional("UpdateItem", &key, result)?,
+            self.set_if(
+                &key,
+                &e,
+                &set,
+                &format!("{state} = {sending} AND {claimed_at} = {old}")
+            )
+            .await?,
             Written::Done(_)
         ))
     }
@@ -423,18 +418,10 @@ impl Ledger for Store {
         ]);
         let state = e.name(STATE);
         let sending = e.value(s(SendState::Sending.as_str()));
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Item::key_map(&key)))
-            .update_expression(format!("SET {set}"))
-            .condition_expression(format!("{state} = {sending}"))
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await;
-        match conditional("UpdateItem", &key, result)? {
+        match self
+            .set_if(&key, &e, &set, &format!("{state} = {sending}"))
+            .await?
+        {
             Written::Done(_) => {
                 tracing::debug!(seller = %seller, order = %order, "order marked sent");
                 Ok(())
@@ -507,18 +494,11 @@ impl Ledger for Store {
         ]);
         let cancelled = e.name(CANCELLED_SENT);
         let no = e.value(AttributeValue::Bool(false));
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Item::key_map(&key)))
-            .update_expression(format!("SET {set}"))
-            .condition_expression(format!("{cancelled} = {no}"))
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await;
-        let done = matches!(conditional("UpdateItem", &key, result)?, Written::Done(_));
+        let done = matches!(
+            self.set_if(&key, &e, &set, &format!("{cancelled} = {no}"))
+                .await?,
+            Written::Done(_)
+        );
         if done {
             tracing::debug!(seller = %seller, order = %order, "cancellation marked sent");
         }
@@ -543,18 +523,10 @@ impl Ledger for Store {
         let set = e.assignments(attributes);
         let last = e.name(LAST_SEEN_UPDATE);
         let seen = e.value(seen);
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Item::key_map(&key)))
-            .update_expression(format!("SET {set}"))
-            .condition_expression(format!("{last} < {seen}"))
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await;
-        match conditional("UpdateItem", &key, result)? {
+        match self
+            .set_if(&key, &e, &set, &format!("{last} < {seen}"))
+            .await?
+        {
             Written::Done(_) => Ok(StatusUpdate::Applied),
             Written::ConditionFailed(_) => match self.get_order(seller, order).await? {
                 Some(_) => Ok(StatusUpdate::Stale),
@@ -578,18 +550,10 @@ impl Ledger for Store {
         }
         let set = e.assignments(attributes);
         let pk = e.name("pk");
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Item::key_map(&key)))
-            .update_expression(format!("SET {set}"))
-            .condition_expression(format!("attribute_exists({pk})"))
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await;
-        match conditional("UpdateItem", &key, result)? {
+        match self
+            .set_if(&key, &e, &set, &format!("attribute_exists({pk})"))
+            .await?
+        {
             Written::Done(_) => Ok(()),
             Written::ConditionFailed(_) => Err(StoreError::NotFound {
                 what: "ledger entry",

@@ -52,6 +52,7 @@ pub use stock::{
     PendingPush, Rejection, StockBook, StockEntry, StockLedger, StockMeta, TrackedFeed,
 };
 
+use crate::error::{Written, conditional};
 use crate::item::Item;
 
 /// How often an optimistic read-modify-write is retried after losing a race
@@ -117,6 +118,30 @@ impl Store {
             .await
             .map_err(|e| StoreError::dynamo("GetItem", key.to_string(), e))?;
         Ok(out.item.map(Item::from))
+    }
+
+    /// `UpdateItem` of `key` with `SET {set}` when `condition` holds; the
+    /// names and values come from `e`. A failed condition is an outcome.
+    pub(crate) async fn set_if(
+        &self,
+        key: &Key,
+        e: &item::Expr,
+        set: &str,
+        condition: &str,
+    ) -> Result<Written<aws_sdk_dynamodb::operation::update_item::UpdateItemOutput>, StoreError>
+    {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Item::key_map(key)))
+            .update_expression(format!("SET {set}"))
+            .condition_expression(condition)
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .send()
+            .await;
+        conditional("UpdateItem", key, result)
     }
 }
 
