@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use domain::settings::SellerSettings;
 use domain::{Deadline, SellerId};
 use lambda_kit::batch::SqsDeadLetters;
@@ -16,21 +15,14 @@ use order_pull::config::{Config, wire};
 use order_pull::ports::{OrderSink, Outgoing, QueueError};
 use order_pull::{Command, Mode, PullJob, PullReport, Puller};
 use serde_json::{Value, json};
-use spapi_sim::SimControl;
 use store::{Clock, SettingsStore, Store};
 use wms::OrderMessage;
 
 use crate::moto::{TestStack, fresh_stack};
 use crate::sim::{CLIENT_ID, CLIENT_SECRET, SimHandle, TestSeller, start_sim};
 
-/// The simulator's clock (its "now" moves with `advance_clock`).
-pub struct SimClock(pub SimControl);
-
-impl Clock for SimClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0.now()
-    }
-}
+/// The simulator's clock (the one the demo uses too).
+pub use devstack::demo_orders::SimClock;
 
 /// Counts what the function hands to the queue, then passes it on.
 pub struct CountingSink {
