@@ -243,13 +243,20 @@ pub struct StdoutSink;
 
 impl MetricSink for StdoutSink {
     fn write_line(&self, line: &str) {
-        let mut text = String::with_capacity(line.len() + 1);
-        text.push_str(line);
-        text.push('\n');
-        let mut out = std::io::stdout().lock();
         // Nothing useful to do if stdout is gone: the metrics are lost with it.
-        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        let _ = write_document(&mut std::io::stdout().lock(), line);
     }
+}
+
+/// `line` and its newline in one write, then a flush (Lambda forwards
+/// stdout line by line; a document must not wait in a buffer when the
+/// invocation ends).
+fn write_document(out: &mut impl Write, line: &str) -> std::io::Result<()> {
+    let mut text = String::with_capacity(line.len() + 1);
+    text.push_str(line);
+    text.push('\n');
+    out.write_all(text.as_bytes())?;
+    out.flush()
 }
 
 /// Keeps the documents in memory (tests; the demo, which prints its own
@@ -625,12 +632,21 @@ impl<S: crate::batch::DeadLetterSink> crate::batch::DeadLetterSink for CountedDe
 #[derive(Clone, Debug, PartialEq)]
 pub struct Parsed {
     pub timestamp: u64,
-    /// Each directive: namespace, dimension sets, metric names with units.
-    pub directives: Vec<(String, Vec<Vec<String>>, Vec<(String, String)>)>,
+    pub directives: Vec<Directive>,
     /// Every dimension's value (the members the sets name).
     pub dimensions: BTreeMap<String, String>,
     /// Every metric's value.
     pub values: BTreeMap<String, f64>,
+}
+
+/// One `CloudWatchMetrics` entry of a [`Parsed`] document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Directive {
+    pub namespace: String,
+    /// The dimension sets, each a list of dimension names.
+    pub sets: Vec<Vec<String>>,
+    /// The metrics: name and unit.
+    pub metrics: Vec<(String, String)>,
 }
 
 impl Parsed {
@@ -638,15 +654,15 @@ impl Parsed {
     pub fn sets_of(&self, metric: &str) -> Vec<Vec<String>> {
         self.directives
             .iter()
-            .filter(|(_, _, metrics)| metrics.iter().any(|(n, _)| n == metric))
-            .flat_map(|(_, sets, _)| sets.clone())
+            .filter(|d| d.metrics.iter().any(|(n, _)| n == metric))
+            .flat_map(|d| d.sets.clone())
             .collect()
     }
 
     pub fn unit_of(&self, metric: &str) -> Option<&str> {
         self.directives
             .iter()
-            .flat_map(|(_, _, metrics)| metrics.iter())
+            .flat_map(|d| d.metrics.iter())
             .find(|(n, _)| n == metric)
             .map(|(_, u)| u.as_str())
     }
@@ -773,9 +789,11 @@ pub fn parse_document(line: &str) -> Result<Parsed, String> {
             parsed.values.insert(name.into(), value);
             defined.push((name.to_string(), unit.to_string()));
         }
-        parsed
-            .directives
-            .push((namespace.to_string(), dimension_sets, defined));
+        parsed.directives.push(Directive {
+            namespace: namespace.to_string(),
+            sets: dimension_sets,
+            metrics: defined,
+        });
     }
     Ok(parsed)
 }

@@ -61,7 +61,7 @@ fn a_job_counter_is_one_emf_document_per_seller_and_job() {
     );
     assert_eq!(a_pull.unit_of("OrdersSent"), Some("Count"));
     assert_eq!(a_pull.directives.len(), 1);
-    assert_eq!(a_pull.directives[0].0, NAMESPACE);
+    assert_eq!(a_pull.directives[0].namespace, NAMESPACE);
     assert_eq!(
         find("order-pull", Some("A2SELLERTWO")).values["OrdersSent"],
         1.0
@@ -365,4 +365,21 @@ async fn dead_letters_are_counted_once_they_reached_the_queue() {
         "the failed one is not counted"
     );
     assert_eq!(docs[0].dimension("Job"), Some("inventory-push"));
+}
+
+#[test]
+fn stdout_gets_one_newline_terminated_document_per_write() {
+    let (m, sink) = metrics();
+    m.count(Job::OrderPull, None, Counter::OrdersSeen, 1);
+    m.count(Job::Labels, None, Counter::LabelsBought, 1);
+    m.flush();
+    let mut out: Vec<u8> = Vec::new();
+    for line in sink.lines() {
+        write_document(&mut out, &line).unwrap();
+    }
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.ends_with('\n'));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|l| parse_document(l).is_ok()));
 }
