@@ -469,7 +469,7 @@ impl SpApi {
                 )
                 .await
             {
-                tracing::error!(seller_id = %seller.seller_id, error = %e, "could not flag the seller as revoked");
+                tracing::error!(audit = "authorization.revoked", outcome = "failure", seller = %seller.seller_id, error = %e, "could not flag the seller as revoked");
             }
         }
         result
