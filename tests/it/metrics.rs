@@ -138,6 +138,52 @@ async fn an_order_pull_writes_the_orders_a_429_and_a_dead_letter() {
 }
 
 #[tokio::test]
+async fn a_seller_whose_first_pull_has_not_finished_ages_from_its_start() {
+    let (rig, seller) = rig_with_seller("metrics-first", "A1METRICSFIRST").await;
+    seed_orders(&rig.sim, &seller, 150);
+    rig.settle();
+    let before = rig.sim.control().now();
+    // 60 s left: one page, then the job stops and leaves a follow-up.
+    let first = rig
+        .try_pull(
+            &seller,
+            Mode::Incremental,
+            domain::Deadline::after(Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(first.outcome, order_pull::Outcome::Continued { .. }),
+        "{first:?}"
+    );
+    let fan_out = rig.schedule().await;
+    let elapsed = (rig.sim.control().now() - before).num_seconds() as u64;
+    let age = fan_out["max_pull_age_seconds"].as_u64().expect("the age");
+    // Counted from when the first window began (simulated time runs 1000×:
+    // the page's moto round trips alone are minutes), not from the seller's
+    // start date 30 days back, nor 0 as for a seller with no checkpoint.
+    assert!(age > 0 && age <= elapsed, "{age} s, {elapsed} s elapsed");
+    let docs = documents(&rig.metrics);
+    assert_eq!(
+        total(
+            &docs,
+            "OrderPullAgeSeconds",
+            &[("Seller", "A1METRICSFIRST")]
+        ),
+        age as f64
+    );
+    assert_eq!(
+        total(&docs, "OrderPullRuns", &[("Seller", "A1METRICSFIRST")]),
+        0.0,
+        "the window is not finished"
+    );
+    assert_eq!(
+        total(&docs, "OrdersSent", &[("Seller", "A1METRICSFIRST")]),
+        100.0
+    );
+}
+
+#[tokio::test]
 async fn a_revoked_authorisation_is_an_authorization_failure_of_the_seller() {
     let (rig, seller) = rig_with_seller("metrics-revoked", "A1METRICSREVOKED").await;
     rig.sim
