@@ -2,12 +2,14 @@
 //! simulator on 127.0.0.1, with its own table, queues and sellers.
 
 mod admin;
+mod audit;
 mod client_sim;
 mod credentials;
 mod demo;
 mod idempotency;
 mod inventory_push;
 mod labels;
+mod metrics;
 mod no_pii_in_logs;
 mod order_pull;
 mod order_pull_pii;

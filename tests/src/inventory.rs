@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use domain::settings::SellerSettings;
 use domain::{Deadline, SellerId};
+use inventory_push::config::DeadLetters;
 use inventory_push::config::{Config, wire};
 use inventory_push::{PushReport, Pusher};
-use lambda_kit::batch::SqsDeadLetters;
+use lambda_kit::metrics::{MemorySink, Metrics};
 use serde_json::{Value, json};
 use store::{Clock, Store};
 
@@ -29,7 +30,9 @@ pub struct PushRig {
     pub store: Store,
     pub config: Config,
     pub pusher: Pusher,
-    pub dead_letters: SqsDeadLetters,
+    pub dead_letters: DeadLetters,
+    /// The EMF documents the function wrote (one flush per invocation).
+    pub metrics: MemorySink,
     pub wms: FakeWms,
 }
 
@@ -62,7 +65,14 @@ impl PushRig {
         env.insert("SPAPI_TIME_SCALE".into(), speed.to_string());
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
         let clock: Arc<dyn Clock> = Arc::new(SimClock(sim.control().clone()));
-        let (pusher, dead_letters) = wire(&config, &stack.sdk, clock.clone()).expect("wire");
+        let metrics = MemorySink::new();
+        let (pusher, dead_letters) = wire(
+            &config,
+            &stack.sdk,
+            clock.clone(),
+            Metrics::new(config.stage.clone(), Arc::new(metrics.clone())),
+        )
+        .expect("wire");
         let store = Store::new(stack.dynamo(), &stack.table).with_clock(clock);
         Self {
             stack,
@@ -71,6 +81,7 @@ impl PushRig {
             config,
             pusher,
             dead_letters,
+            metrics,
             wms,
         }
     }

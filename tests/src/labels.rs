@@ -12,6 +12,7 @@ use domain::settings::SellerSettings;
 use domain::{Deadline, SellerId};
 use labels::LabelService;
 use labels::config::{Config, wire};
+use lambda_kit::metrics::{MemorySink, Metrics};
 use serde_json::{Value, json};
 use spapi_sim::Fault;
 use store::{Clock, Store};
@@ -33,6 +34,8 @@ pub struct LabelRig {
     pub service: LabelService,
     pub seller: TestSeller,
     pub settings: SellerSettings,
+    /// The EMF documents the function wrote (one flush per invocation).
+    pub metrics: MemorySink,
 }
 
 /// The warehouse the labels ship from.
@@ -75,7 +78,14 @@ impl LabelRig {
         env.insert("SPAPI_TIME_SCALE".into(), SPEED.to_string());
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
         let clock: Arc<dyn Clock> = Arc::new(SimClock(sim.control().clone()));
-        let service = wire(&config, &stack.sdk, clock.clone()).expect("wire");
+        let metrics = MemorySink::new();
+        let service = wire(
+            &config,
+            &stack.sdk,
+            clock.clone(),
+            Metrics::new(config.stage.clone(), Arc::new(metrics.clone())),
+        )
+        .expect("wire");
         let store = Store::new(stack.dynamo(), &stack.table).with_clock(clock);
         let seller = add_seller_in(&sim, "A1LABELSELLER", &[UK], true);
         let mut settings = devstack::demo::demo_settings().expect("settings");
@@ -102,6 +112,7 @@ impl LabelRig {
             service,
             seller,
             settings,
+            metrics,
         }
     }
 

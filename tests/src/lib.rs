@@ -1,8 +1,9 @@
 //! Harness for the integration tests in `tests/it`: a moto server per test
 //! process (one table/queue/secret prefix per test), the SP-API simulator on a
-//! free port, and log capture. Everything listens on 127.0.0.1 only.
+//! free port, log capture, and the functions' EMF metrics read back. Everything listens on 127.0.0.1 only.
 
 pub mod client;
+pub mod emf;
 pub mod inventory;
 pub mod labels;
 pub mod logs;

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use domain::settings::SellerSettings;
 use domain::{Deadline, SellerId};
-use lambda_kit::batch::SqsDeadLetters;
-use order_pull::config::{Config, wire};
+use lambda_kit::metrics::{MemorySink, Metrics};
+use order_pull::config::{Config, DeadLetters, wire};
 use order_pull::ports::{OrderSink, Outgoing, QueueError};
 use order_pull::{Command, Mode, PullJob, PullReport, Puller};
 use serde_json::{Value, json};
@@ -57,7 +57,9 @@ pub struct PullRig {
     pub store: Store,
     pub config: Config,
     pub puller: Puller,
-    pub dead_letters: SqsDeadLetters,
+    pub dead_letters: DeadLetters,
+    /// The EMF documents the function wrote (one flush per invocation).
+    pub metrics: MemorySink,
     pub counting: Arc<CountingSink>,
     /// Every message read from the WMS queue so far.
     pub delivered: Mutex<Vec<OrderMessage>>,
@@ -79,7 +81,14 @@ impl PullRig {
         env.insert("SPAPI_TIME_SCALE".into(), speed.to_string());
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
         let clock: Arc<dyn Clock> = Arc::new(SimClock(sim.control().clone()));
-        let (mut puller, dead_letters) = wire(&config, &stack.sdk, clock.clone()).expect("wire");
+        let metrics = MemorySink::new();
+        let (mut puller, dead_letters) = wire(
+            &config,
+            &stack.sdk,
+            clock.clone(),
+            Metrics::new(config.stage.clone(), Arc::new(metrics.clone())),
+        )
+        .expect("wire");
         let counting = Arc::new(CountingSink {
             inner: puller.sink.clone(),
             sent: Mutex::new(Vec::new()),
@@ -96,6 +105,7 @@ impl PullRig {
             config,
             puller,
             dead_letters,
+            metrics,
             counting,
             delivered: Mutex::new(Vec::new()),
         }

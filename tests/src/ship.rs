@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use domain::{AmazonOrderId, Deadline, Operation, SellerId};
+use lambda_kit::metrics::{MemorySink, Metrics};
 use serde_json::{Value, json};
 use shipment_confirm::Function;
 use shipment_confirm::config::{Config, wire};
@@ -33,6 +34,8 @@ pub struct ShipRig {
     pub seller: TestSeller,
     pub config: Config,
     pub function: Function,
+    /// The EMF documents the shipment function wrote (one flush per invocation).
+    pub metrics: MemorySink,
     pub shipment_queue_arn: String,
     pub feed_job_queue_arn: String,
     /// Amazon order ids of the seeded orders 1..=n.
@@ -98,7 +101,14 @@ impl ShipRig {
         env.insert("SPAPI_TIME_SCALE".into(), "1000".into());
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
         let clock: Arc<dyn Clock> = Arc::new(SimClock(pull.sim.control().clone()));
-        let mut function = wire(&config, &pull.stack.sdk, clock).expect("wire");
+        let metrics = MemorySink::new();
+        let mut function = wire(
+            &config,
+            &pull.stack.sdk,
+            clock,
+            Metrics::new(config.stage.clone(), Arc::new(metrics.clone())),
+        )
+        .expect("wire");
         // Feed checks in tests run at once (production waits two minutes).
         function.confirmer.options.feed_check_delay = Duration::ZERO;
         let arn = |id: &str| {
@@ -116,6 +126,7 @@ impl ShipRig {
             seller,
             config,
             function,
+            metrics,
             order_ids,
         }
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use lambda_kit::ConfigError;
 use lambda_kit::batch::SqsDeadLetters;
+use lambda_kit::metrics::{CountedDeadLetters, Job, Metrics};
 use secrets::{SecretsCache, SecretsManager};
 use spapi::ClientConfig;
 use store::{Clock, Store, SystemClock};
@@ -29,6 +30,8 @@ pub struct Config {
     pub patch_threshold: usize,
     /// A feed not finished after this many minutes is alerted (default 120).
     pub feed_stuck_minutes: i64,
+    /// The deployment's stage (the metrics' `Stage` dimension).
+    pub stage: String,
     pub spapi_endpoint: Option<String>,
     pub lwa_token_url: Option<String>,
     pub time_scale: f64,
@@ -67,6 +70,7 @@ impl Config {
             job_dead_letter_queue_url: required("INVENTORY_PUSH_JOB_DLQ_URL")?,
             patch_threshold: number(&get, "PATCH_THRESHOLD", 50usize, |n| *n <= 1000)?,
             feed_stuck_minutes: number(&get, "FEED_STUCK_MINUTES", 120i64, |n| *n > 0)?,
+            stage: lambda_kit::metrics::stage_from_lookup(&get)?,
             spapi_endpoint: spapi.endpoint,
             lwa_token_url: spapi.lwa_token_url,
             time_scale: spapi.time_scale,
@@ -82,12 +86,17 @@ impl Config {
     }
 }
 
-/// The production wiring: one set of clients per container.
+/// The job queue's dead letters, counted in the metrics.
+pub type DeadLetters = CountedDeadLetters<SqsDeadLetters>;
+
+/// The production wiring: one set of clients per container, counting in
+/// `metrics` (stdout in `main`, memory in tests).
 pub fn wire(
     config: &Config,
     sdk: &SdkConfig,
     clock: Arc<dyn Clock>,
-) -> Result<(Pusher, SqsDeadLetters), PushError> {
+    metrics: Metrics,
+) -> Result<(Pusher, DeadLetters), PushError> {
     let store =
         Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table).with_clock(clock.clone());
     let sqs = aws_sdk_sqs::Client::new(sdk);
@@ -97,11 +106,12 @@ pub fn wire(
         ))),
         secrets::DEFAULT_TTL,
     );
-    let api = lambda_kit::spapi_env::production_client(
+    let api = lambda_kit::spapi_env::metered_client(
         secrets.clone(),
         &store,
         &config.lwa_app_secret,
         config.client_config(),
+        &metrics,
     )?;
     let source = HttpStockSource::new(
         Arc::new(SecretsStockEndpoint {
@@ -125,10 +135,15 @@ pub fn wire(
             stuck_after: chrono::Duration::minutes(config.feed_stuck_minutes),
             ..PushOptions::default()
         },
+        metrics: metrics.clone(),
     };
     Ok((
         pusher,
-        SqsDeadLetters::new(sqs, &config.job_dead_letter_queue_url),
+        CountedDeadLetters::new(
+            SqsDeadLetters::new(sqs, &config.job_dead_letter_queue_url),
+            metrics,
+            Job::InventoryPush,
+        ),
     ))
 }
 

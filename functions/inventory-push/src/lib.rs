@@ -45,6 +45,8 @@ pub async fn handle(
     event: Value,
     deadline: Deadline,
 ) -> Result<Value, HandlerError> {
+    // The invocation's metrics are written when it ends, however it ends.
+    let _metrics = pusher.metrics.flush_on_drop();
     if event.get("Records").is_some() {
         let event: SqsEvent = serde_json::from_value(event)
             .map_err(|e| HandlerError::Event(format!("not an SQS event: {e}")))?;

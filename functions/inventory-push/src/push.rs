@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use domain::{Deadline, MarketplaceId, SellerId, Sku};
+use lambda_kit::metrics::{Counter, Job, Metrics};
 use serde::Serialize;
 use spapi::documents::FeedRequest;
 use spapi::models::feeds::ProcessingStatus;
@@ -135,9 +136,14 @@ pub struct Pusher {
     pub jobs: Arc<dyn JobQueue>,
     pub clock: Arc<dyn Clock>,
     pub options: PushOptions,
+    /// Counts SKUs, feeds and stuck feeds (flushed by the handler).
+    pub metrics: Metrics,
 }
 
 const CHECKPOINT: &str = "inventory-push";
+
+/// The `audit` field of the line that says how a seller's push ended.
+pub const PUSH_ACTION: &str = "inventory.push";
 
 #[derive(serde::Serialize, serde::Deserialize, Default)]
 struct LastRun {
@@ -226,8 +232,21 @@ impl Pusher {
             || since >= chrono::Duration::hours(25)
     }
 
-    /// One seller's push.
+    /// One seller's push; its outcome is an audit line.
     pub async fn run(&self, seller_id: &str, deadline: &Deadline) -> Result<PushReport, PushError> {
+        let result = self.push(seller_id, deadline).await;
+        if let Err(e) = &result {
+            lambda_kit::audit!(failure, PUSH_ACTION, seller = seller_id, error = %e, "inventory push failed");
+        }
+        result
+    }
+
+    fn count(&self, seller: &SellerId, counter: Counter) {
+        self.metrics
+            .count(Job::InventoryPush, Some(seller), counter, 1);
+    }
+
+    async fn push(&self, seller_id: &str, deadline: &Deadline) -> Result<PushReport, PushError> {
         let seller = SellerId::new(seller_id)
             .map_err(|e| PushError::InvalidSeller(seller_id.to_string(), e.to_string()))?;
         let settings = self
@@ -334,8 +353,10 @@ impl Pusher {
             self.stock.put_stock_meta(&seller, &meta).await?;
         }
         self.mark_run(&seller, now).await?;
-        tracing::info!(
-            seller_id,
+        lambda_kit::audit!(
+            success,
+            PUSH_ACTION,
+            seller = seller_id,
             full = report.full_resync,
             wms_skus = report.wms_skus,
             changes = report.changes,
@@ -382,6 +403,7 @@ impl Pusher {
                 let age = now - feed.submitted_at;
                 if age >= self.options.stuck_after {
                     report.feeds_stuck += 1;
+                    self.count(seller, Counter::FeedsStuck);
                     tracing::error!(
                         seller_id = %seller, feed_id = feed.feed_id, status = %status,
                         age_minutes = age.num_minutes(),
@@ -404,12 +426,13 @@ impl Pusher {
                 .map(serde_json::from_slice::<ProcessingReport>);
             match (status, parsed) {
                 (ProcessingStatus::Done, Some(Ok(r))) if r.feed_level_errors().next().is_none() => {
-                    self.apply_report(book, &feed.feed_id, &r, report);
+                    self.apply_report(seller, book, &feed.feed_id, &r, report);
                 }
                 (status, parsed) => {
                     if status == ProcessingStatus::Fatal {
                         report.feeds_fatal += 1;
                     }
+                    self.count(seller, Counter::FeedErrors);
                     let why = match parsed {
                         Some(Err(e)) => {
                             format!("the processing report is not JSON_LISTINGS_FEED's: {e}")
@@ -432,6 +455,7 @@ impl Pusher {
 
     fn apply_report(
         &self,
+        seller: &SellerId,
         book: &mut StockBook,
         feed_id: &str,
         r: &ProcessingReport,
@@ -465,6 +489,7 @@ impl Pusher {
             match errors.get(&p.message_id) {
                 None => {
                     report.accepted += 1;
+                    self.count(seller, Counter::SkusPushed);
                     book.update(&sku, |e| {
                         e.pushed = Some(p.quantity);
                         e.pending = None;
@@ -472,6 +497,7 @@ impl Pusher {
                     });
                 }
                 Some((code, message)) => {
+                    self.count(seller, Counter::SkusRejected);
                     self.note_rejection(&sku, code, message, report);
                     book.update(&sku, |e| {
                         e.pending = None;
@@ -522,6 +548,7 @@ impl Pusher {
             match answer.status {
                 SubmissionStatus::Accepted | SubmissionStatus::Valid => {
                     report.accepted += 1;
+                    self.count(seller, Counter::SkusPushed);
                     book.update(&c.sku, |e| {
                         e.pushed = Some(c.quantity);
                         e.pending = None;
@@ -534,6 +561,7 @@ impl Pusher {
                         .next()
                         .map(|i| (i.code.clone(), i.message.clone()))
                         .unwrap_or_else(|| ("INVALID".into(), String::new()));
+                    self.count(seller, Counter::SkusRejected);
                     self.note_rejection(&c.sku, &code, &message, report);
                     book.update(&c.sku, |e| {
                         e.pending = None;
@@ -620,6 +648,7 @@ impl Pusher {
                 )
                 .await?;
             budget -= 1;
+            self.count(seller, Counter::FeedsSubmitted);
             for (n, c) in chunk.iter().enumerate() {
                 let pending = PendingPush {
                     quantity: c.quantity,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use domain::TimeScale;
 use lambda_kit::ConfigError;
+use lambda_kit::metrics::Metrics;
 use secrets::{SecretsCache, SecretsManager};
 use spapi::ClientConfig;
 use store::{Clock, Store, SystemClock};
@@ -22,6 +23,8 @@ pub struct Config {
     pub lwa_app_secret: String,
     /// Days label files (which print the buyer's address) are kept: 1 to 30.
     pub document_retention_days: u32,
+    /// The deployment's stage (the metrics' `Stage` dimension).
+    pub stage: String,
     /// Local runs only: one base URL for every SP-API region (the simulator).
     pub spapi_endpoint: Option<String>,
     /// Local runs only: the LWA token endpoint.
@@ -50,6 +53,7 @@ impl Config {
             table: required("TABLE_NAME")?,
             lwa_app_secret: required("LWA_APP_SECRET")?,
             document_retention_days,
+            stage: lambda_kit::metrics::stage_from_lookup(&get)?,
             spapi_endpoint: spapi.endpoint,
             lwa_token_url: spapi.lwa_token_url,
             time_scale: spapi.time_scale,
@@ -77,11 +81,13 @@ impl Config {
     }
 }
 
-/// The production wiring: one set of clients per container.
+/// The production wiring: one set of clients per container, counting in
+/// `metrics` (stdout in `main`, memory in tests).
 pub fn wire(
     config: &Config,
     sdk: &SdkConfig,
     clock: Arc<dyn Clock>,
+    metrics: Metrics,
 ) -> Result<LabelService, spapi::SpApiError> {
     let store =
         Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table).with_clock(clock.clone());
@@ -91,11 +97,12 @@ pub fn wire(
         ))),
         secrets::DEFAULT_TTL,
     );
-    let api = lambda_kit::spapi_env::production_client(
+    let api = lambda_kit::spapi_env::metered_client(
         secrets,
         &store,
         &config.lwa_app_secret,
         config.client_config(),
+        &metrics,
     )?;
     let store = Arc::new(store);
     Ok(LabelService {
@@ -107,6 +114,7 @@ pub fn wire(
         idempotency: store,
         clock,
         options: config.options(),
+        metrics,
     })
 }
 
@@ -133,6 +141,7 @@ mod tests {
         let c = Config::from_lookup(lookup(&[
             ("TABLE_NAME", "t"),
             ("LWA_APP_SECRET", "s"),
+            ("STAGE", "test"),
             ("LABEL_DOCUMENT_RETENTION_DAYS", "14"),
         ]))
         .unwrap();
@@ -152,6 +161,7 @@ mod tests {
         let local = Config::from_lookup(lookup(&[
             ("TABLE_NAME", "t"),
             ("LWA_APP_SECRET", "s"),
+            ("STAGE", "test"),
             ("SPAPI_TIME_SCALE", "10"),
         ]))
         .unwrap();

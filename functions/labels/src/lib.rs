@@ -37,6 +37,8 @@ pub use service::{LabelOptions, LabelService};
 
 /// The function's handler, for a Function URL request or a direct invoke.
 pub async fn handle(service: &LabelService, event: Value, deadline: Deadline) -> Value {
+    // The invocation's metrics are written when it ends, however it ends.
+    let _metrics = service.metrics.flush_on_drop();
     if is_function_url(&event) {
         let (status, body) = match function_url_body(event) {
             Ok(text) => respond(service, &text, &deadline).await,
@@ -107,7 +109,13 @@ pub async fn respond(service: &LabelService, text: &str, deadline: &Deadline) ->
     let request_id = raw.as_ref().and_then(echo_id);
     let request = match LabelRequest::parse(text) {
         Ok(r) => r,
-        Err(e) => return failure_text(operation, request_id, &LabelError::Contract(e)),
+        Err(e) => {
+            let e = LabelError::Contract(e);
+            if let Some(op) = operation {
+                service.failed(op, None, &e);
+            }
+            return failure_text(operation, request_id, &e);
+        }
     };
     let operation = request.operation.name();
     match service.execute(&request, deadline).await {

@@ -2,6 +2,7 @@
 //! then the handler in `lib.rs` for every invocation (Function URL or direct).
 
 use labels::config::{Config, system_clock, wire};
+use lambda_kit::metrics::Metrics;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
@@ -10,7 +11,8 @@ async fn main() -> Result<(), Error> {
     lambda_kit::init_tracing();
     let config = Config::from_lookup(|name| std::env::var(name).ok())?;
     let sdk = lambda_kit::aws_config().await;
-    let service = wire(&config, &sdk, system_clock())?;
+    let metrics = Metrics::stdout(config.stage.clone());
+    let service = wire(&config, &sdk, system_clock(), metrics)?;
     let service = &service;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = lambda_kit::deadline(&event.context);

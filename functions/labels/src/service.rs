@@ -14,6 +14,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use domain::settings::{OrderStatus, SellerSettings};
 use domain::{AmazonOrderId, Deadline, SellerId};
+use lambda_kit::metrics::{Counter, Job, Metrics};
 use serde_json::Value;
 use spapi::models::orders::{IncludedData, Order};
 use spapi::models::shipping::{
@@ -33,8 +34,8 @@ use store::{
 use wms::label::{
     CancelRequest, Cancellation, Channel, Document, DocumentsRequest, DocumentsResult,
     IneligibleOffer, LabelFormat, LabelOperation, LabelRequest, LabelResult, LabelSpec, Location,
-    OneClickRequest, PurchaseRequest, PurchasedLabel, RatesRequest, RatesResult, Reason,
-    ShipmentSpec, TrackRequest, Tracking, TrackingEvent,
+    OneClickRequest, OperationName, PurchaseRequest, PurchasedLabel, RatesRequest, RatesResult,
+    Reason, ShipmentSpec, TrackRequest, Tracking, TrackingEvent,
 };
 use wms::{Decimal, Money};
 
@@ -83,7 +84,14 @@ pub struct LabelService {
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub clock: Arc<dyn Clock>,
     pub options: LabelOptions,
+    /// Counts labels bought, replayed and failed (flushed by the handler).
+    pub metrics: Metrics,
 }
+
+/// The `audit` field of the lines that say how a purchase (or one-click) ended.
+pub const PURCHASE_ACTION: &str = "label.purchase";
+/// The `audit` field of the lines that say how a cancellation ended.
+pub const CANCEL_ACTION: &str = "label.cancel";
 
 /// A request's content as the idempotency layer hashes it: the operation
 /// with its fields, in a canonical form (keys sorted), without `request_id`
@@ -221,25 +229,65 @@ impl LabelService {
         request: &LabelRequest,
         deadline: &Deadline,
     ) -> Result<LabelResult, LabelError> {
-        let seller = self.seller(request).await?;
         let operation = request.operation.name();
+        let seller = match self.seller(request).await {
+            Ok(s) => s,
+            Err(e) => {
+                self.failed(operation, None, &e);
+                return Err(e);
+            }
+        };
         tracing::info!(seller_id = %seller.seller_id, operation = operation.as_str(), "label request");
+        let result = self.run(&seller, request, deadline).await;
+        if let Err(e) = &result {
+            self.failed(operation, Some(&seller.seller_id), e);
+        }
+        result
+    }
+
+    /// A request that failed: a purchase (or one-click) counts as
+    /// `LabelsFailed`; purchases and cancellations end with an audit line.
+    pub(crate) fn failed(
+        &self,
+        operation: OperationName,
+        seller: Option<&SellerId>,
+        e: &LabelError,
+    ) {
+        let action = match operation {
+            OperationName::Purchase | OperationName::OneClick => {
+                self.metrics
+                    .count(Job::Labels, seller, Counter::LabelsFailed, 1);
+                PURCHASE_ACTION
+            }
+            OperationName::Cancel => CANCEL_ACTION,
+            _ => return,
+        };
+        let seller = seller.map(SellerId::as_str).unwrap_or("unknown");
+        lambda_kit::audit!(failure, action, seller, operation = operation.as_str(), error = %e, "label request failed");
+    }
+
+    async fn run(
+        &self,
+        seller: &SellerSettings,
+        request: &LabelRequest,
+        deadline: &Deadline,
+    ) -> Result<LabelResult, LabelError> {
         let result = match &request.operation {
-            LabelOperation::Rates(r) => LabelResult::Rates(self.rates(&seller, r, deadline).await?),
+            LabelOperation::Rates(r) => LabelResult::Rates(self.rates(seller, r, deadline).await?),
             LabelOperation::Purchase(r) => {
-                LabelResult::Label(self.purchase(&seller, r, deadline).await?)
+                LabelResult::Label(self.purchase(seller, r, deadline).await?)
             }
             LabelOperation::OneClick(r) => {
-                LabelResult::Label(self.one_click(&seller, r, deadline).await?)
+                LabelResult::Label(self.one_click(seller, r, deadline).await?)
             }
             LabelOperation::Documents(r) => {
-                LabelResult::Documents(self.documents(&seller, r, deadline).await?)
+                LabelResult::Documents(self.documents(seller, r, deadline).await?)
             }
             LabelOperation::Cancel(r) => {
-                LabelResult::Cancellation(self.cancel(&seller, r, deadline).await?)
+                LabelResult::Cancellation(self.cancel(seller, r, deadline).await?)
             }
             LabelOperation::Track(r) => {
-                LabelResult::Tracking(self.track(&seller, r, deadline).await?)
+                LabelResult::Tracking(self.track(seller, r, deadline).await?)
             }
         };
         Ok(result)
@@ -756,6 +804,12 @@ impl LabelService {
                     return Ok(purchase.to_label(false, &documents));
                 }
                 Ok(purchase) => {
+                    self.metrics.count(
+                        Job::Labels,
+                        Some(&seller.seller_id),
+                        Counter::LabelsReplayed,
+                        1,
+                    );
                     tracing::info!(seller_id = %seller.seller_id, shipment_id = %purchase.shipment_id, "replaying a label bought before under the same idempotency key");
                     let documents = self.replay_documents(seller, &purchase, deadline).await?;
                     return Ok(purchase.to_label(true, &documents));
@@ -843,8 +897,16 @@ impl LabelService {
                 .collect(),
             documents_stored: false,
         };
-        tracing::info!(
-            seller_id = %seller.seller_id,
+        self.metrics.count(
+            Job::Labels,
+            Some(&seller.seller_id),
+            Counter::LabelsBought,
+            1,
+        );
+        lambda_kit::audit!(
+            success,
+            PURCHASE_ACTION,
+            seller = %seller.seller_id,
             shipment_id = %purchase.shipment_id,
             channel = ?purchase.channel,
             service_id = %rate.service_id,
@@ -1132,7 +1194,7 @@ impl LabelService {
             Cancelled::Now(l) => (l, false),
             Cancelled::Already(l) => (l, true),
         };
-        tracing::info!(seller_id = %seller.seller_id, shipment_id = %cancelled.shipment_id, "label cancelled");
+        lambda_kit::audit!(success, CANCEL_ACTION, seller = %seller.seller_id, shipment_id = %cancelled.shipment_id, "label cancelled");
         Ok(Cancellation {
             shipment_id: cancelled.shipment_id,
             cancelled_at: cancelled.cancelled_at.unwrap_or_else(|| self.now()),

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use lambda_kit::ConfigError;
 use lambda_kit::batch::SqsDeadLetters;
+use lambda_kit::metrics::{CountedDeadLetters, Job, Metrics};
 use secrets::{SecretsCache, SecretsManager};
 use spapi::ClientConfig;
 use store::{Clock, Store, SystemClock};
@@ -23,6 +24,8 @@ pub struct Config {
     pub wms_order_queue_url: String,
     pub job_queue_url: String,
     pub job_dead_letter_queue_url: String,
+    /// The deployment's stage (the metrics' `Stage` dimension).
+    pub stage: String,
     /// Local runs only: one base URL for every SP-API region (the simulator).
     pub spapi_endpoint: Option<String>,
     /// Local runs only: the LWA token endpoint.
@@ -42,6 +45,7 @@ impl Config {
             wms_order_queue_url: required("WMS_ORDER_QUEUE_URL")?,
             job_queue_url: required("ORDER_PULL_JOB_QUEUE_URL")?,
             job_dead_letter_queue_url: required("ORDER_PULL_JOB_DLQ_URL")?,
+            stage: lambda_kit::metrics::stage_from_lookup(&get)?,
             spapi_endpoint: spapi.endpoint,
             lwa_token_url: spapi.lwa_token_url,
             time_scale: spapi.time_scale,
@@ -57,12 +61,17 @@ impl Config {
     }
 }
 
-/// The production wiring: one set of clients per container.
+/// The job queue's dead letters, counted in the metrics.
+pub type DeadLetters = CountedDeadLetters<SqsDeadLetters>;
+
+/// The production wiring: one set of clients per container, counting in
+/// `metrics` (stdout in `main`, memory in tests).
 pub fn wire(
     config: &Config,
     sdk: &SdkConfig,
     clock: Arc<dyn Clock>,
-) -> Result<(Puller, SqsDeadLetters), spapi::SpApiError> {
+    metrics: Metrics,
+) -> Result<(Puller, DeadLetters), spapi::SpApiError> {
     let store =
         Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table).with_clock(clock.clone());
     let sqs = aws_sdk_sqs::Client::new(sdk);
@@ -72,11 +81,12 @@ pub fn wire(
         ))),
         secrets::DEFAULT_TTL,
     );
-    let api = lambda_kit::spapi_env::production_client(
+    let api = lambda_kit::spapi_env::metered_client(
         secrets,
         &store,
         &config.lwa_app_secret,
         config.client_config(),
+        &metrics,
     )?;
     let store = Arc::new(store);
     let puller = Puller {
@@ -88,8 +98,13 @@ pub fn wire(
         jobs: Arc::new(SqsJobQueue::new(sqs.clone(), &config.job_queue_url)),
         clock,
         options: PullOptions::default(),
+        metrics: metrics.clone(),
     };
-    let dead_letters = SqsDeadLetters::new(sqs, &config.job_dead_letter_queue_url);
+    let dead_letters = CountedDeadLetters::new(
+        SqsDeadLetters::new(sqs, &config.job_dead_letter_queue_url),
+        metrics,
+        Job::OrderPull,
+    );
     Ok((puller, dead_letters))
 }
 

@@ -2,9 +2,18 @@
 //! reconcile job when the seller's last one is older than `reconcile_every`.
 //! The jobs run in parallel through SQS and Lambda concurrency, so 1,000
 //! sellers never depend on one 15-minute invocation.
+//!
+//! It also measures freshness: per seller whose pull is on, the seconds
+//! since its last successful pull (`done_until` of `CHECKPOINT#order-pull`;
+//! before the first one finished, since the first one began; a seller with
+//! no checkpoint yet starts now, at 0), written as `OrderPullAgeSeconds`,
+//! and the largest of them as `OrderPullMaxAgeSeconds` (0 with no such
+//! seller) — so a stale seller, or a schedule that stopped (no data), alarms.
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use domain::SellerId;
 use serde::Serialize;
 
 use crate::error::PullError;
@@ -17,6 +26,8 @@ pub struct FanoutReport {
     pub jobs: u32,
     pub reconciles: u32,
     pub skipped: u32,
+    /// The largest order-pull age of the sellers given a job (seconds).
+    pub max_pull_age_seconds: u64,
 }
 
 impl Puller {
@@ -42,6 +53,16 @@ impl Puller {
                 .enqueue(&PullJob::new(seller, Mode::Incremental), Duration::ZERO)
                 .await?;
             report.jobs += 1;
+            // Freshness is measured, never in the way of the pull itself.
+            match self.pull_age(&settings.seller_id, now).await {
+                Ok(age) => {
+                    self.metrics.order_pull_age(&settings.seller_id, age);
+                    report.max_pull_age_seconds = report.max_pull_age_seconds.max(age);
+                }
+                Err(e) => {
+                    tracing::warn!(seller = %settings.seller_id, error = %e, "could not read the order-pull checkpoint; the seller's age is not measured this time");
+                }
+            }
             if self.reconcile_due(&settings.seller_id, now).await? {
                 self.jobs
                     .enqueue(&PullJob::new(seller, Mode::Reconcile), Duration::ZERO)
@@ -49,14 +70,34 @@ impl Puller {
                 report.reconciles += 1;
             }
         }
+        self.metrics.order_pull_max_age(report.max_pull_age_seconds);
         tracing::info!(
             sellers = report.sellers,
             jobs = report.jobs,
             reconciles = report.reconciles,
             skipped = report.skipped,
+            max_pull_age_seconds = report.max_pull_age_seconds,
             "order pull fanned out"
         );
         Ok(report)
+    }
+
+    /// Seconds since the seller's last successful incremental pull.
+    async fn pull_age(&self, seller: &SellerId, now: DateTime<Utc>) -> Result<u64, PullError> {
+        let Some(c) = self
+            .checkpoints
+            .get_checkpoint(seller, Mode::Incremental.checkpoint())
+            .await?
+        else {
+            return Ok(0);
+        };
+        let state: PullState =
+            serde_json::from_value(c.value).map_err(|e| PullError::Checkpoint(e.to_string()))?;
+        let since = state
+            .done_until
+            .or(state.first_started_at)
+            .unwrap_or(c.updated_at);
+        Ok(u64::try_from((now - since).num_seconds()).unwrap_or(0))
     }
 
     async fn reconcile_due(

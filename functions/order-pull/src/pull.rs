@@ -18,6 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::settings::{Authorization, OrderStatus, SellerSettings};
 use domain::{AmazonOrderId, Deadline, SellerId};
+use lambda_kit::metrics::{Counter, Job, Metrics};
 use orders::{Eligibility, SentOrder, SkipReason};
 use serde::{Deserialize, Serialize};
 use spapi::models::orders::{IncludedData, Order, SearchOrdersResponse};
@@ -94,6 +95,10 @@ pub struct PullState {
     pub window: Option<Window>,
     #[serde(default)]
     pub last_completed_at: Option<DateTime<Utc>>,
+    /// When the seller's first window began (until `done_until` is set, the
+    /// order-pull age counts from here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_started_at: Option<DateTime<Utc>>,
 }
 
 /// How a job ended.
@@ -160,6 +165,8 @@ pub struct Puller {
     pub jobs: Arc<dyn JobQueue>,
     pub clock: Arc<dyn Clock>,
     pub options: PullOptions,
+    /// Counts what the pulls did (flushed by the handler).
+    pub metrics: Metrics,
 }
 
 /// `includedData` for the pull: items and addresses inline, so no per-order
@@ -187,7 +194,9 @@ impl Puller {
             };
             return Ok(report);
         }
-        match self.pull(job, &settings, deadline, &mut report).await {
+        let pulled = self.pull(job, &settings, deadline, &mut report).await;
+        self.count(&seller_id, &report, matches!(pulled, Ok(Outcome::Done)));
+        match pulled {
             Ok(outcome) => {
                 report.outcome = outcome;
                 Ok(report)
@@ -215,6 +224,33 @@ impl Puller {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The job's counts, whatever way it ended (a failure keeps what was
+    /// handed over before it).
+    fn count(&self, seller: &SellerId, report: &PullReport, finished: bool) {
+        let m = &self.metrics;
+        let s = Some(seller);
+        m.count(
+            Job::OrderPull,
+            s,
+            Counter::OrdersSeen,
+            report.orders_seen.into(),
+        );
+        m.count(Job::OrderPull, s, Counter::OrdersSent, report.sent.into());
+        m.count(
+            Job::OrderPull,
+            s,
+            Counter::CancellationsSent,
+            report.cancellations.into(),
+        );
+        m.count(Job::OrderPull, s, Counter::OrdersHeld, report.held.into());
+        m.count(
+            Job::OrderPull,
+            s,
+            Counter::OrderPullRuns,
+            u64::from(finished),
+        );
     }
 
     async fn pull(
@@ -248,6 +284,9 @@ impl Puller {
                     Mode::Reconcile => now - self.options.reconcile_window,
                 }
                 .max(start);
+                if state.done_until.is_none() && state.first_started_at.is_none() {
+                    state.first_started_at = Some(now);
+                }
                 Window {
                     after,
                     before: now - self.options.settle,
@@ -498,9 +537,12 @@ impl Puller {
                         kind: message.kind(),
                         body: &body,
                     })
-                    .await?;
+                    .await
+                    .inspect_err(|e| {
+                        lambda_kit::audit!(failure, "wms.order_created", seller = %seller, order = %order_id, error = %e, "order not sent to the WMS; the next run sends it");
+                    })?;
                 self.ledger.mark_sent(seller, order_id).await?;
-                tracing::info!(seller = %seller, order = %order_id, wms_order = %created.order_number, "order sent to the WMS");
+                lambda_kit::audit!(success, "wms.order_created", seller = %seller, order = %order_id, wms_order = %created.order_number, "order sent to the WMS");
                 report.sent += 1;
                 Ok(())
             }
@@ -545,7 +587,10 @@ impl Puller {
                 kind: message.kind(),
                 body: &body,
             })
-            .await?;
+            .await
+            .inspect_err(|e| {
+                lambda_kit::audit!(failure, "wms.order_cancelled", seller = %seller, order = %entry.amazon_order_id, error = %e, "cancellation not sent to the WMS; the next run sends it");
+            })?;
         record.record(&message);
         let record_json =
             serde_json::to_string(&record).map_err(|e| PullError::Contract(e.to_string()))?;
@@ -566,7 +611,7 @@ impl Puller {
                 None,
             )
             .await?;
-        tracing::info!(seller = %seller, order = %entry.amazon_order_id, "cancellation sent to the WMS");
+        lambda_kit::audit!(success, "wms.order_cancelled", seller = %seller, order = %entry.amazon_order_id, "cancellation sent to the WMS");
         report.cancellations += 1;
         Ok(())
     }

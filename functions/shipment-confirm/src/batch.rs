@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsMessage};
 use domain::{Deadline, SellerId};
-use lambda_kit::batch::{AllFailed, DeadLetter, DeadLetterSink};
+use lambda_kit::batch::{AllFailed, DEAD_LETTER_ACTION, DeadLetter, DeadLetterSink};
 use serde::Serialize;
 
 use crate::confirm::{Claim, Confirmer, Done, Prepared, Sellers};
@@ -165,12 +165,12 @@ pub async fn settle(
                 };
                 match sink.dead_letter(letter).await {
                     Ok(()) => {
-                        tracing::warn!(message_id = %id, reason = %reason, "shipment message refused and dead-lettered");
+                        tracing::warn!(audit = DEAD_LETTER_ACTION, outcome = "success", message_id = %id, reason = %reason, "shipment message refused and dead-lettered");
                         report.refused += 1;
                         None
                     }
                     Err(dlq) => {
-                        tracing::error!(message_id = %id, reason = %reason, error = %dlq, "shipment message refused but the dead-letter queue failed; SQS will deliver it again");
+                        tracing::error!(audit = DEAD_LETTER_ACTION, outcome = "failure", message_id = %id, reason = %reason, error = %dlq, "shipment message refused but the dead-letter queue failed; SQS will deliver it again");
                         Some(format!("{reason} (and dead-lettering failed: {dlq})"))
                     }
                 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use lambda_kit::ConfigError;
 use lambda_kit::batch::SqsDeadLetters;
+use lambda_kit::metrics::{CountedDeadLetters, Job, Metrics};
 use secrets::{SecretsCache, SecretsManager};
 use spapi::ClientConfig;
 use store::{Clock, Store, SystemClock};
@@ -29,6 +30,8 @@ pub struct Config {
     pub feed_job_queue_url: String,
     /// Packages of one seller in one batch from which a feed is used.
     pub feed_threshold: usize,
+    /// The deployment's stage (the metrics' `Stage` dimension).
+    pub stage: String,
     /// Local runs only: one base URL for every SP-API region (the simulator).
     pub spapi_endpoint: Option<String>,
     /// Local runs only: the LWA token endpoint.
@@ -60,6 +63,7 @@ impl Config {
             dead_letter_queue_url: required("SHIPMENT_DLQ_URL")?,
             feed_job_queue_url: required("SHIPMENT_FEED_JOB_QUEUE_URL")?,
             feed_threshold,
+            stage: lambda_kit::metrics::stage_from_lookup(&get)?,
             spapi_endpoint: spapi.endpoint,
             lwa_token_url: spapi.lwa_token_url,
             time_scale: spapi.time_scale,
@@ -84,11 +88,13 @@ pub fn queue_name(url: &str) -> String {
         .to_string()
 }
 
-/// The production wiring: one set of clients per container.
+/// The production wiring: one set of clients per container, counting in
+/// `metrics` (stdout in `main`, memory in tests).
 pub fn wire(
     config: &Config,
     sdk: &SdkConfig,
     clock: Arc<dyn Clock>,
+    metrics: Metrics,
 ) -> Result<Function, spapi::SpApiError> {
     let store =
         Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table).with_clock(clock.clone());
@@ -99,11 +105,12 @@ pub fn wire(
         ))),
         secrets::DEFAULT_TTL,
     );
-    let api = lambda_kit::spapi_env::production_client(
+    let api = lambda_kit::spapi_env::metered_client(
         secrets,
         &store,
         &config.lwa_app_secret,
         config.client_config(),
+        &metrics,
     )?;
     let store = Arc::new(store);
     let confirmer = Confirmer {
@@ -113,12 +120,17 @@ pub fn wire(
         records: store,
         feed_jobs: Arc::new(SqsQueue::new(sqs.clone(), &config.feed_job_queue_url)),
         shipments: Arc::new(SqsQueue::new(sqs.clone(), &config.shipment_queue_url)),
-        dead_letters: Arc::new(SqsDeadLetters::new(sqs, &config.dead_letter_queue_url)),
+        dead_letters: Arc::new(CountedDeadLetters::new(
+            SqsDeadLetters::new(sqs, &config.dead_letter_queue_url),
+            metrics.clone(),
+            Job::ShipmentConfirm,
+        )),
         clock,
         options: ConfirmOptions {
             feed_threshold: config.feed_threshold,
             ..ConfirmOptions::default()
         },
+        metrics,
     };
     Ok(Function {
         confirmer,
@@ -140,6 +152,7 @@ mod tests {
         HashMap::from([
             ("TABLE_NAME", "t".to_string()),
             ("LWA_APP_SECRET", "s".to_string()),
+            ("STAGE", "test".to_string()),
             ("SHIPMENT_QUEUE_URL", "http://q/1/shipments".to_string()),
             ("SHIPMENT_DLQ_URL", "http://q/1/dlq".to_string()),
             (

@@ -28,6 +28,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use domain::settings::{Authorization, SellerSettings};
 use domain::{AmazonOrderId, ClientCode, Deadline, MarketplaceId, SellerId};
 use lambda_kit::batch::DeadLetterSink;
+use lambda_kit::metrics::{Counter, Job, Metrics};
 use orders::SentOrder;
 use serde::Serialize;
 use spapi::models::orders::IncludedData;
@@ -92,7 +93,12 @@ pub struct Confirmer {
     pub dead_letters: Arc<dyn DeadLetterSink>,
     pub clock: Arc<dyn Clock>,
     pub options: ConfirmOptions,
+    /// Counts confirmations, refusals and feeds (flushed by the handler).
+    pub metrics: Metrics,
 }
+
+/// The `audit` field of the lines that say how a package's confirmation ended.
+pub const CONFIRM_ACTION: &str = "shipment.confirm";
 
 /// How a package that needs nothing more ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -439,7 +445,15 @@ impl Confirmer {
             |r: &mut OrderShipments| plan::confirmed(r, &package.package_id, via, now),
         )
         .await?;
-        tracing::info!(
+        self.metrics.count(
+            Job::ShipmentConfirm,
+            Some(seller),
+            Counter::ConfirmationsAccepted,
+            1,
+        );
+        lambda_kit::audit!(
+            success,
+            CONFIRM_ACTION,
             seller = %seller,
             order = %order_id,
             package = %package.package_id,
@@ -466,7 +480,7 @@ impl Confirmer {
                 |r: &mut OrderShipments| plan::release(r, package_id, now),
             )
             .await?;
-            tracing::warn!(seller = %claim.seller(), order = %claim.order_id, package = %package_id, error = %e, "confirmation failed; SQS will deliver the package again");
+            lambda_kit::audit!(failure, CONFIRM_ACTION, seller = %claim.seller(), order = %claim.order_id, package = %package_id, error = %e, "confirmation failed; SQS will deliver the package again");
             return Err(e);
         }
         let reason = format!(
@@ -501,7 +515,13 @@ impl Confirmer {
         self.records
             .release_package(seller, package_id, &package.payload_hash)
             .await?;
-        tracing::warn!(seller = %seller, order = %order_id, package = %package_id, "package refused");
+        self.metrics.count(
+            Job::ShipmentConfirm,
+            Some(seller),
+            Counter::ConfirmationsRejected,
+            1,
+        );
+        lambda_kit::audit!(failure, CONFIRM_ACTION, seller = %seller, order = %order_id, package = %package_id, reason, "package refused");
         Ok(())
     }
 }

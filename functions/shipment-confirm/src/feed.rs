@@ -25,7 +25,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use domain::{AmazonOrderId, Deadline, MarketplaceId, SellerId};
-use lambda_kit::batch::DeadLetter;
+use lambda_kit::batch::{DEAD_LETTER_ACTION, DeadLetter};
+use lambda_kit::metrics::{Counter, Job};
 use serde::{Deserialize, Serialize};
 use spapi::SellerContext;
 use spapi::documents::FeedRequest;
@@ -103,6 +104,9 @@ fn message_for(claim: &Claim, message_id: u32) -> FulfillmentMessage {
 
 type Outcomes = Vec<(usize, Result<Done, ShipmentError>)>;
 
+/// The `audit` field of the lines that say how a feed submission ended.
+pub const FEED_ACTION: &str = "shipment.feed_submit";
+
 impl Confirmer {
     fn check_delay(&self, checks: u32) -> Duration {
         (self.options.feed_check_delay * 2u32.saturating_pow(checks.min(8)))
@@ -165,7 +169,7 @@ impl Confirmer {
                     );
                 }
                 Err(e) if e.is_retryable() => {
-                    tracing::warn!(seller = %seller, error = %e, packages = in_feed.len(), "feed submission failed; SQS will deliver the packages again");
+                    lambda_kit::audit!(failure, FEED_ACTION, seller = %seller, error = %e, packages = in_feed.len(), "feed submission failed; SQS will deliver the packages again");
                     for (i, claim, _) in in_feed {
                         // The lease ends: the next delivery checks Amazon's
                         // order (createFeed may have gone through) and then
@@ -177,7 +181,7 @@ impl Confirmer {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(seller = %seller, error = %e, "Amazon refused the feed; confirming its packages one by one");
+                    lambda_kit::audit!(failure, FEED_ACTION, seller = %seller, error = %e, "Amazon refused the feed; confirming its packages one by one");
                     direct.extend(in_feed.into_iter().map(|(i, c, _)| (i, c)));
                 }
             }
@@ -223,7 +227,13 @@ impl Confirmer {
                     .map_err(ShipmentError::from),
             ));
         }
-        tracing::info!(seller = %seller, feed_id, packages = packages.len(), "packages sent in an order-fulfilment feed");
+        self.metrics.count(
+            Job::ShipmentConfirm,
+            Some(seller),
+            Counter::FeedsSubmitted,
+            1,
+        );
+        lambda_kit::audit!(success, FEED_ACTION, seller = %seller, feed_id, packages = packages.len(), "packages sent in an order-fulfilment feed");
         let job = FeedJob {
             seller_id: seller.clone(),
             feed_id: feed_id.to_string(),
@@ -307,6 +317,12 @@ impl Confirmer {
                     job.feed_id,
                     job.checks + 1
                 );
+                self.metrics.count(
+                    Job::ShipmentConfirm,
+                    Some(&job.seller_id),
+                    Counter::FeedsStuck,
+                    1,
+                );
                 check.resent = self.back_from_feed(job, &why).await?;
                 return Ok(check);
             }
@@ -336,6 +352,12 @@ impl Confirmer {
                 "feed {} ended {status} without a usable processing report",
                 job.feed_id
             );
+            self.metrics.count(
+                Job::ShipmentConfirm,
+                Some(&job.seller_id),
+                Counter::FeedErrors,
+                1,
+            );
             check.resent = self.back_from_feed(job, &why).await?;
             return Ok(check);
         };
@@ -357,6 +379,7 @@ impl Confirmer {
                     .await?;
                 check.confirmed += 1;
             } else {
+                let source_message_id = format!("feed:{}:{}", job.feed_id, p.message_id);
                 let detail: Vec<String> = errors
                     .iter()
                     .map(|e| format!("{} {}", e.message_code, e.description))
@@ -371,19 +394,21 @@ impl Confirmer {
                 );
                 self.dead_letters
                     .dead_letter(DeadLetter {
-                        source_message_id: format!("feed:{}:{}", job.feed_id, p.message_id),
+                        source_message_id: source_message_id.clone(),
                         body: package.message.clone().unwrap_or_default(),
                         reason: reason.clone(),
                         message_group_id: None,
                     })
                     .await
                     .map_err(|message| {
+                        tracing::error!(audit = DEAD_LETTER_ACTION, outcome = "failure", seller = %job.seller_id, message_id = %source_message_id, reason = %reason, error = %message, "package refused in a feed but the dead-letter queue failed; the feed check runs again");
                         ShipmentError::Queue(crate::ports::QueueError {
                             action: "dead-letter a package the feed refused",
                             message,
                             retryable: true,
                         })
                     })?;
+                tracing::warn!(audit = DEAD_LETTER_ACTION, outcome = "success", seller = %job.seller_id, message_id = %source_message_id, reason = %reason, "package refused in a feed and dead-lettered");
                 self.refuse(&job.seller_id, &p.order_id, package, &reason)
                     .await?;
                 check.refused += 1;

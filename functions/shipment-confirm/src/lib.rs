@@ -52,6 +52,8 @@ pub async fn handle(
     event: Value,
     deadline: Deadline,
 ) -> Result<Value, HandlerError> {
+    // The invocation's metrics are written when it ends, however it ends.
+    let _metrics = function.confirmer.metrics.flush_on_drop();
     if event.get("Records").is_none() {
         return Err(HandlerError::Event(
             "expected an SQS event from the shipment queue or the feed-job queue".into(),

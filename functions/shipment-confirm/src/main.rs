@@ -1,6 +1,7 @@
 //! The shipment-confirmation Lambda's entry: configuration and clients once
 //! per container, then the handler in `lib.rs` for every invocation.
 
+use lambda_kit::metrics::Metrics;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use shipment_confirm::config::{Config, system_clock, wire};
@@ -10,7 +11,8 @@ async fn main() -> Result<(), Error> {
     lambda_kit::init_tracing();
     let config = Config::from_lookup(|name| std::env::var(name).ok())?;
     let sdk = lambda_kit::aws_config().await;
-    let function = wire(&config, &sdk, system_clock())?;
+    let metrics = Metrics::stdout(config.stage.clone());
+    let function = wire(&config, &sdk, system_clock(), metrics)?;
     let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = lambda_kit::deadline(&event.context);

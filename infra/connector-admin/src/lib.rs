@@ -110,7 +110,11 @@ impl Admin {
                 &secret,
                 &serde_json::json!({"refresh_token": token}).to_string(),
             )
-            .await?;
+            .await
+            .inspect_err(|e| {
+                lambda_kit::audit!(failure, "secret.write", seller = %settings.seller_id, secret = %secret, error = %e, "the seller's refresh token was not stored");
+            })?;
+            lambda_kit::audit!(success, "secret.write", seller = %settings.seller_id, secret = %secret, "the seller's refresh token was stored");
         }
         settings.refresh_token_secret = secret;
         settings.authorization = Authorization::Active;

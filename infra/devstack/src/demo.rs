@@ -126,6 +126,12 @@ pub async fn onboard(
 }
 
 /// The demo seller's settings: Amazon.de, orders from 30 days ago, prefix `DM`.
+/// The functions' metrics for the demo and the benches: kept in memory (the
+/// demo prints its own reports; in Lambda they are EMF lines on stdout).
+pub fn quiet_metrics(stage: &str) -> lambda_kit::metrics::Metrics {
+    lambda_kit::metrics::Metrics::new(stage, Arc::new(lambda_kit::metrics::MemorySink::new()))
+}
+
 pub fn demo_settings() -> Result<SellerSettings, DevstackError> {
     let invalid = |e: domain::DomainError| DevstackError::Template(e.to_string());
     let start: NaiveDate = (Utc::now() - TimeDelta::days(30)).date_naive();

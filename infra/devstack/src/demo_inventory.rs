@@ -115,8 +115,9 @@ pub async fn push_inventory(
     let config = Config::from_lookup(|k| env.get(k).cloned())
         .map_err(|e| DevstackError::Template(e.to_string()))?;
     let clock: Arc<dyn Clock> = Arc::new(SimClock(sim.control().clone()));
-    let (pusher, _dead_letters) =
-        wire(&config, sdk, clock).map_err(|e| DevstackError::Moto(format!("wiring: {e}")))?;
+    let metrics = crate::demo::quiet_metrics(&config.stage);
+    let (pusher, _dead_letters) = wire(&config, sdk, clock, metrics)
+        .map_err(|e| DevstackError::Moto(format!("wiring: {e}")))?;
     let report = pusher
         .run(seller_id, &Deadline::after(Duration::from_secs(300)))
         .await

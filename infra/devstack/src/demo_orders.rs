@@ -79,8 +79,9 @@ pub async fn pull_orders(
 ) -> Result<OrderPullReport, DevstackError> {
     let config = order_pull_config(stack, template, sim)?;
     let clock: Arc<dyn Clock> = Arc::new(SimClock(sim.control().clone()));
-    let (puller, dead_letters) =
-        wire(&config, sdk, clock).map_err(|e| DevstackError::Moto(format!("wiring: {e}")))?;
+    let metrics = crate::demo::quiet_metrics(&config.stage);
+    let (puller, dead_letters) = wire(&config, sdk, clock, metrics)
+        .map_err(|e| DevstackError::Moto(format!("wiring: {e}")))?;
     let mut report = OrderPullReport {
         fan_out: order_pull::handle(
             &puller,

@@ -148,8 +148,9 @@ pub async fn ship_orders(
 ) -> Result<ShipmentDemoReport, DevstackError> {
     let config = shipment_config(stack, template, sim)?;
     let clock: Arc<dyn Clock> = Arc::new(SimClock(sim.control().clone()));
-    let function =
-        wire(&config, sdk, clock).map_err(|e| DevstackError::Moto(format!("wiring: {e}")))?;
+    let metrics = crate::demo::quiet_metrics(&config.stage);
+    let function = wire(&config, sdk, clock, metrics)
+        .map_err(|e| DevstackError::Moto(format!("wiring: {e}")))?;
     let shipment_arn = stack.queue("ShipmentQueue")?.arn.clone();
     let c = sim.control();
     let chosen: Vec<&String> = order_numbers.iter().take(count.min(4)).collect();

@@ -48,6 +48,10 @@ pub struct DeadLetter {
     pub message_group_id: Option<String>,
 }
 
+/// The `audit` field of the line that says a refused record was (or could
+/// not be) dead-lettered.
+pub const DEAD_LETTER_ACTION: &str = "dlq.send";
+
 /// Where refused records go (an SQS dead-letter queue in production).
 #[async_trait::async_trait]
 pub trait DeadLetterSink: Send + Sync {
@@ -184,12 +188,13 @@ where
                 };
                 match sink.dead_letter(letter).await {
                     Ok(()) => {
-                        tracing::warn!(message_id = %id, reason = %reason, "record refused and dead-lettered");
+                        // WARN although the write succeeded: the record was refused.
+                        tracing::warn!(audit = DEAD_LETTER_ACTION, outcome = "success", message_id = %id, reason = %reason, "record refused and dead-lettered");
                         report.dead_lettered += 1;
                         None
                     }
                     Err(e) => {
-                        tracing::error!(message_id = %id, reason = %reason, error = %e, "record refused but the dead-letter queue failed; SQS will redeliver it");
+                        tracing::error!(audit = DEAD_LETTER_ACTION, outcome = "failure", message_id = %id, reason = %reason, error = %e, "record refused but the dead-letter queue failed; SQS will redeliver it");
                         Some(format!("{reason} (and dead-lettering failed: {e})"))
                     }
                 }

@@ -1,18 +1,48 @@
 //! The small kit every Lambda binary uses: tracing set-up that follows
 //! Lambda's log settings, the invocation [`deadline`], the AWS SDK config
 //! (which honours `AWS_ENDPOINT_URL`, so moto needs no code change), and the
-//! SQS partial-batch helper ([`batch`]), and the production wiring of the
-//! SP-API client's credentials ([`credentials`]).
+//! SQS partial-batch helper ([`batch`]), the production wiring of the
+//! SP-API client's credentials ([`credentials`]), the EMF [`metrics`] every
+//! function writes, and the [`audit!`] line shape.
 //!
 //! Business rules do not belong here; this crate must not depend on any job.
 
 pub mod batch;
 pub mod credentials;
+pub mod metrics;
 pub mod spapi_env;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use domain::Deadline;
+
+#[doc(hidden)]
+pub use tracing as __tracing;
+
+/// One line of the audit trail (ARCHITECTURE.md, "Audit trail"): every
+/// action that changes data or uses a seller's credentials logs its outcome
+/// with the fields `audit` (the action, e.g. `"wms.order_created"`),
+/// `outcome` (`success` at INFO, `failure` at WARN), `seller` where there
+/// is one, then the action's own fields (ids and counts, never buyer data)
+/// and a sentence:
+///
+/// ```
+/// # let seller = "A1EXAMPLE";
+/// lambda_kit::audit!(success, "label.cancel", seller = %seller, shipment_id = "s-1", "label cancelled");
+/// lambda_kit::audit!(failure, "label.cancel", seller = %seller, error = "HTTP 400", "label not cancelled");
+/// ```
+///
+/// (`spapi` and `store` cannot depend on this crate; their lines follow the
+/// same shape by hand, and tests/it/audit.rs checks all of them.)
+#[macro_export]
+macro_rules! audit {
+    (success, $action:expr, $($rest:tt)+) => {
+        $crate::__tracing::info!(audit = $action, outcome = "success", $($rest)+)
+    };
+    (failure, $action:expr, $($rest:tt)+) => {
+        $crate::__tracing::warn!(audit = $action, outcome = "failure", $($rest)+)
+    };
+}
 
 /// Time kept back at the end of an invocation to write checkpoints and answer.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);

@@ -1,16 +1,19 @@
 //! The SP-API part every function shares: its configuration (production
 //! endpoints by default; the simulator's base URL, LWA URL and time scale in
 //! local runs) and the production client wiring (credentials from Secrets
-//! Manager, the seller directory and the quota buckets in the state table).
+//! Manager, the seller directory and the quota buckets in the state table;
+//! the functions' client also counts its calls in their [`Metrics`]).
 
 use std::sync::Arc;
 
 use secrets::SecretsCache;
-use spapi::{ClientConfig, SpApi, SpApiError};
+use spapi::observe::NoObserver;
+use spapi::{CallObserver, ClientConfig, SpApi, SpApiError};
 use store::{DynamoBuckets, Store};
 
 use crate::ConfigError;
 use crate::credentials::{SecretsCredentials, SettingsDirectory};
+use crate::metrics::Metrics;
 
 /// `SPAPI_ENDPOINT`, `LWA_TOKEN_URL` and `SPAPI_TIME_SCALE` (local runs only;
 /// unset in template.yaml, so a deploy talks to Amazon).
@@ -72,12 +75,42 @@ pub fn production_client(
     app_secret: &str,
     client: ClientConfig,
 ) -> Result<SpApi, SpApiError> {
+    observed_client(secrets, store, app_secret, client, Arc::new(NoObserver))
+}
+
+/// [`production_client`] counting its calls in `metrics` (requests, 429s,
+/// retries and final errors per operation; LWA `invalid_grant` per seller):
+/// the functions' client.
+pub fn metered_client(
+    secrets: SecretsCache,
+    store: &Store,
+    app_secret: &str,
+    client: ClientConfig,
+    metrics: &Metrics,
+) -> Result<SpApi, SpApiError> {
+    observed_client(
+        secrets,
+        store,
+        app_secret,
+        client,
+        Arc::new(metrics.clone()),
+    )
+}
+
+fn observed_client(
+    secrets: SecretsCache,
+    store: &Store,
+    app_secret: &str,
+    client: ClientConfig,
+    observer: Arc<dyn CallObserver>,
+) -> Result<SpApi, SpApiError> {
     let directory = Arc::new(SettingsDirectory::new(Arc::new(store.clone())));
     let credentials = Arc::new(SecretsCredentials::new(secrets, app_secret, directory));
-    SpApi::new(
+    SpApi::with_observer(
         client,
         credentials,
         Arc::new(DynamoBuckets::new(store.clone())),
+        observer,
     )
 }
 

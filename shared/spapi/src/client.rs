@@ -15,6 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::call::Call;
 use crate::error::AmazonError;
 use crate::lwa::{AppCredentials, Grant, Lwa, TokenKey};
+use crate::observe::{CallEvent, CallObserver, NoObserver};
 use crate::quota::QuotaGate;
 use crate::{ClientConfig, SpApiError};
 
@@ -63,6 +64,20 @@ struct Inner {
     quota: QuotaGate,
     credentials: Arc<dyn Credentials>,
     breakers: std::sync::Mutex<HashMap<Operation, Breaker>>,
+    observer: Arc<dyn CallObserver>,
+}
+
+/// The value of the `audit` field on the line every call ends with
+/// (ARCHITECTURE.md, "Audit trail").
+pub const AUDIT_ACTION: &str = "spapi.call";
+
+/// What the audit line says about a call's last answer.
+#[derive(Default)]
+struct Trace {
+    status: Option<u16>,
+    request_id: Option<String>,
+    /// Requests sent again (retries, and a resend after an expired token).
+    resent: u32,
 }
 
 struct Answer {
@@ -77,6 +92,16 @@ impl SpApi {
         config: ClientConfig,
         credentials: Arc<dyn Credentials>,
         buckets: Arc<dyn BucketStore>,
+    ) -> Result<Self, SpApiError> {
+        Self::with_observer(config, credentials, buckets, Arc::new(NoObserver))
+    }
+
+    /// A client that tells `observer` about every call (metrics).
+    pub fn with_observer(
+        config: ClientConfig,
+        credentials: Arc<dyn Credentials>,
+        buckets: Arc<dyn BucketStore>,
+        observer: Arc<dyn CallObserver>,
     ) -> Result<Self, SpApiError> {
         let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
@@ -104,6 +129,7 @@ impl SpApi {
                 quota,
                 credentials,
                 breakers: std::sync::Mutex::new(HashMap::new()),
+                observer,
             }),
         })
     }
@@ -118,12 +144,83 @@ impl SpApi {
     }
 
     /// Send `call` for `seller`, retrying what is safe to retry, never waiting
-    /// past `deadline`.
+    /// past `deadline`. Ends with one audit line (success, failure, or
+    /// deferred to a later invocation) naming the seller and the operation.
     pub async fn call<C: Call>(
         &self,
         seller: &SellerContext,
         call: &C,
         deadline: &Deadline,
+    ) -> Result<C::Output, SpApiError> {
+        let mut trace = Trace::default();
+        let result = self.call_traced(seller, call, deadline, &mut trace).await;
+        self.audit(seller, C::OPERATION, &trace, result.as_ref().err());
+        result
+    }
+
+    fn observe(&self, event: CallEvent<'_>) {
+        self.inner.observer.observe(&event);
+    }
+
+    /// The audit line of one call (and the observer's `Failed`).
+    fn audit(
+        &self,
+        seller: &SellerContext,
+        op: Operation,
+        trace: &Trace,
+        error: Option<&SpApiError>,
+    ) {
+        let status = trace.status.unwrap_or(0);
+        let request_id = trace.request_id.as_deref().unwrap_or("");
+        let resent = trace.resent;
+        match error {
+            None => tracing::info!(
+                audit = AUDIT_ACTION,
+                outcome = "success",
+                seller = %seller.seller_id,
+                operation = op.name(),
+                status,
+                request_id,
+                resent,
+                "SP-API call"
+            ),
+            Some(e @ SpApiError::ResumeLater { .. }) => tracing::info!(
+                audit = AUDIT_ACTION,
+                outcome = "deferred",
+                seller = %seller.seller_id,
+                operation = op.name(),
+                status,
+                request_id,
+                resent,
+                reason = %e,
+                "SP-API call left for a later invocation"
+            ),
+            Some(e) => {
+                self.observe(CallEvent::Failed {
+                    operation: op,
+                    error: e,
+                });
+                tracing::warn!(
+                    audit = AUDIT_ACTION,
+                    outcome = "failure",
+                    seller = %seller.seller_id,
+                    operation = op.name(),
+                    status,
+                    request_id,
+                    resent,
+                    error = %e,
+                    "SP-API call failed"
+                );
+            }
+        }
+    }
+
+    async fn call_traced<C: Call>(
+        &self,
+        seller: &SellerContext,
+        call: &C,
+        deadline: &Deadline,
+        trace: &mut Trace,
     ) -> Result<C::Output, SpApiError> {
         let op = C::OPERATION;
         call.validate()
@@ -169,9 +266,12 @@ impl SpApi {
                 other => other?,
             };
             let started = Instant::now();
+            self.observe(CallEvent::Sent { operation: op });
             let sent = self.send(call, &url, &token, deadline).await;
             let (failure, error) = match sent {
                 Ok(answer) => {
+                    trace.status = Some(answer.status);
+                    trace.request_id.clone_from(&answer.request_id);
                     let elapsed_ms = started.elapsed().as_millis() as u64;
                     tracing::debug!(
                         operation = op.name(),
@@ -199,14 +299,19 @@ impl SpApi {
                         );
                         refreshed_expired_token = true;
                         self.inner.lwa.invalidate(&token_key).await;
+                        self.observe(CallEvent::Retrying { operation: op });
+                        trace.resent += 1;
                         continue;
                     }
                     if answer.status == 429 {
+                        self.observe(CallEvent::Throttled { operation: op });
                         self.inner.quota.throttled(&bucket).await;
                     }
                     (Failure::Status(answer.status), error)
                 }
                 Err(e) => {
+                    trace.status = None;
+                    trace.request_id = None;
                     let sent = !e.is_connect();
                     let failure = if sent {
                         Failure::NoAnswer
@@ -256,6 +361,8 @@ impl SpApi {
                         request_id = error.request_id().unwrap_or(""),
                         "SP-API call failed, retrying"
                     );
+                    self.observe(CallEvent::Retrying { operation: op });
+                    trace.resent += 1;
                     tokio::time::sleep(after).await;
                     retries += 1;
                 }
@@ -351,6 +458,9 @@ impl SpApi {
             )
             .await;
         if let Err(SpApiError::AuthorizationRevoked { .. }) = &result {
+            self.observe(CallEvent::AuthorizationRevoked {
+                seller: &seller.seller_id,
+            });
             tracing::error!(seller_id = %seller.seller_id, "LWA invalid_grant: the seller's authorisation is revoked");
             if let Err(e) = creds
                 .authorization_revoked(
@@ -359,7 +469,7 @@ impl SpApi {
                 )
                 .await
             {
-                tracing::error!(seller_id = %seller.seller_id, error = %e, "could not flag the seller as revoked");
+                tracing::error!(audit = "authorization.revoked", outcome = "failure", seller = %seller.seller_id, error = %e, "could not flag the seller as revoked");
             }
         }
         result

@@ -10,6 +10,10 @@
 //! that names the JSON field that broke. Pagination is a lazy stream
 //! ([`paginate`]).
 //!
+//! Every call tells the client's [`CallObserver`] (metrics, wired in
+//! `lambda-kit`) what happened, and ends with one audit line (`audit =
+//! "spapi.call"`, the outcome, the seller, the operation).
+//!
 //! Adding an operation: a row in `domain::Operation`, its response types in
 //! [`models`], a request struct implementing [`Call`] in [`ops`]. Nothing else.
 //!
@@ -24,6 +28,7 @@ pub mod documents;
 pub mod error;
 pub mod lwa;
 pub mod models;
+pub mod observe;
 pub mod ops;
 pub mod paginate;
 pub mod quota;
@@ -33,3 +38,4 @@ pub use client::{Credentials, SellerContext, SpApi};
 pub use config::ClientConfig;
 pub use error::{AmazonError, SpApiError};
 pub use lwa::AppCredentials;
+pub use observe::{CallEvent, CallObserver};

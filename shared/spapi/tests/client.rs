@@ -610,3 +610,107 @@ async fn an_lwa_failure_with_no_time_left_is_resume_later() {
         .unwrap_err();
     assert!(matches!(err, SpApiError::ResumeLater { .. }), "{err:?}");
 }
+
+/// Records what the client tells its observer, as short strings.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+impl spapi::CallObserver for Recorder {
+    fn observe(&self, event: &spapi::CallEvent<'_>) {
+        use spapi::CallEvent::*;
+        let line = match event {
+            Sent { operation } => format!("sent {operation}"),
+            Throttled { operation } => format!("429 {operation}"),
+            Retrying { operation } => format!("retry {operation}"),
+            Failed { operation, error } => format!("failed {operation} {:?}", error.status()),
+            AuthorizationRevoked { seller } => format!("revoked {seller}"),
+        };
+        self.0.lock().unwrap().push(line);
+    }
+}
+
+#[tokio::test]
+async fn the_observer_hears_every_request_429_retry_and_final_failure() {
+    let f = fixture().await;
+    let recorder = Arc::new(Recorder::default());
+    let base = f.server.uri();
+    let api = SpApi::with_observer(
+        ClientConfig::local(&base, &format!("{base}/auth/o2/token"), 1000.0),
+        f.creds.clone(),
+        Arc::new(MemoryBuckets::default()),
+        recorder.clone(),
+    )
+    .unwrap();
+    mount_sequence(
+        &f,
+        "/orders/2026-01-01/orders/113-1234567-1234567",
+        vec![429, 503],
+        order_json(),
+    )
+    .await;
+    api.call(&f.seller, &get_order(), &Deadline::none())
+        .await
+        .unwrap();
+    assert_eq!(
+        recorder.0.lock().unwrap().drain(..).collect::<Vec<_>>(),
+        [
+            "sent getOrder",
+            "429 getOrder",
+            "retry getOrder",
+            "sent getOrder",
+            "retry getOrder",
+            "sent getOrder",
+        ]
+    );
+    // A refusal is not retried: one request, one final failure.
+    Mock::given(path("/sellers/v1/marketplaceParticipations"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(
+            serde_json::json!({"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied."}]}),
+        ))
+        .mount(&f.server)
+        .await;
+    api.call(&f.seller, &GetMarketplaceParticipations, &Deadline::none())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        recorder.0.lock().unwrap().drain(..).collect::<Vec<_>>(),
+        [
+            "sent getMarketplaceParticipations",
+            "failed getMarketplaceParticipations Some(403)",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_observer_hears_a_revoked_authorisation_once_per_refusal() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(path("/auth/o2/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({"error": "invalid_grant", "error_description": "The request has an invalid grant parameter : refresh_token"})))
+        .mount(&server)
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    let api = SpApi::with_observer(
+        ClientConfig::local(&base, &format!("{base}/auth/o2/token"), 1000.0),
+        Arc::new(Creds::default()),
+        Arc::new(MemoryBuckets::default()),
+        recorder.clone(),
+    )
+    .unwrap();
+    let seller = SellerContext {
+        seller_id: SellerId::new(SELLER).unwrap(),
+        region: Region::Eu,
+        sandbox: false,
+    };
+    api.call(&seller, &get_order(), &Deadline::none())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        recorder.0.lock().unwrap().as_slice(),
+        [
+            format!("revoked {SELLER}"),
+            "failed getOrder None".to_string()
+        ],
+        "no request reached the SP-API"
+    );
+}

@@ -198,9 +198,15 @@ impl SettingsStore for Store {
         settings.validate().map_err(StoreError::InvalidSettings)?;
         let key = Key::settings(&settings.seller_id);
         let attributes = settings_attributes(settings, self.clock().now())?;
-        match self.write_settings(&key, attributes, None).await? {
+        let written = self
+            .write_settings(&key, attributes, None)
+            .await
+            .inspect_err(|e| {
+                tracing::warn!(audit = "settings.write", outcome = "failure", seller = %settings.seller_id, error = %e, "seller settings not written");
+            })?;
+        match written {
             Written::Done(()) => {
-                tracing::info!(seller = %settings.seller_id, "seller settings written");
+                tracing::info!(audit = "settings.write", outcome = "success", seller = %settings.seller_id, "seller settings written");
                 Ok(())
             }
             // No condition was set, so this cannot happen; report it plainly.
@@ -304,7 +310,8 @@ impl SettingsStore for Store {
                 .await?
             {
                 Written::Done(()) => {
-                    tracing::warn!(seller = %seller, "seller authorization marked broken: the seller must authorise the app again");
+                    // WARN although the write succeeded: the seller needs a person.
+                    tracing::warn!(audit = "authorization.revoked", outcome = "success", seller = %seller, "seller authorization marked broken: the seller must authorise the app again");
                     return Ok(());
                 }
                 Written::ConditionFailed(_) => {
