@@ -449,3 +449,29 @@ fn logs_are_json_at_info_so_metrics_and_reports_are_kept() {
         }
     }
 }
+
+#[test]
+fn samconfig_has_dev_and_prod_each_deploying_its_own_stage() {
+    let text = std::fs::read_to_string(devstack::workspace_root().join("samconfig.toml"))
+        .expect("samconfig.toml");
+    for env in ["dev", "prod"] {
+        let start = text
+            .find(&format!("[{env}.deploy.parameters]"))
+            .unwrap_or_else(|| panic!("no [{env}.deploy.parameters]"));
+        let section = &text[start..];
+        let section = &section[..section[1..].find("\n[").map_or(section.len(), |i| i + 1)];
+        assert!(
+            section.contains(&format!("parameter_overrides = \"Stage={env}")),
+            "{env}: parameter_overrides must set Stage={env} first"
+        );
+        // The roles have names: CloudFormation needs CAPABILITY_NAMED_IAM.
+        assert!(
+            section.contains("capabilities = \"CAPABILITY_NAMED_IAM\""),
+            "{env}"
+        );
+        assert!(
+            text.contains(&format!("[{env}.build.parameters]\nbeta_features = true")),
+            "{env}: sam build needs --beta-features for cargo-lambda"
+        );
+    }
+}
