@@ -21,3 +21,4 @@ mod sim_feeds;
 mod sim_schema;
 mod sim_shipping;
 mod store;
+mod template_rules;

@@ -46,6 +46,12 @@ impl Template {
         Ok(Self { doc })
     }
 
+    /// The whole document (short tags in their long forms), for checks of
+    /// the template itself (tests/it/template_rules.rs).
+    pub fn document(&self) -> &Value {
+        &self.doc
+    }
+
     /// The resources in document order of their logical ids (sorted).
     pub fn resources(&self) -> Vec<Resource<'_>> {
         let Some(map) = self.doc.get("Resources").and_then(Value::as_object) else {
@@ -80,15 +86,13 @@ impl Template {
     }
 
     /// The environment variables a function gets: `Globals.Function.Environment`
-    /// merged with the function's own, unresolved.
+    /// merged with the function's own, unresolved, plus the two Lambda sets
+    /// from the function's logging configuration ([`logging_environment`]).
     pub fn function_environment(
         &self,
         logical_id: &str,
     ) -> Result<Map<String, Value>, DevstackError> {
-        let resource = self
-            .resource(logical_id)
-            .filter(|r| r.kind == "AWS::Serverless::Function")
-            .ok_or_else(|| DevstackError::UnknownResource(logical_id.to_string()))?;
+        let resource = self.function(logical_id)?;
         let mut vars = self
             .doc
             .pointer("/Globals/Function/Environment/Variables")
@@ -104,7 +108,39 @@ impl Template {
                 vars.insert(k.clone(), v.clone());
             }
         }
+        let logging = self.logging_config(logical_id)?;
+        for (k, v) in logging_environment(&logging) {
+            vars.insert(k.to_string(), Value::String(v));
+        }
         Ok(vars)
+    }
+
+    /// A function's `LoggingConfig`: `Globals.Function.LoggingConfig` merged
+    /// with the function's own (key by key, as SAM merges maps), unresolved.
+    pub fn logging_config(&self, logical_id: &str) -> Result<Map<String, Value>, DevstackError> {
+        let resource = self.function(logical_id)?;
+        let mut config = self
+            .doc
+            .pointer("/Globals/Function/LoggingConfig")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(own) = resource
+            .properties
+            .get("LoggingConfig")
+            .and_then(Value::as_object)
+        {
+            for (k, v) in own {
+                config.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(config)
+    }
+
+    fn function(&self, logical_id: &str) -> Result<Resource<'_>, DevstackError> {
+        self.resource(logical_id)
+            .filter(|r| r.kind == "AWS::Serverless::Function")
+            .ok_or_else(|| DevstackError::UnknownResource(logical_id.to_string()))
     }
 
     /// Logical ids of the functions in the template.
@@ -115,6 +151,27 @@ impl Template {
             .map(|r| r.logical_id.to_string())
             .collect()
     }
+}
+
+/// The variables Lambda sets in a function's environment from its
+/// `LoggingConfig` (advanced logging controls): `AWS_LAMBDA_LOG_FORMAT` from
+/// `LogFormat`, and with JSON logs `AWS_LAMBDA_LOG_LEVEL` from
+/// `ApplicationLogLevel` (INFO when unset, Lambda's default). The template
+/// sets them there, not under `Environment`, so a deploy and a local run
+/// (which reads this) configure the code's logs the same way.
+pub fn logging_environment(logging: &Map<String, Value>) -> Vec<(&'static str, String)> {
+    let Some(format) = logging.get("LogFormat").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let mut vars = vec![("AWS_LAMBDA_LOG_FORMAT", format.to_string())];
+    if format.eq_ignore_ascii_case("json") {
+        let level = logging
+            .get("ApplicationLogLevel")
+            .and_then(Value::as_str)
+            .unwrap_or("INFO");
+        vars.push(("AWS_LAMBDA_LOG_LEVEL", level.to_string()));
+    }
+    vars
 }
 
 /// What intrinsics resolve against.
@@ -346,6 +403,9 @@ Parameters:
   Stage: {Type: String, Default: prod}
 Globals:
   Function:
+    LoggingConfig:
+      LogFormat: JSON
+      ApplicationLogLevel: WARN
     Environment:
       Variables:
         A: !Ref Q
@@ -358,6 +418,9 @@ Resources:
   F:
     Type: AWS::Serverless::Function
     Properties:
+      LoggingConfig:
+        ApplicationLogLevel: DEBUG
+        LogGroup: !Ref Q
       Environment:
         Variables:
           B: !GetAtt Q.Arn
@@ -385,6 +448,26 @@ Resources:
         assert_eq!(resolved["C"], "arn:q/us-east-1/${Literal}");
         assert_eq!(resolved["D"], "a-dev");
         assert_eq!(t.functions(), vec!["F".to_string()]);
+        // LoggingConfig: the global format, the function's own level.
+        assert_eq!(resolved["AWS_LAMBDA_LOG_FORMAT"], "JSON");
+        assert_eq!(resolved["AWS_LAMBDA_LOG_LEVEL"], "DEBUG");
+    }
+
+    #[test]
+    fn logging_environment_follows_lambda() {
+        let cfg = |v: serde_json::Value| v.as_object().cloned().unwrap();
+        assert!(logging_environment(&cfg(serde_json::json!({}))).is_empty());
+        assert_eq!(
+            logging_environment(&cfg(serde_json::json!({"LogFormat": "Text"}))),
+            vec![("AWS_LAMBDA_LOG_FORMAT", "Text".to_string())]
+        );
+        assert_eq!(
+            logging_environment(&cfg(serde_json::json!({"LogFormat": "JSON"}))),
+            vec![
+                ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_string()),
+                ("AWS_LAMBDA_LOG_LEVEL", "INFO".to_string())
+            ]
+        );
     }
 
     #[test]
