@@ -37,6 +37,7 @@ pub enum Operation {
     CancelShipment,
     GetTracking,
     GetShipmentDocuments,
+    RotateApplicationClientSecret,
 }
 
 /// Static facts about one operation.
@@ -50,7 +51,7 @@ pub struct OperationSpec {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 17] = [
+    pub const ALL: [Operation; 18] = [
         Operation::SearchOrders,
         Operation::GetOrder,
         Operation::GetMarketplaceParticipations,
@@ -68,6 +69,7 @@ impl Operation {
         Operation::CancelShipment,
         Operation::GetTracking,
         Operation::GetShipmentDocuments,
+        Operation::RotateApplicationClientSecret,
     ];
 
     pub const fn spec(self) -> OperationSpec {
@@ -98,6 +100,11 @@ impl Operation {
             Operation::CancelShipment => ("cancelShipment", 80.0, 100, Idempotent),
             Operation::GetTracking => ("getTracking", 80.0, 100, Idempotent),
             Operation::GetShipmentDocuments => ("getShipmentDocuments", 80.0, 100, Idempotent),
+            // Grantless (the application's bucket). Each call makes Amazon
+            // issue another secret: never repeated blindly.
+            Operation::RotateApplicationClientSecret => {
+                ("rotateApplicationClientSecret", 0.0167, 1, Unsafe)
+            }
         };
         OperationSpec {
             name,
