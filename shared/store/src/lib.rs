@@ -19,6 +19,7 @@ pub mod checkpoint;
 pub mod clock;
 mod error;
 pub mod idempotency;
+pub mod invitations;
 mod item;
 pub mod keys;
 pub mod labels;
@@ -39,6 +40,9 @@ pub use checkpoint::{Checkpoint, Checkpoints};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use idempotency::{Idempotency, IdempotencyError, IdempotencyStore, RunOptions, sha256_hex};
+pub use invitations::{
+    InvitationClaim, InvitationKey, InvitationStore, MemoryInvitations, StateUse,
+};
 pub use keys::Key;
 pub use labels::{BoughtLabel, LabelDocument, LabelStore, MemoryLabels, RateQuote};
 pub use ledger::{Claim, Ledger, LedgerEntry, Recorded, SendState, StatusUpdate};
