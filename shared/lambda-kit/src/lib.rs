@@ -7,6 +7,7 @@
 //!
 //! Business rules do not belong here; this crate must not depend on any job.
 
+pub mod app_secret;
 pub mod batch;
 pub mod credentials;
 pub mod metrics;
