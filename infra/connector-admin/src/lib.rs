@@ -8,6 +8,9 @@
 //!
 //! Must not depend on any function crate.
 
+pub mod app;
+pub mod invite;
+
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
@@ -115,6 +118,10 @@ impl Admin {
                 lambda_kit::audit!(failure, "secret.write", seller = %settings.seller_id, secret = %secret, error = %e, "the seller's refresh token was not stored");
             })?;
             lambda_kit::audit!(success, "secret.write", seller = %settings.seller_id, secret = %secret, "the seller's refresh token was stored");
+        }
+        if refresh_token.is_some() {
+            // The seller granted this token now (or when the operator got it).
+            settings.authorized_at = Some(chrono::Utc::now());
         }
         settings.refresh_token_secret = secret;
         settings.authorization = Authorization::Active;
