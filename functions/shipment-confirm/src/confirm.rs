@@ -65,6 +65,9 @@ pub struct ConfirmOptions {
     /// Feed checks before a feed that never finishes is given up on (its
     /// packages then go through `confirmShipment`, checked first).
     pub feed_max_checks: u32,
+    /// The shipment queue's name: a package a feed refused is dead-lettered
+    /// naming it as its source, so a replay sends it back there.
+    pub shipment_queue: Option<String>,
 }
 
 impl Default for ConfirmOptions {
@@ -76,6 +79,7 @@ impl Default for ConfirmOptions {
             lease_margin: Duration::from_secs(30),
             feed_check_delay: Duration::from_secs(120),
             feed_max_checks: 40,
+            shipment_queue: None,
         }
     }
 }
@@ -203,17 +207,17 @@ impl Sellers {
         };
         let settings = self.get(store, &id).await?.ok_or_else(|| {
             ShipmentError::refused(format!(
-                "unknown seller {id}: no settings for it; onboard the seller (README, \"Deploy\") and send the message again"
+                "unknown seller {id}: no settings for it; onboard the seller (`connector-admin seller put --file SETTINGS.json --refresh-token-stdin`, README \"Deploy\") and send the message again"
             ))
         })?;
         if !settings.enabled || !settings.jobs.shipments {
             return Err(ShipmentError::refused(format!(
-                "shipment confirmation is disabled for seller {id} (settings `enabled` / `jobs.shipments`); enable it with connector-admin, then send the message again from the dead-letter queue"
+                "shipment confirmation is disabled for seller {id} (settings `enabled` / `jobs.shipments`): enable it with `connector-admin seller enable {id} --job shipments`, then replay the message with `connector-admin dlq replay --queue shipments --message MESSAGE-ID`"
             )));
         }
         if matches!(settings.authorization, Authorization::Broken { .. }) {
             return Err(ShipmentError::refused(format!(
-                "seller {id} has revoked the application's authorisation; re-authorise it, then send the message again from the dead-letter queue"
+                "seller {id} has revoked the application's authorisation: ask the seller to authorise the app again, store the new token with `connector-admin seller put {id} --refresh-token-stdin`, then replay the message with `connector-admin dlq replay --queue shipments --message MESSAGE-ID`"
             )));
         }
         Ok(settings)

@@ -375,6 +375,8 @@ impl Confirmer {
                         body: package.message.clone().unwrap_or_default(),
                         reason: reason.clone(),
                         message_group_id: None,
+                        // The package message came from the shipment queue.
+                        source_queue: self.options.shipment_queue.clone(),
                     })
                     .await
                     .map_err(|message| {

@@ -1,13 +1,15 @@
 //! The small kit every Lambda binary uses: tracing set-up that follows
 //! Lambda's log settings, the invocation [`deadline`], the AWS SDK config
 //! (which honours `AWS_ENDPOINT_URL`, so moto needs no code change), and the
-//! SQS partial-batch helper ([`batch`]), and the production wiring of the
-//! SP-API client's credentials ([`credentials`]).
+//! SQS partial-batch helper ([`batch`]), the production wiring of the
+//! SP-API client's credentials ([`credentials`]), and the stable error types
+//! Lambda reports ([`error`]).
 //!
 //! Business rules do not belong here; this crate must not depend on any job.
 
 pub mod batch;
 pub mod credentials;
+pub mod error;
 pub mod spapi_env;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -36,9 +38,14 @@ pub const QUIET_TARGETS: [&str; 14] = [
     "rustls",
 ];
 
+/// Where the runtime logs a handler's error a second time, as its `Debug`
+/// text without fields: [`error::report`] has already logged it with its type
+/// (a panic still reaches the log through Rust's panic hook on stderr).
+pub const RUNTIME_ERROR_TARGET: &str = "lambda_runtime::layers::panic";
+
 /// The filter every function logs through: `level` (Lambda's level names,
 /// case-insensitive; `FATAL` is `error`) for our code, at most INFO for
-/// [`QUIET_TARGETS`].
+/// [`QUIET_TARGETS`], nothing from [`RUNTIME_ERROR_TARGET`].
 pub fn log_filter(level: &str) -> tracing_subscriber::EnvFilter {
     let level = match level.to_ascii_lowercase().as_str() {
         "trace" => "trace",
@@ -54,6 +61,7 @@ pub fn log_filter(level: &str) -> tracing_subscriber::EnvFilter {
     };
     let mut directives = vec![level.to_string()];
     directives.extend(QUIET_TARGETS.iter().map(|t| format!("{t}={quiet}")));
+    directives.push(format!("{RUNTIME_ERROR_TARGET}=off"));
     tracing_subscriber::EnvFilter::new(directives.join(","))
 }
 
