@@ -981,6 +981,30 @@ impl crate::SimControl {
         })
     }
 
+    /// Every later patch of the listed SKU (by `patchListingsItem` or in a
+    /// feed) is refused with this issue code and message.
+    pub fn refuse_listing(
+        &self,
+        seller_id: &str,
+        sku: &str,
+        code: &str,
+        message: &str,
+    ) -> Result<(), crate::SimError> {
+        self.with(|s| {
+            let listing = s
+                .feeds
+                .listings
+                .by_seller
+                .get_mut(seller_id)
+                .and_then(|l| l.get_mut(sku))
+                .ok_or_else(|| {
+                    crate::SimError::InvalidSpec(format!("{sku} is not listed for {seller_id}"))
+                })?;
+            listing.refusal = Some((code.to_string(), message.to_string()));
+            Ok(())
+        })
+    }
+
     /// The seller's next `n` feeds stay `IN_PROGRESS` for ever (0 clears).
     pub fn stall_feeds(&self, seller_id: &str, n: u32) {
         self.with(|s| s.feeds.stall_next(seller_id, n));
