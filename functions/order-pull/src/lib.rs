@@ -13,6 +13,7 @@
 //!
 //! Must not depend on other functions; reads no environment (see `main.rs`).
 
+pub mod backfill;
 pub mod config;
 pub mod error;
 pub mod fanout;
@@ -26,6 +27,7 @@ use lambda_kit::batch::{DeadLetterSink, RecordError, process};
 use lambda_kit::error::ErrorType;
 use serde_json::Value;
 
+pub use backfill::{BackfillReport, Progress, Totals};
 pub use error::PullError;
 pub use fanout::FanoutReport;
 pub use job::{Command, Mode, PullJob};

@@ -394,7 +394,10 @@ impl Confirmer {
                         .any(|p| p.package_reference_id == reference)
                     {
                         tracing::info!(seller = %claim.seller(), order = %claim.order_id, package = %package.package_id, "package found on Amazon's order: confirmed by an earlier run");
-                        return self.finish(claim, Via::Verified).await;
+                        let answer = format!(
+                            "getOrder showed package reference {reference} on the order (confirmed by an earlier run)"
+                        );
+                        return self.finish(claim, Via::Verified, &answer).await;
                     }
                 }
                 Err(e) => return self.failed(claim, e.into()).await,
@@ -410,18 +413,32 @@ impl Confirmer {
             request: request(claim),
         };
         match self.api.call(&ctx, &call, deadline).await {
-            Ok(()) => self.finish(claim, Via::Api).await,
+            Ok(()) => {
+                self.finish(claim, Via::Api, "confirmShipment accepted (HTTP 204)")
+                    .await
+            }
             // A 2xx with a body we did not expect: Amazon accepted it.
-            Err(SpApiError::Decode { status, .. }) if (200..300).contains(&status) => {
-                self.finish(claim, Via::Api).await
+            Err(SpApiError::Decode {
+                status, request_id, ..
+            }) if (200..300).contains(&status) => {
+                let answer = format!(
+                    "confirmShipment accepted (HTTP {status}, an unexpected body; request id {})",
+                    request_id.as_deref().unwrap_or("none")
+                );
+                self.finish(claim, Via::Api, &answer).await
             }
             Err(e) => self.failed(claim, e.into()).await,
         }
     }
 
-    /// Records the package confirmed.
-    pub async fn finish(&self, claim: &Claim, via: Via) -> Result<Done, ShipmentError> {
-        self.mark_confirmed(claim.seller(), &claim.order_id, &claim.package, via)
+    /// Records the package confirmed, with Amazon's answer.
+    pub async fn finish(
+        &self,
+        claim: &Claim,
+        via: Via,
+        answer: &str,
+    ) -> Result<Done, ShipmentError> {
+        self.mark_confirmed(claim.seller(), &claim.order_id, &claim.package, via, answer)
             .await?;
         Ok(Done::Confirmed(via))
     }
@@ -432,6 +449,7 @@ impl Confirmer {
         order_id: &AmazonOrderId,
         package: &PackageRecord,
         via: Via,
+        answer: &str,
     ) -> Result<(), ShipmentError> {
         let now = self.clock.now();
         update_shipments(
@@ -440,7 +458,7 @@ impl Confirmer {
             order_id,
             now,
             self.expires_at(now),
-            |r: &mut OrderShipments| plan::confirmed(r, &package.package_id, via, now),
+            |r: &mut OrderShipments| plan::confirmed(r, &package.package_id, via, answer, now),
         )
         .await?;
         tracing::info!(

@@ -353,7 +353,11 @@ impl Confirmer {
                 continue;
             }
             if errors.is_empty() {
-                self.mark_confirmed(&job.seller_id, &p.order_id, package, Via::Feed)
+                let answer = format!(
+                    "order-fulfilment feed {} processed message {} without errors",
+                    job.feed_id, p.message_id
+                );
+                self.mark_confirmed(&job.seller_id, &p.order_id, package, Via::Feed, &answer)
                     .await?;
                 check.confirmed += 1;
             } else {
