@@ -1,0 +1,168 @@
+//! The command tree: `connector-admin [--stage S] [--json] <command>`. A
+//! command group is one module with its clap arguments and its `run`, and
+//! one variant here (later groups — `invite`, `notifications`, `app`,
+//! `golive`, `skus` — add theirs the same way).
+
+use clap::{Parser, Subcommand};
+
+use crate::context::Context;
+use crate::error::{CliError, EXIT_CODES};
+use crate::output::Console;
+use crate::{backfill, check, dlq, feeds, order, sellers};
+
+const ABOUT: &str = "Operate a WMS-Amazon connector deployment: sellers, consent checks, backfills, dead letters, order histories, feeds";
+
+const LONG_ABOUT: &str = "\
+Operate one deployment (a Stage) of the WMS-Amazon connector.
+
+Uses the AWS credentials and region of this shell. Endpoints come from the
+same variables as the functions: AWS_ENDPOINT_URL (a local stack),
+SPAPI_ENDPOINT and LWA_TOKEN_URL (together: the simulator or a proxy),
+SPAPI_TIME_SCALE. The stage is --stage or CONNECTOR_STAGE.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  connector-admin --stage prod sellers
+  connector-admin --stage prod check A1EXAMPLESELLER
+  connector-admin --stage prod --json dlq list";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "connector-admin",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = format!("{AFTER_HELP}\n\n{EXIT_CODES}"),
+    propagate_version = true
+)]
+pub struct Cli {
+    /// The deployment's Stage (template parameter): names its table, queues and secrets.
+    #[arg(
+        long,
+        global = true,
+        default_value = "prod",
+        env = "CONNECTOR_STAGE",
+        value_name = "STAGE"
+    )]
+    pub stage: String,
+    /// Print one JSON document on standard output instead of tables (errors too).
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Every seller with its state: jobs, authorisation age and health, last pull and push, dead letters.
+    #[command(after_help = sellers::LIST_EXAMPLES)]
+    Sellers(sellers::ListArgs),
+    /// Show, onboard (put), enable or disable one seller.
+    #[command(subcommand)]
+    Seller(sellers::SellerCommand),
+    /// Call Amazon with a seller's token and say exactly what failed and what to do.
+    #[command(after_help = check::EXAMPLES)]
+    Check(check::CheckArgs),
+    /// Pull a closed date range of a seller's orders again: only orders the WMS never got are sent.
+    #[command(after_help = backfill::EXAMPLES)]
+    Backfill(backfill::BackfillArgs),
+    /// The dead-letter queues: list them, show their messages with reasons, replay them.
+    #[command(subcommand)]
+    Dlq(dlq::DlqCommand),
+    /// An order's whole history from the table: seen, held, sent, cancelled, shipped, labels.
+    #[command(after_help = order::EXAMPLES)]
+    Order(order::OrderArgs),
+    /// A seller's recent feeds (stock and shipments), their status and report errors.
+    #[command(after_help = feeds::EXAMPLES)]
+    Feeds(feeds::FeedsArgs),
+}
+
+/// Runs one command against `ctx`, writing to `console`.
+pub async fn run(command: Command, ctx: &Context, console: &Console) -> Result<(), CliError> {
+    match command {
+        Command::Sellers(args) => sellers::list(args, ctx, console).await,
+        Command::Seller(command) => sellers::run(command, ctx, console).await,
+        Command::Check(args) => check::run(args, ctx, console).await,
+        Command::Backfill(args) => backfill::run(args, ctx, console).await,
+        Command::Dlq(command) => dlq::run(command, ctx, console).await,
+        Command::Order(args) => order::run(args, ctx, console).await,
+        Command::Feeds(args) => feeds::run(args, ctx, console).await,
+    }
+}
+
+/// A seller id from the command line.
+pub fn seller_id(text: &str) -> Result<domain::SellerId, CliError> {
+    domain::SellerId::new(text).map_err(|e| {
+        CliError::usage(format!(
+            "{text:?} is not a seller id ({e}): use the selling partner id, e.g. A1EXAMPLESELLER"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every `connector-admin ...` example line in any command's help.
+    fn help_examples() -> Vec<String> {
+        fn walk(cmd: &mut clap::Command, out: &mut Vec<String>) {
+            let help = cmd.render_long_help().to_string();
+            out.extend(
+                help.lines()
+                    .map(str::trim)
+                    .filter(|l| l.starts_with("connector-admin "))
+                    .map(str::to_string),
+            );
+            for sub in cmd.get_subcommands_mut() {
+                walk(sub, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(&mut Cli::command(), &mut out);
+        out
+    }
+
+    #[test]
+    fn the_tree_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_help_with_an_example_that_parses() {
+        fn leaves(cmd: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+            if cmd.get_subcommands().count() == 0 {
+                out.push((path.clone(), cmd.clone()));
+            }
+            for sub in cmd.get_subcommands() {
+                leaves(sub, format!("{path} {}", sub.get_name()), out);
+            }
+        }
+        let mut all = Vec::new();
+        for sub in Cli::command().get_subcommands() {
+            leaves(sub, sub.get_name().to_string(), &mut all);
+        }
+        let examples = help_examples();
+        for (path, mut cmd) in all {
+            assert!(cmd.get_about().is_some(), "{path} has no help text");
+            let help = cmd.render_long_help().to_string();
+            assert!(
+                help.contains(&format!("connector-admin {path}"))
+                    || examples
+                        .iter()
+                        .any(|e| e.contains(&format!(" {path} "))
+                            || e.ends_with(&format!(" {path}"))),
+                "{path} has no example:\n{help}"
+            );
+        }
+        assert!(examples.len() >= 12, "{examples:#?}");
+        for line in examples {
+            // Shell redirections are not arguments.
+            let line = line.split(" < ").next().unwrap_or_default();
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let Err(e) = Cli::try_parse_from(&words) {
+                panic!("the help example `{line}` does not parse: {e}");
+            }
+        }
+    }
+}
