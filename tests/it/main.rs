@@ -9,6 +9,7 @@ mod idempotency;
 mod inventory_push;
 mod labels;
 mod no_pii_in_logs;
+mod operator_cli;
 mod order_pull;
 mod order_pull_pii;
 mod provision;

@@ -213,20 +213,25 @@ pub async fn run(args: BackfillArgs, ctx: &Context, console: &Console) -> Result
             ""
         }
     ));
-    console.json(&serde_json::json!({ "backfill": report, "notes": notes }))?;
-    if !report.finished {
-        return Err(CliError::temporary(
+    let problem = if !report.finished {
+        Some(CliError::temporary(
             "the backfill reached its time limit: run the same command again to continue",
-        ));
-    }
-    if t.in_flight > 0 {
-        return Err(CliError::temporary(format!(
+        ))
+    } else if t.in_flight > 0 {
+        Some(CliError::temporary(format!(
             "{} order(s) were claimed by another or an interrupted run and not sent now: run the same backfill again after {} (a claim is taken over after 10 minutes, with the same deduplication id)",
             t.in_flight,
             (ctx.clock.now() + TimeDelta::minutes(11)).format("%H:%M UTC")
-        )));
-    }
-    Ok(())
+        )))
+    } else {
+        None
+    };
+    console.json(&serde_json::json!({
+        "backfill": report,
+        "notes": notes,
+        "problem": problem.as_ref().map(|p| &p.message),
+    }))?;
+    problem.map_or(Ok(()), Err)
 }
 
 #[cfg(test)]

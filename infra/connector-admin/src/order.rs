@@ -169,8 +169,8 @@ fn history(f: Found) -> History {
         }
         push(
             e.last_seen_update,
-            "last update seen",
-            format!("Amazon status {}", e.status),
+            "updated on Amazon",
+            format!("status {} (the latest update the pull saw)", e.status),
         );
         state = match e.state {
             SendState::Sent => "sent".into(),

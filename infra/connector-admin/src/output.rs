@@ -44,6 +44,8 @@ pub struct Console {
     pub json: bool,
     /// Standard error is a terminal: progress may draw a bar.
     pub tty: bool,
+    /// The JSON document was written (an error after it adds no second one).
+    wrote_json: std::sync::atomic::AtomicBool,
 }
 
 /// What a captured console wrote (tests).
@@ -72,6 +74,7 @@ impl Console {
             input: Mutex::new(Box::new(std::io::stdin())),
             json,
             tty,
+            wrote_json: Default::default(),
         }
     }
 
@@ -85,6 +88,7 @@ impl Console {
             input: Mutex::new(Box::new(std::io::Cursor::new(input.as_bytes().to_vec()))),
             json,
             tty: false,
+            wrote_json: Default::default(),
         };
         (console, captured)
     }
@@ -133,15 +137,18 @@ impl Console {
             let text = serde_json::to_string_pretty(value)
                 .map_err(|e| CliError::failed(format!("could not encode the output: {e}")))?;
             self.out.write(&format!("{text}\n"));
+            self.wrote_json
+                .store(true, std::sync::atomic::Ordering::SeqCst);
         }
         Ok(())
     }
 
     /// An error: the sentence on standard error; with `--json` also as JSON
-    /// on standard output, so a script reads one document either way.
+    /// on standard output — unless the command already wrote its document
+    /// (which then says what went wrong), so a script reads one either way.
     pub fn error(&self, e: &CliError) {
         self.err.write(&format!("error: {}\n", e.message));
-        if self.json {
+        if self.json && !self.wrote_json.load(std::sync::atomic::Ordering::SeqCst) {
             let doc = serde_json::json!({"error": {
                 "kind": e.kind,
                 "exit_code": e.exit_code(),
