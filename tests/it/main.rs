@@ -14,6 +14,7 @@ mod order_pull;
 mod order_pull_pii;
 mod provision;
 mod quota_shared;
+mod readme;
 mod shipment_confirm;
 mod sim_behaviour;
 mod sim_feeds;

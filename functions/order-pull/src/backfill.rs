@@ -1,4 +1,4 @@
-//! The operator's backfill (`connector-admin backfill`): a closed range of
+//! The operator's backfill (`connector-admin backfill SELLER --from DATE --to DATE`): a closed range of
 //! **creation** dates pulled again through the same eligibility rules, the
 //! same ledger claim and the same WMS queue as the scheduled pull, so only
 //! orders the WMS never got are sent (the ledger answers "already sent" for

@@ -123,6 +123,118 @@ mod tests {
         out
     }
 
+    /// Every `connector-admin ...` command in `text`: lines of code blocks
+    /// (a leading `$ ` dropped) and inline code spans, shell redirections cut.
+    pub(crate) fn commands_in(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut fenced = false;
+        for line in text.lines() {
+            if line.trim_start().starts_with("```") {
+                fenced = !fenced;
+                continue;
+            }
+            if fenced {
+                let l = line.trim().trim_start_matches("$ ");
+                if l.starts_with("connector-admin") {
+                    out.push(l.to_string());
+                }
+                continue;
+            }
+            for (i, span) in line.split('`').enumerate() {
+                if i % 2 == 1 && span.starts_with("connector-admin ") {
+                    out.push(span.to_string());
+                }
+            }
+        }
+        out.into_iter()
+            .map(|c| c.split(" < ").next().unwrap_or_default().trim().to_string())
+            .collect()
+    }
+
+    #[track_caller]
+    fn assert_parses(command: &str, origin: &str) {
+        let words: Vec<&str> = command.split_whitespace().collect();
+        match Cli::try_parse_from(&words) {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+                ) => {}
+            Err(e) => panic!("{origin}: `{command}` does not parse:\n{e}"),
+        }
+    }
+
+    /// A README line that no longer parses fails here (and the tests run the
+    /// README's onboarding, operate and troubleshooting lines against the
+    /// local stack: tests/it/readme.rs).
+    #[test]
+    fn every_connector_admin_line_of_the_readme_parses() {
+        let readme = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+        )
+        .unwrap();
+        let commands = commands_in(&readme);
+        assert!(commands.len() >= 15, "{commands:#?}");
+        for c in &commands {
+            assert_parses(c, "README.md");
+        }
+    }
+
+    /// Hints printed by the functions and libraries name commands that exist.
+    #[test]
+    fn every_hint_in_the_code_names_a_command_that_parses() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    if !p.ends_with("target") {
+                        walk(&p, out);
+                    }
+                } else if p.extension().is_some_and(|e| e == "rs") {
+                    out.push(p);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut files = Vec::new();
+        for dir in ["functions", "shared", "infra"] {
+            walk(&root.join(dir), &mut files);
+        }
+        let mut hints = 0;
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for line in text.lines() {
+                for (i, span) in line.split('`').enumerate() {
+                    // A synopsis (`[--stage S] <command>`) is not a command.
+                    let synopsis = span.contains('<') || span.contains('[') || span.contains("...");
+                    if i % 2 == 1 && span.starts_with("connector-admin ") && !synopsis {
+                        // `format!` placeholders stand for a seller id.
+                        let mut command = String::new();
+                        let mut depth = 0;
+                        for ch in span.chars() {
+                            match ch {
+                                '{' => {
+                                    depth += 1;
+                                    if depth == 1 {
+                                        command.push_str("A1EXAMPLESELLER");
+                                    }
+                                }
+                                '}' => depth -= 1,
+                                c if depth == 0 => command.push(c),
+                                _ => {}
+                            }
+                        }
+                        let command = command.split(" < ").next().unwrap_or_default();
+                        assert_parses(command, &f.display().to_string());
+                        hints += 1;
+                    }
+                }
+            }
+        }
+        assert!(hints >= 10, "only {hints} hints found");
+    }
+
     #[test]
     fn the_tree_is_well_formed() {
         Cli::command().debug_assert();

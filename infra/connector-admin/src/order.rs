@@ -317,7 +317,7 @@ pub async fn run(args: OrderArgs, ctx: &Context, console: &Console) -> Result<()
     }
     if found.is_empty() {
         return Err(CliError::not_found(format!(
-            "no record of order {text} for {}: the pull never saw it (created before the seller's start date, another marketplace, or not yet pulled — `connector-admin backfill` re-pulls a date range), or its records expired (120 days)",
+            "no record of order {text} for {}: the pull never saw it (created before the seller's start date, another marketplace, or not yet pulled — `connector-admin backfill SELLER --from DATE --to DATE` re-pulls a date range), or its records expired (120 days)",
             match &args.seller {
                 Some(s) => format!("seller {s}"),
                 None => format!("any of the {} seller(s)", sellers.len()),

@@ -105,9 +105,9 @@ impl Console {
         self.err.write(&format!("{}\n", text.as_ref()));
     }
 
-    /// A table for a person (not in `--json` mode).
+    /// A table for a person (not in `--json` mode; nothing without rows).
     pub fn table(&self, header: &[&str], rows: Vec<Vec<String>>) {
-        if self.json {
+        if self.json || rows.is_empty() {
             return;
         }
         let mut t = Table::new();

@@ -77,7 +77,7 @@ pub struct DeadLetter {
     /// FIFO only: the original message group.
     pub message_group_id: Option<String>,
     /// The name of the queue the record came from, when known: a replay
-    /// (`connector-admin dlq replay`) sends it back there.
+    /// (`connector-admin dlq replay --queue NAME --all`) sends it back there.
     pub source_queue: Option<String>,
 }
 

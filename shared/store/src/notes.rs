@@ -2,7 +2,7 @@
 //! what the order pull decided about an order it did **not** send, and why —
 //! held (Pending, data Amazon did not give) or filtered (start date, country,
 //! marketplace, status...). The ledger only knows orders that were sent; with
-//! these notes an order's history (`connector-admin order`) can say when it
+//! these notes an order's history (`connector-admin order ORDER-ID`) can say when it
 //! was first seen, held and why, and when it was finally sent.
 //!
 //! One note per order and decision, written with one `UpdateItem` per
