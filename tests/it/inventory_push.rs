@@ -482,6 +482,13 @@ fn lines_with(logs: &str, key: &str, value: &str) -> Vec<Value> {
         .collect()
 }
 
+#[test]
+fn the_clients_unknown_sku_codes_include_the_simulators() {
+    assert!(spapi::models::listings::is_unknown_sku_code(
+        spapi_sim::SKU_NOT_FOUND
+    ));
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn a_queued_job_logs_every_rejected_sku_and_the_skus_the_wms_left_out() {
     let (logs, _guard) = tests::logs::LogCapture::start();

@@ -51,6 +51,10 @@ pub enum DlqCommand {
     )]
     List(QueueArgs),
     /// The messages of the dead-letter queues, each with its reason (bodies with --body or --message).
+    ///
+    /// A FIFO queue (wms-orders) shows at most the first 10 messages of each
+    /// message group: SQS hands out no more of a group while those are held.
+    /// `dlq list` counts them all; `dlq replay --all` works through them.
     #[command(
         after_help = "Examples:\n  connector-admin --stage prod dlq show\n  connector-admin --stage prod dlq show --queue shipments\n  connector-admin --stage prod dlq show --queue shipments --message 0a1b2c3d-0000-4000-8000-000000000000"
     )]
@@ -656,90 +660,139 @@ async fn replay_queue(
     report: &mut ReplayReport,
     progress: &crate::output::Progress<'_>,
 ) -> Result<(), CliError> {
+    // Batch by batch: a message replayed is deleted before the next
+    // receive, so a FIFO queue's next messages of the same group come up;
+    // the others are held (invisible) until the end, so every receive
+    // brings new ones, and are then made visible again.
     let url = &dlq.queue.url;
-    let messages = read_all(port, dlq, HOLD_SECONDS, usize::MAX).await?;
-    let mut mine = Vec::new();
-    for m in messages {
-        let selected = args.all || wanted.contains(m.message_id.as_str());
-        if selected {
-            mine.push(m);
-        } else {
-            port.release(url, &m.receipt_handle).await?;
-        }
-    }
-    let total = mine.len();
-    let mut held: Vec<DlqMessage> = mine.clone();
+    let mut held: Vec<DlqMessage> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut done = 0usize;
     let result = async {
-        for (i, m) in mine.iter().enumerate() {
-            let target = m
-                .source_arn
-                .as_deref()
-                .and_then(|a| dlq.source_named(a))
-                .or_else(|| {
-                    m.attributes
-                        .get(lambda_kit::batch::SOURCE_QUEUE_ATTRIBUTE)
-                        .and_then(|q| dlq.source_named(q))
-                })
-                .or_else(|| dlq.default_source());
-            let mut entry = Replayed {
-                queue: dlq.short.clone(),
-                message_id: m.message_id.clone(),
-                target: target.map(|t| t.name.clone()),
-                outcome: "skipped",
-                note: None,
-            };
-            let Some(target) = target else {
-                entry.note = Some(format!(
-                    "cannot tell which queue it came from ({} has {} sources, and the message does not say): send its body yourself",
-                    dlq.queue.name,
-                    dlq.sources.len()
-                ));
-                report.messages.push(entry);
-                port.release(url, &m.receipt_handle).await?;
-                held.retain(|h| h.message_id != m.message_id);
-                continue;
-            };
-            if args.dry_run {
-                entry.outcome = "would_send";
-                report.messages.push(entry);
-                continue;
+        loop {
+            let batch = port.receive(url, HOLD_SECONDS).await?;
+            let fresh: Vec<DlqMessage> = batch
+                .into_iter()
+                .filter(|m| seen.insert(m.message_id.clone()))
+                .collect();
+            if fresh.is_empty() {
+                return Ok::<(), CliError>(());
             }
-            let now = ctx.clock.now();
-            let expires = (now + TimeDelta::days(JOURNAL_DAYS)).timestamp();
-            let before = journal
-                .begin_replay(&dlq.queue.name, &m.message_id, &target.name, now, expires)
-                .await?;
-            entry.outcome = match before {
-                Some(ReplayState::Sent { .. }) => "already_sent",
-                Some(ReplayState::Pending { .. }) => "resent_after_interruption",
-                None => "sent",
-            };
-            if !matches!(before, Some(ReplayState::Sent { .. })) {
-                port.send(target, &Resend::of(m, target)).await?;
-                journal
-                    .replay_sent(&dlq.queue.name, &m.message_id, ctx.clock.now())
-                    .await?;
+            let mut fresh = fresh.into_iter();
+            while let Some(m) = fresh.next() {
+                let selected = args.all || wanted.contains(m.message_id.as_str());
+                if !selected || args.dry_run {
+                    if selected {
+                        report.messages.push(Replayed {
+                            queue: dlq.short.clone(),
+                            message_id: m.message_id.clone(),
+                            target: target_of(dlq, &m).map(|t| t.name.clone()),
+                            outcome: if target_of(dlq, &m).is_some() {
+                                "would_send"
+                            } else {
+                                "skipped"
+                            },
+                            note: None,
+                        });
+                    }
+                    held.push(m);
+                    continue;
+                }
+                let entry = replay_one(dlq, &m, ctx, port, journal).await;
+                match entry {
+                    Ok(entry) => {
+                        if entry.outcome == "skipped" {
+                            held.push(m);
+                        } else {
+                            done += 1;
+                            progress.update(&format!(
+                                "{}: {done} replayed, last to {}",
+                                dlq.short,
+                                entry.target.as_deref().unwrap_or("?")
+                            ));
+                        }
+                        report.messages.push(entry);
+                    }
+                    Err(e) => {
+                        // This one and the rest of the batch go back now.
+                        held.push(m);
+                        held.extend(fresh);
+                        return Err(e);
+                    }
+                }
             }
-            port.delete(url, &m.receipt_handle).await?;
-            held.retain(|h| h.message_id != m.message_id);
-            tracing::info!(dlq = %dlq.queue.name, message_id = %m.message_id, target = %target.name, outcome = entry.outcome, "dead letter replayed");
-            report.messages.push(entry);
-            progress.update(&format!(
-                "{}: {} of {total} replayed to {}",
-                dlq.short,
-                i + 1,
-                target.name
-            ));
+            if !args.all && wanted.iter().all(|id| seen.contains(*id)) {
+                return Ok(());
+            }
         }
-        Ok::<(), CliError>(())
     }
     .await;
-    // Whatever happened, what this run still holds is visible again now
-    // (a dry run holds everything it looked at).
+    // Whatever happened, what this run still holds is visible again now.
     for m in &held {
         let _ = port.release(url, &m.receipt_handle).await;
     }
     result
+}
+
+/// The queue a message goes back to: where SQS says it came from, else
+/// where the function that dead-lettered it says, else the dead-letter
+/// queue's own source (only ever one of its sources).
+fn target_of<'a>(dlq: &'a DeadLetterQueue, m: &DlqMessage) -> Option<&'a StageQueue> {
+    m.source_arn
+        .as_deref()
+        .and_then(|a| dlq.source_named(a))
+        .or_else(|| {
+            m.attributes
+                .get(lambda_kit::batch::SOURCE_QUEUE_ATTRIBUTE)
+                .and_then(|q| dlq.source_named(q))
+        })
+        .or_else(|| dlq.default_source())
+}
+
+/// Journal, send, journal, delete (see the module's doc).
+async fn replay_one(
+    dlq: &DeadLetterQueue,
+    m: &DlqMessage,
+    ctx: &Context,
+    port: &dyn DlqPort,
+    journal: &dyn ReplayJournal,
+) -> Result<Replayed, CliError> {
+    let url = &dlq.queue.url;
+    let target = target_of(dlq, m);
+    let mut entry = Replayed {
+        queue: dlq.short.clone(),
+        message_id: m.message_id.clone(),
+        target: target.map(|t| t.name.clone()),
+        outcome: "skipped",
+        note: None,
+    };
+    let Some(target) = target else {
+        entry.note = Some(format!(
+            "cannot tell which queue it came from ({} has {} sources, and the message does not say): send its body yourself",
+            dlq.queue.name,
+            dlq.sources.len()
+        ));
+        return Ok(entry);
+    };
+    let now = ctx.clock.now();
+    let expires = (now + TimeDelta::days(JOURNAL_DAYS)).timestamp();
+    let before = journal
+        .begin_replay(&dlq.queue.name, &m.message_id, &target.name, now, expires)
+        .await?;
+    entry.outcome = match before {
+        Some(ReplayState::Sent { .. }) => "already_sent",
+        Some(ReplayState::Pending { .. }) => "resent_after_interruption",
+        None => "sent",
+    };
+    if !matches!(before, Some(ReplayState::Sent { .. })) {
+        port.send(target, &Resend::of(m, target)).await?;
+        journal
+            .replay_sent(&dlq.queue.name, &m.message_id, ctx.clock.now())
+            .await?;
+    }
+    port.delete(url, &m.receipt_handle).await?;
+    tracing::info!(dlq = %dlq.queue.name, message_id = %m.message_id, target = %target.name, outcome = entry.outcome, "dead letter replayed");
+    Ok(entry)
 }
 
 fn finish(report: &ReplayReport, console: &Console) -> Result<(), CliError> {

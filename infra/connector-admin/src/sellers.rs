@@ -30,7 +30,8 @@ pub const PULL_LATE_MINUTES: i64 = 60;
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Do not read the dead-letter queues (no per-seller dead-letter counts).
+    /// Do not read the dead-letter queues (no per-seller dead-letter counts;
+    /// reading them hides their messages from other readers for a moment).
     #[arg(long)]
     pub no_dlq: bool,
 }
