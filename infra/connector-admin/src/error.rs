@@ -109,7 +109,7 @@ impl CliError {
         E: std::error::Error + Send + Sync + 'static,
     {
         use aws_sdk_sqs::error::SdkError;
-        let detail = aws_sdk_sqs::error::DisplayErrorContext(&e).to_string();
+        let detail = readable(&aws_sdk_sqs::error::DisplayErrorContext(&e).to_string()).to_string();
         let kind = match &e {
             SdkError::ServiceError(s) => {
                 let status = s.raw().status().as_u16();
@@ -141,6 +141,23 @@ impl CliError {
     }
 }
 
+/// An AWS SDK error's text without the Debug dump the SDK appends
+/// (` (DispatchFailure(DispatchFailure { ... }))`).
+pub fn readable(detail: &str) -> &str {
+    const DUMPS: [&str; 5] = [
+        " (DispatchFailure(",
+        " (TimeoutError(",
+        " (ResponseError(",
+        " (ServiceError(",
+        " (ConstructionFailure(",
+    ];
+    DUMPS
+        .iter()
+        .filter_map(|d| detail.find(d))
+        .min()
+        .map_or(detail, |i| &detail[..i])
+}
+
 impl From<StoreError> for CliError {
     fn from(e: StoreError) -> Self {
         let kind = match &e {
@@ -149,6 +166,12 @@ impl From<StoreError> for CliError {
             {
                 return CliError::config(format!(
                     "{e}: the state table does not exist — is --stage (or CONNECTOR_STAGE) the deployment's Stage, and the AWS region the one it is deployed in?"
+                ));
+            }
+            StoreError::Dynamo { detail, .. } if detail.starts_with("dispatch failure") => {
+                let cause = readable(detail);
+                return CliError::temporary(format!(
+                    "could not reach DynamoDB ({cause}): check this shell's network and AWS region (and AWS_ENDPOINT_URL for a local stack), then run the command again"
                 ));
             }
             StoreError::Dynamo { detail, .. }
@@ -231,6 +254,17 @@ impl From<crate::AdminError> for CliError {
 mod tests {
     use super::*;
     use domain::{Operation, SellerId};
+
+    #[test]
+    fn sdk_debug_dumps_are_cut() {
+        assert_eq!(
+            readable(
+                "dispatch failure: io error: client error (Connect): tcp connect error: Connection refused (os error 111) (DispatchFailure(DispatchFailure { source: x }))"
+            ),
+            "dispatch failure: io error: client error (Connect): tcp connect error: Connection refused (os error 111)"
+        );
+        assert_eq!(readable("plain"), "plain");
+    }
 
     #[test]
     fn exit_codes_follow_the_kind() {

@@ -34,12 +34,18 @@ async fn start(cli: Cli, console: &Console) -> Result<(), CliError> {
 }
 
 /// Warnings (throttles, retries) on standard error; `RUST_LOG` for more.
-/// The HTTP and AWS crates stay at INFO at most, as in the functions.
+/// The HTTP and AWS crates stay at INFO at most, as in the functions; the
+/// AWS config loader's probing (IMDS, profiles) only when it fails outright.
 fn init_logs() {
     let level = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
+    let mut filter = lambda_kit::log_filter(&level);
+    if let Ok(quiet) = "aws_config=error".parse() {
+        filter = filter.add_directive(quiet);
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(lambda_kit::log_filter(&level))
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .without_time()
         .init();
