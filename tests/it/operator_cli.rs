@@ -17,7 +17,7 @@ use domain::{Deadline, SellerId};
 use lambda_kit::batch::{DeadLetter, DeadLetterSink, SqsDeadLetters};
 use serde_json::{Value, json};
 use store::{Ledger, SettingsStore, ShipmentRecords};
-use tests::admin::AdminRig;
+use tests::admin::{AdminRig, run_line};
 use tests::sim::{DE, Fault, FaultTarget, TestSeller, add_seller, test_order};
 
 fn settings_json(seller: &str, start: &str) -> String {
@@ -887,26 +887,8 @@ async fn an_orders_history_tells_what_happened_to_it() {
         Some(pull.sim.base_url()),
         Some(pull.sim.lwa_token_url()),
     );
-    let run = |line: &'static str| {
-        let ctx = &ctx;
-        async move {
-            let cli =
-                <connector_admin::Cli as clap::Parser>::try_parse_from(line.split_whitespace())
-                    .unwrap();
-            let (console, captured) = Console::capture(cli.json, "");
-            let code = match connector_admin::run(cli.command, ctx, &console).await {
-                Ok(()) => 0,
-                Err(e) => {
-                    console.error(&e);
-                    e.exit_code()
-                }
-            };
-            (code, captured)
-        }
-    };
-    let (code, out) = run("connector-admin --json order 302-7777777-7777777").await;
-    assert_eq!(code, 0, "{}", out.err());
-    let doc: Value = serde_json::from_str(&out.out()).unwrap();
+    let out = run_line(&ctx, "connector-admin --json order 302-7777777-7777777").await;
+    let doc = out.ok().json();
     let events: Vec<String> = doc["orders"][0]["events"]
         .as_array()
         .unwrap()
@@ -933,11 +915,8 @@ async fn an_orders_history_tells_what_happened_to_it() {
 
     let first = ship.order_id(1);
     let number = ship.number(1);
-    let line: &'static str =
-        Box::leak(format!("connector-admin --json order {number}").into_boxed_str());
-    let (code, out) = run(line).await;
-    assert_eq!(code, 0, "by WMS order number: {}", out.err());
-    let doc: Value = serde_json::from_str(&out.out()).unwrap();
+    let out = run_line(&ctx, &format!("connector-admin --json order {number}")).await;
+    let doc = out.ok().json();
     let o = &doc["orders"][0];
     assert_eq!(o["amazon_order_id"], first);
     let confirmed = o["events"]
@@ -961,13 +940,12 @@ async fn an_orders_history_tells_what_happened_to_it() {
         "{o}"
     );
     // A person's view: a table, no buyer data.
-    let (code, out) = run("connector-admin order 302-7777777-7777777").await;
-    assert_eq!(code, 0);
-    assert!(out.out().contains("first held"), "{}", out.out());
-    assert!(!out.out().contains("Test Buyer"), "no buyer data");
-    let (code, out) = run("connector-admin --json order 302-8888888-8888888").await;
-    assert_eq!(code, 0, "{}", out.err());
-    let doc: Value = serde_json::from_str(&out.out()).unwrap();
+    let out = run_line(&ctx, "connector-admin order 302-7777777-7777777").await;
+    out.ok();
+    assert!(out.out.contains("first held"), "{}", out.out);
+    assert!(!out.out.contains("Test Buyer"), "no buyer data");
+    let out = run_line(&ctx, "connector-admin --json order 302-8888888-8888888").await;
+    let doc = out.ok().json();
     let o = &doc["orders"][0];
     let filtered = o["events"]
         .as_array()
@@ -986,11 +964,8 @@ async fn an_orders_history_tells_what_happened_to_it() {
         o["state"], "sent",
         "filtered, then sent once the settings allowed it"
     );
-    let two_line: &'static str =
-        Box::leak(format!("connector-admin --json order {two}").into_boxed_str());
-    let (code, out) = run(two_line).await;
-    assert_eq!(code, 0, "{}", out.err());
-    let doc: Value = serde_json::from_str(&out.out()).unwrap();
+    let out = run_line(&ctx, &format!("connector-admin --json order {two}")).await;
+    let doc = out.ok().json();
     let events: Vec<&str> = doc["orders"][0]["events"]
         .as_array()
         .unwrap()
@@ -999,8 +974,12 @@ async fn an_orders_history_tells_what_happened_to_it() {
         .collect();
     assert!(events.contains(&"label bought"), "{events:?}");
     assert!(events.contains(&"cancellation sent"), "{events:?}");
-    let (code, _) = run("connector-admin order 302-9999999-9999999").await;
-    assert_eq!(code, 3);
+    assert_eq!(
+        run_line(&ctx, "connector-admin order 302-9999999-9999999")
+            .await
+            .code,
+        3
+    );
 }
 
 #[tokio::test]
@@ -1036,21 +1015,11 @@ async fn recent_feeds_show_their_status_and_report_errors() {
         clock,
     )
     .unwrap();
-    let feeds = |line: &'static str| {
-        let ctx = &ctx;
-        async move {
-            let cli =
-                <connector_admin::Cli as clap::Parser>::try_parse_from(line.split_whitespace())
-                    .unwrap();
-            let (console, captured) = Console::capture(cli.json, "");
-            connector_admin::run(cli.command, ctx, &console)
-                .await
-                .unwrap();
-            serde_json::from_str::<Value>(&captured.out()).unwrap()
-        }
-    };
     rig.sim.control().advance_clock(Duration::from_secs(120));
-    let done = feeds("connector-admin --json feeds A1CLIFEEDS --reports 1").await;
+    let done = run_line(&ctx, "connector-admin --json feeds A1CLIFEEDS --reports 1")
+        .await
+        .ok()
+        .json();
     let f = &done["feeds"][0];
     assert_eq!(f["feed_id"], json!(pushed.feeds_submitted[0]));
     assert_eq!(
@@ -1065,7 +1034,10 @@ async fn recent_feeds_show_their_status_and_report_errors() {
     assert_eq!(errors[0]["code"], "4000001");
     // After the push settled it, the table no longer tracks it.
     rig.push(&seller).await;
-    let settled = feeds("connector-admin --json feeds A1CLIFEEDS --reports 0").await;
+    let settled = run_line(&ctx, "connector-admin --json feeds A1CLIFEEDS --reports 0")
+        .await
+        .ok()
+        .json();
     assert_eq!(settled["feeds"][0]["tracked"], false);
 }
 

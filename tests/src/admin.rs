@@ -147,20 +147,31 @@ impl AdminRig {
         } else {
             redirected
         };
-        let (console, captured) = Console::capture(cli.json, &stdin);
-        let code = match connector_admin::run(cli.command, ctx, &console).await {
-            Ok(()) => 0,
-            Err(e) => {
-                console.error(&e);
-                e.exit_code()
-            }
-        };
-        Outcome {
-            line: line.to_string(),
-            code,
-            out: captured.out(),
-            err: captured.err(),
+        run_parsed(cli, ctx, line, &stdin).await
+    }
+}
+
+/// Runs a command line against `ctx` (any rig's stack), as the binary does.
+pub async fn run_line(ctx: &Context, line: &str) -> Outcome {
+    let cli = Cli::try_parse_from(split(line).words)
+        .unwrap_or_else(|e| panic!("`{line}` does not parse: {e}"));
+    run_parsed(cli, ctx, line, "").await
+}
+
+async fn run_parsed(cli: Cli, ctx: &Context, line: &str, stdin: &str) -> Outcome {
+    let (console, captured) = Console::capture(cli.json, stdin);
+    let code = match connector_admin::run(cli.command, ctx, &console).await {
+        Ok(()) => 0,
+        Err(e) => {
+            console.error(&e);
+            e.exit_code()
         }
+    };
+    Outcome {
+        line: line.to_string(),
+        code,
+        out: captured.out(),
+        err: captured.err(),
     }
 }
 

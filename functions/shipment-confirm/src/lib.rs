@@ -42,7 +42,7 @@ pub struct Function {
 
 impl Function {
     fn is_feed_job(&self, arn: Option<&str>) -> bool {
-        arn.and_then(|a| a.rsplit(':').next()) == Some(self.feed_job_queue.as_str())
+        lambda_kit::batch::queue_name(arn).as_deref() == Some(self.feed_job_queue.as_str())
     }
 }
 
