@@ -473,3 +473,150 @@ async fn a_sellers_cron_schedule_is_honoured() {
         .advance_clock(Duration::from_secs(30 * 60));
     assert_eq!(rig.schedule().await["jobs"], 1, "after {expr}: due");
 }
+
+/// The JSON log lines whose `fields` have `key` = `value`.
+fn lines_with(logs: &str, key: &str, value: &str) -> Vec<Value> {
+    logs.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["fields"][key].as_str() == Some(value))
+        .collect()
+}
+
+#[test]
+fn the_clients_unknown_sku_codes_include_the_simulators() {
+    assert!(spapi::models::listings::is_unknown_sku_code(
+        spapi_sim::SKU_NOT_FOUND
+    ));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_queued_job_logs_every_rejected_sku_and_the_skus_the_wms_left_out() {
+    let (logs, _guard) = tests::logs::LogCapture::start();
+    let (rig, seller) = rig(
+        "inv_rejections",
+        "A1INVREJECT",
+        &[("A", 0), ("B", 0), ("C", 0)],
+    )
+    .await;
+    rig.onboard(&seller, |_| {}).await;
+    // B's refusal *says* "not found", but its code is not an unknown-SKU code:
+    // it is a rejection. GHOST is not listed at all (Amazon's unknown-SKU code).
+    rig.sim
+        .control()
+        .refuse_listing(
+            &seller.seller_id,
+            "B",
+            "4000002",
+            "Attribute 'fulfillment_availability' not found in the product type PRODUCT.",
+        )
+        .unwrap();
+    let code = client_code(&seller);
+    rig.wms.set_stock(
+        &code,
+        &[("A", 5, 5), ("B", 5, 5), ("C", 5, 5), ("GHOST", 1, 1)],
+    );
+    let job = inventory_push::PushJob {
+        seller_id: seller.seller_id.clone(),
+    };
+    rig.pusher.jobs.enqueue(&job, Duration::ZERO).await.unwrap();
+    let results = rig.run_jobs(1).await;
+    assert!(results[0].is_ok(), "{results:?}");
+
+    let text = logs.text();
+    let b = lines_with(&text, "sku", "B");
+    assert_eq!(b.len(), 1, "one line for B: {b:?}");
+    assert_eq!(b[0]["level"], "WARN");
+    assert_eq!(b[0]["fields"]["code"], "4000002");
+    assert!(
+        b[0]["fields"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not found in the product type"),
+        "Amazon's message is logged: {b:?}"
+    );
+    let ghost = lines_with(&text, "sku", "GHOST");
+    assert_eq!(ghost.len(), 1, "{ghost:?}");
+    assert_eq!(ghost[0]["fields"]["code"], "4000001");
+    let summary = lines_with(&text, "message", "inventory push finished");
+    assert_eq!(summary.len(), 1);
+    assert_eq!(summary[0]["fields"]["rejected"], 2);
+    assert_eq!(
+        summary[0]["fields"]["unknown_on_amazon"], 1,
+        "B is rejected, GHOST unknown: decided by code"
+    );
+    assert_eq!(
+        summary[0]["fields"]["rejected_by_code"],
+        "4000001: 1, 4000002: 1"
+    );
+
+    // A WMS answer that ends early: C (pushed before) is missing.
+    rig.wms.set_stock(&code, &[("A", 5, 5), ("B", 5, 5)]);
+    rig.pusher.jobs.enqueue(&job, Duration::ZERO).await.unwrap();
+    assert!(rig.run_jobs(1).await[0].is_ok());
+    let text = logs.text();
+    let missing: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["fields"]["missing"].is_number())
+        .collect();
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert_eq!(missing[0]["level"], "WARN");
+    assert_eq!(missing[0]["fields"]["missing"], 1);
+    assert_eq!(missing[0]["fields"]["first"], "C");
+
+    // A WMS outage fails the queued job: the invocation's errorType says so,
+    // and one ERROR line carries the sentence and the type.
+    rig.wms.set_mode(WmsMode::Status500);
+    rig.pusher.jobs.enqueue(&job, Duration::ZERO).await.unwrap();
+    let event = {
+        let sqs = rig.stack.sqs();
+        let got = sqs
+            .receive_message()
+            .queue_url(&rig.config.job_queue_url)
+            .max_number_of_messages(1)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let m = &got.messages()[0];
+        serde_json::json!({"Records": [{
+            "messageId": m.message_id(),
+            "receiptHandle": m.receipt_handle(),
+            "body": m.body(),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": rig.stack.resources.queue("InventoryPushJobQueue").unwrap().arn,
+            "attributes": {}, "messageAttributes": {}
+        }]})
+    };
+    let before = logs.text().lines().count();
+    let err = inventory_push::handle(
+        &rig.pusher,
+        &rig.dead_letters,
+        event,
+        domain::Deadline::after(Duration::from_secs(60)),
+    )
+    .await
+    .unwrap_err();
+    let diagnostic = lambda_runtime::Diagnostic::from(lambda_kit::error::report(err));
+    assert_eq!(diagnostic.error_type, "WmsUnavailable");
+    assert!(
+        diagnostic.error_message.contains("HTTP 500")
+            && diagnostic.error_message.contains("nothing was pushed"),
+        "{}",
+        diagnostic.error_message
+    );
+    let text = logs.text();
+    let errors: Vec<Value> = text
+        .lines()
+        .skip(before)
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["level"] == "ERROR")
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["fields"]["error_type"], "WmsUnavailable");
+    assert_eq!(
+        errors[0]["fields"]["message"].as_str(),
+        Some(diagnostic.error_message.as_str()),
+        "the ERROR line is the sentence, not a Debug dump"
+    );
+}

@@ -16,7 +16,7 @@ use spapi::models::feeds::ProcessingStatus;
 use spapi::models::listings::SubmissionStatus;
 use spapi::models::listings::{PRODUCT, PatchOperation};
 use spapi::models::listings_feed::{FeedMessage, ListingsFeed, OperationType, ProcessingReport};
-use spapi::ops::feeds::{CONTENT_TYPE_JSON, CreateFeedDocument, GetFeed};
+use spapi::ops::feeds::{CONTENT_TYPE_JSON, CreateFeedDocument, GetFeed, GetFeeds};
 use spapi::ops::listings::{GetListingsItem, ItemData, PatchListingsItem};
 use spapi_sim::{FeedTiming, ListingSpec};
 use tests::client::{context, sim_client_for};
@@ -623,4 +623,81 @@ async fn listings_and_feeds_are_controllable_over_http_too() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn get_feeds_lists_the_sellers_feeds_newest_first_page_by_page() {
+    let sim = start_sim(1000.0).await;
+    let seller = add_seller(&sim, "A1GETFEEDS", false);
+    let other = add_seller(&sim, "A1GETFEEDSOTHER", false);
+    let (api, _) = sim_client_for(&sim, &[&seller, &other]);
+    let markets = de();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let doc = feed_bytes(
+            &seller.seller_id,
+            vec![message(1, &format!("S{i}"), json!(1))],
+        );
+        let sub = api
+            .submit_feed(&context(&seller), request(&markets, &doc), &deadline())
+            .await
+            .unwrap();
+        ids.push(sub.feed_id);
+        sim.control().advance_clock(Duration::from_secs(1));
+    }
+    let doc = feed_bytes(&other.seller_id, vec![message(1, "X", json!(1))]);
+    api.submit_feed(&context(&other), request(&markets, &doc), &deadline())
+        .await
+        .unwrap();
+    let first = GetFeeds {
+        feed_types: vec!["JSON_LISTINGS_FEED".into()],
+        marketplace_ids: markets.clone(),
+        page_size: Some(2),
+        created_since: None,
+        next_token: None,
+    };
+    let page = api
+        .call(&context(&seller), &first, &deadline())
+        .await
+        .unwrap();
+    let got: Vec<&str> = page.feeds.iter().map(|f| f.feed_id.as_str()).collect();
+    assert_eq!(got, vec![ids[2].as_str(), ids[1].as_str()], "newest first");
+    let next = GetFeeds {
+        next_token: page.next_token.clone(),
+        ..first.clone()
+    };
+    assert!(next.next_token.is_some());
+    let page2 = api
+        .call(&context(&seller), &next, &deadline())
+        .await
+        .unwrap();
+    assert_eq!(page2.feeds.len(), 1, "only this seller's feeds");
+    assert_eq!(page2.feeds[0].feed_id, ids[0]);
+    assert!(page2.next_token.is_none());
+
+    // The raw answer is the model's GetFeedsResponse.
+    let token = tests::sim::access_token(&sim, &seller).await;
+    let resp = tests::sim::sp_get(
+        &sim,
+        Some(&token),
+        "/feeds/2021-06-30/feeds",
+        &[("feedTypes", "JSON_LISTINGS_FEED"), ("pageSize", "5")],
+    )
+    .await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let model = crate::sim_schema::model("feeds_2021-06-30.json");
+    let v = crate::sim_schema::validator(&model, "GetFeedsResponse", true);
+    crate::sim_schema::assert_valid(&v, &resp.json(), "getFeeds");
+    // A token with other parameters is refused, as the model says.
+    let mixed = tests::sim::sp_get(
+        &sim,
+        Some(&token),
+        "/feeds/2021-06-30/feeds",
+        &[
+            ("feedTypes", "JSON_LISTINGS_FEED"),
+            ("nextToken", page.next_token.as_deref().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(mixed.status, 400, "{}", mixed.body);
 }

@@ -14,7 +14,7 @@ use tests::sim::{
     past_two_minutes, seed_orders, sp_get, start_sim, test_order,
 };
 
-fn model(file: &str) -> Value {
+pub(crate) fn model(file: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/amazon/models")
         .join(file);
@@ -60,7 +60,7 @@ fn clean(v: &Value, strict: bool) -> Value {
 }
 
 /// A draft-4 validator for `#/definitions/<name>` of a model, formats checked.
-fn validator(model: &Value, name: &str, strict: bool) -> Validator {
+pub(crate) fn validator(model: &Value, name: &str, strict: bool) -> Validator {
     assert!(
         model["definitions"].get(name).is_some(),
         "the model has no definition {name}"
@@ -81,7 +81,7 @@ fn errors(v: &Validator, doc: &Value) -> Vec<String> {
         .collect()
 }
 
-fn assert_valid(v: &Validator, doc: &Value, what: &str) {
+pub(crate) fn assert_valid(v: &Validator, doc: &Value, what: &str) {
     let errs = errors(v, doc);
     assert!(errs.is_empty(), "{what}: {errs:#?}\n{doc:#}");
 }

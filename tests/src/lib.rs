@@ -2,6 +2,7 @@
 //! process (one table/queue/secret prefix per test), the SP-API simulator on a
 //! free port, log capture, and the functions' EMF metrics read back. Everything listens on 127.0.0.1 only.
 
+pub mod admin;
 pub mod client;
 pub mod emf;
 pub mod inventory;

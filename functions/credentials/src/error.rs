@@ -1,4 +1,5 @@
-//! The function's one error type.
+//! The function's one error type, with Lambda's stable `errorType`s.
+
 
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
@@ -16,6 +17,22 @@ pub enum CredentialsError {
     SpApi(#[from] spapi::SpApiError),
     #[error("another run is rotating the client secret now; retry after it")]
     RotationInProgress,
+    #[error("application notifications failed: {0}")]
+    AllFailed(lambda_kit::batch::AllFailed),
+}
+
+impl lambda_kit::error::ErrorType for CredentialsError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            CredentialsError::Event(_) => "InvalidEvent",
+            CredentialsError::Refused(_) => "NotificationRefused",
+            CredentialsError::Secrets(e) => e.error_type(),
+            CredentialsError::Store(e) => e.error_type(),
+            CredentialsError::SpApi(e) => e.error_type(),
+            CredentialsError::RotationInProgress => "RotationInProgress",
+            CredentialsError::AllFailed(e) => e.error_type(),
+        }
+    }
 }
 
 impl CredentialsError {
@@ -26,6 +43,7 @@ impl CredentialsError {
             CredentialsError::Store(e) => e.is_retryable(),
             CredentialsError::SpApi(e) => e.is_retryable(),
             CredentialsError::RotationInProgress => true,
+            CredentialsError::AllFailed(_) => true,
         }
     }
 }

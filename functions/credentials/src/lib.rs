@@ -59,12 +59,11 @@ pub async fn handle(
                     tracing::info!(message_id = %meta.message_id, notification_type = %kind, applied = ?applied, "notification applied");
                     Ok(())
                 }
-                Err(e) if e.is_retryable() => Err(RecordError::retryable(e.to_string())),
-                Err(e) => Err(RecordError::permanent(e.to_string())),
+                Err(e) => Err(RecordError::from_error(&e, e.is_retryable())),
             }
         })
         .await
-        .map_err(|e| CredentialsError::Event(format!("{} notification(s) failed; first: {}", e.count, e.first_reason)))?;
+        .map_err(CredentialsError::AllFailed)?;
         return serde_json::to_value(&report.response)
             .map_err(|e| CredentialsError::Event(e.to_string()));
     }

@@ -4,7 +4,9 @@ use crate::ports::{QueueError, StockError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
-    #[error("seller {0} has no settings: onboard it with connector-admin first")]
+    #[error(
+        "seller {0} has no settings: onboard it with `connector-admin seller put --file SETTINGS.json --refresh-token-stdin` first"
+    )]
     UnknownSeller(String),
     #[error("invalid seller id {0:?}: {1}")]
     InvalidSeller(String, String),
@@ -17,6 +19,20 @@ pub enum PushError {
     Store(#[source] store::StoreError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+}
+
+impl lambda_kit::error::ErrorType for PushError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            PushError::UnknownSeller(_) => "SellerUnknown",
+            PushError::InvalidSeller(..) => "InvalidJob",
+            PushError::Stock(e) => e.error_type(),
+            PushError::Amazon(e) => e.error_type(),
+            PushError::Store(e) => e.error_type(),
+            PushError::Queue(e) if e.retryable => "QueueUnavailable",
+            PushError::Queue(_) => "QueueRefused",
+        }
+    }
 }
 
 impl PushError {

@@ -24,6 +24,7 @@ pub mod push;
 use aws_lambda_events::event::sqs::SqsEvent;
 use domain::Deadline;
 use lambda_kit::batch::{DeadLetterSink, RecordError, process};
+use lambda_kit::error::ErrorType;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -57,22 +58,12 @@ pub async fn handle(
             |_meta, job: PushJob| async move {
                 match pusher.run(&job.seller_id, &deadline).await {
                     Ok(_) => Ok(()),
-                    Err(e) if e.is_retryable() => Err(RecordError::Retryable {
-                        reason: e.to_string(),
-                    }),
-                    Err(e) => Err(RecordError::Permanent {
-                        reason: e.to_string(),
-                    }),
+                    Err(e) => Err(RecordError::from_error(&e, e.is_retryable())),
                 }
             },
         )
         .await
-        .map_err(|e| {
-            HandlerError::AllFailed(format!(
-                "{} job(s) failed; first: {}",
-                e.count, e.first_reason
-            ))
-        })?;
+        .map_err(HandlerError::AllFailed)?;
         return serde_json::to_value(&report.response)
             .map_err(|e| HandlerError::Event(e.to_string()));
     }
@@ -97,8 +88,18 @@ pub async fn handle(
 pub enum HandlerError {
     #[error("invalid event: {0}")]
     Event(String),
-    #[error("every record of the batch failed: {0}")]
-    AllFailed(String),
+    #[error("inventory-push jobs failed: {0}")]
+    AllFailed(lambda_kit::batch::AllFailed),
     #[error(transparent)]
     Push(PushError),
+}
+
+impl ErrorType for HandlerError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            HandlerError::Event(_) => "InvalidEvent",
+            HandlerError::AllFailed(e) => e.error_type(),
+            HandlerError::Push(e) => e.error_type(),
+        }
+    }
 }

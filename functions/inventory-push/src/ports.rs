@@ -16,6 +16,14 @@ use wms::StockItem;
 pub struct StockError {
     pub message: String,
     pub retryable: bool,
+    /// Lambda's `errorType` for it (e.g. `WmsUnavailable`).
+    pub error_type: &'static str,
+}
+
+impl lambda_kit::error::ErrorType for StockError {
+    fn error_type(&self) -> &'static str {
+        self.error_type
+    }
 }
 
 /// Where the stock comes from.
@@ -59,6 +67,7 @@ impl StockEndpointSecret for SecretsStockEndpoint {
                     self.secret_name
                 ),
                 retryable: e.is_retryable(),
+                error_type: "WmsSecretUnreadable",
             })
     }
 }
@@ -106,6 +115,7 @@ impl HttpStockSource {
             .map_err(|e| StockError {
                 message: format!("could not build the HTTP client: {e}"),
                 retryable: false,
+                error_type: "WmsClientFailed",
             })?;
         Ok(Self {
             http,
@@ -147,10 +157,12 @@ impl HttpStockSource {
                                     e.without_url()
                                 ),
                                 retryable: true,
+                                error_type: "WmsUnavailable",
                             })?;
                             return wms::StockPage::parse(&body).map_err(|e| StockError {
                                 message: format!("page {page} is not a valid stock page (stock-page.v1.json): {e}"),
                                 retryable: false,
+                                error_type: "WmsStockInvalid",
                             });
                         }
                         401 | 403 => {
@@ -159,6 +171,7 @@ impl HttpStockSource {
                                     "HTTP {status}: the bearer token was refused; check the token in the stock endpoint secret"
                                 ),
                                 retryable: false,
+                                error_type: "WmsTokenRefused",
                             });
                         }
                         s if s == 429 || s >= 500 => format!("HTTP {s}"),
@@ -168,6 +181,7 @@ impl HttpStockSource {
                                     "page {page}: HTTP {s}; check the endpoint URL in the stock endpoint secret"
                                 ),
                                 retryable: false,
+                                error_type: "WmsEndpointRefused",
                             });
                         }
                     }
@@ -185,6 +199,7 @@ impl HttpStockSource {
                 return Err(StockError {
                     message: format!("page {page}: {failure} after {} attempt(s)", attempt + 1),
                     retryable: true,
+                    error_type: "WmsUnavailable",
                 });
             }
             tracing::warn!(page, attempt = attempt + 1, wait_ms = wait.as_millis() as u64, reason = %failure, "WMS stock page failed, retrying");
@@ -222,6 +237,7 @@ impl StockSource for HttpStockSource {
                                 "page {page} repeats an earlier cursor: the endpoint's paging loops"
                             ),
                             retryable: false,
+                            error_type: "WmsStockInvalid",
                         });
                     }
                     cursor = Some(next);
@@ -231,6 +247,7 @@ impl StockSource for HttpStockSource {
         Err(StockError {
             message: format!("more than {} pages: stopping", self.options.max_pages),
             retryable: false,
+            error_type: "WmsStockInvalid",
         })
     }
 }

@@ -24,7 +24,9 @@ use lambda_kit::metrics::{Counter, Job, Metrics};
 use serde::Serialize;
 use spapi::documents::FeedRequest;
 use spapi::models::feeds::ProcessingStatus;
-use spapi::models::listings::{DEFAULT_CHANNEL, PRODUCT, PatchOperation, SubmissionStatus};
+use spapi::models::listings::{
+    DEFAULT_CHANNEL, PRODUCT, PatchOperation, SubmissionStatus, is_unknown_sku_code,
+};
 use spapi::models::listings_feed::{
     FEED_TYPE, FeedMessage, ListingsFeed, MAX_MESSAGES, OperationType, ProcessingReport,
 };
@@ -38,15 +40,6 @@ use store::{
 use crate::error::PushError;
 use crate::plan::{Change, changes, desired};
 use crate::ports::{JobQueue, PushJob, StockSource};
-
-/// Issue codes and texts that mean "Amazon has no listing for this SKU".
-fn is_unknown_sku(code: &str, message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    code == "4000001"
-        || m.contains("not found")
-        || m.contains("does not exist")
-        || m.contains("is not listed")
-}
 
 #[derive(Clone, Debug)]
 pub struct PushOptions {
@@ -66,6 +59,9 @@ pub struct PushOptions {
     pub default_hour: u32,
     /// Most SKUs listed by name in a report.
     pub sample: usize,
+    /// Most rejected SKUs logged one by one per run (each with Amazon's
+    /// issue code and message); beyond it one line counts the rest by code.
+    pub log_rejections: usize,
 }
 
 impl Default for PushOptions {
@@ -80,6 +76,7 @@ impl Default for PushOptions {
             channel: DEFAULT_CHANNEL.to_string(),
             default_hour: 20,
             sample: 20,
+            log_rejections: 500,
         }
     }
 }
@@ -109,6 +106,9 @@ pub struct PushReport {
     pub accepted: usize,
     pub rejected: usize,
     pub rejected_sample: Vec<String>,
+    /// Rejections (unknown SKUs included) per Amazon issue code.
+    #[serde(default)]
+    pub rejected_by_code: BTreeMap<String, usize>,
     pub still_rejected: u32,
     pub unknown_on_amazon: usize,
     pub unknown_sample: Vec<String>,
@@ -292,6 +292,15 @@ impl Pusher {
             .collect();
         report.missing_from_wms = missing.len();
         report.missing_sample = missing.into_iter().take(self.options.sample).collect();
+        if report.missing_from_wms > 0 {
+            tracing::warn!(
+                seller_id,
+                missing = report.missing_from_wms,
+                first = %report.missing_sample.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+                wms_skus = report.wms_skus,
+                "the WMS stock did not include SKUs pushed before (its paging may have ended early, or they were delisted in the WMS); their Amazon quantities were left unchanged"
+            );
+        }
 
         // 3. What to push.
         let mut meta = self.stock.stock_meta(&seller).await?;
@@ -347,6 +356,16 @@ impl Pusher {
         self.stock.save_stock(&seller, &mut book).await?;
         outcome?;
 
+        if report.rejected > self.options.log_rejections {
+            tracing::warn!(
+                seller_id,
+                rejected = report.rejected,
+                not_listed = report.rejected - self.options.log_rejections,
+                by_code = %codes(&report.rejected_by_code),
+                "more SKUs were rejected than are logged one by one; all of them are counted by issue code"
+            );
+        }
+
         // 5. Record.
         if full && report.deferred == 0 {
             meta.last_full_resync = Some(now);
@@ -366,6 +385,7 @@ impl Pusher {
             deferred = report.deferred,
             accepted = report.accepted,
             rejected = report.rejected,
+            rejected_by_code = %codes(&report.rejected_by_code),
             unknown_on_amazon = report.unknown_on_amazon,
             missing_from_wms = report.missing_from_wms,
             feeds_stuck = report.feeds_stuck,
@@ -498,7 +518,7 @@ impl Pusher {
                 }
                 Some((code, message)) => {
                     self.count(seller, Counter::SkusRejected);
-                    self.note_rejection(&sku, code, message, report);
+                    self.note_rejection(seller, &sku, code, message, report);
                     book.update(&sku, |e| {
                         e.pending = None;
                         e.rejected = Some(Rejection {
@@ -511,9 +531,28 @@ impl Pusher {
         }
     }
 
-    fn note_rejection(&self, sku: &str, code: &str, message: &str, report: &mut PushReport) {
+    /// Counts a SKU Amazon refused and logs it (SKU, Amazon's issue code and
+    /// message) however the run was triggered; unknown vs rejected is decided
+    /// by the issue code ([`is_unknown_sku_code`]).
+    fn note_rejection(
+        &self,
+        seller: &SellerId,
+        sku: &str,
+        code: &str,
+        message: &str,
+        report: &mut PushReport,
+    ) {
         report.rejected += 1;
-        if is_unknown_sku(code, message) {
+        *report.rejected_by_code.entry(code.to_string()).or_default() += 1;
+        let unknown = is_unknown_sku_code(code);
+        if report.rejected <= self.options.log_rejections {
+            if unknown {
+                tracing::warn!(seller_id = %seller, sku, code, message, "Amazon has no listing for this SKU: quantity not pushed (create the listing, or map the WMS SKU in inventory.sku_map)");
+            } else {
+                tracing::warn!(seller_id = %seller, sku, code, message, "Amazon rejected the SKU's quantity");
+            }
+        }
+        if unknown {
             report.unknown_on_amazon += 1;
             if report.unknown_sample.len() < self.options.sample {
                 report.unknown_sample.push(sku.to_string());
@@ -562,7 +601,7 @@ impl Pusher {
                         .map(|i| (i.code.clone(), i.message.clone()))
                         .unwrap_or_else(|| ("INVALID".into(), String::new()));
                     self.count(seller, Counter::SkusRejected);
-                    self.note_rejection(&c.sku, &code, &message, report);
+                    self.note_rejection(seller, &c.sku, &code, &message, report);
                     book.update(&c.sku, |e| {
                         e.pending = None;
                         e.rejected = Some(Rejection {
@@ -677,6 +716,17 @@ impl Pusher {
     }
 }
 
+/// `code: count` pairs, most frequent first, for one log field.
+fn codes(by_code: &BTreeMap<String, usize>) -> String {
+    let mut pairs: Vec<(&String, &usize)> = by_code.iter().collect();
+    pairs.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    pairs
+        .iter()
+        .map(|(code, n)| format!("{code}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The feed will not (or no longer) confirm its SKUs: forget their pending
 /// value, so the next diff pushes them again.
 fn release(book: &mut StockBook, feed_id: &str) {
@@ -707,9 +757,20 @@ mod tests {
     }
 
     #[test]
-    fn unknown_skus_are_recognised() {
-        assert!(is_unknown_sku("4000001", "x"));
-        assert!(is_unknown_sku("8541", "The SKU was not found"));
-        assert!(!is_unknown_sku("4000002", "quantity must be 0 or more"));
+    fn unknown_skus_are_recognised_by_code_not_by_message() {
+        assert!(is_unknown_sku_code("4000001"));
+        // A message that *says* "not found" under another code is a rejection.
+        assert!(!is_unknown_sku_code("8541"));
+        assert!(!is_unknown_sku_code("4000002"));
+    }
+
+    #[test]
+    fn codes_are_listed_most_frequent_first() {
+        let by_code = BTreeMap::from([
+            ("4000002".to_string(), 1),
+            ("4000001".to_string(), 3),
+            ("90220".to_string(), 1),
+        ]);
+        assert_eq!(codes(&by_code), "4000001: 3, 4000002: 1, 90220: 1");
     }
 }

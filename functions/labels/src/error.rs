@@ -21,12 +21,12 @@ pub enum LabelError {
     Invalid(String),
 
     #[error(
-        "no seller {0} is onboarded: onboard it with connector-admin (README, \"Deploy\"), or check the seller_id / client_code sent"
+        "no seller {0} is onboarded: onboard it with `connector-admin seller put --file SETTINGS.json --refresh-token-stdin` (README, \"Deploy\"), or check the seller_id / client_code sent"
     )]
     UnknownSeller(String),
 
     #[error(
-        "the labels job is disabled for seller {0}: enable it with `connector-admin seller enable` (jobs.labels) first"
+        "the labels job is disabled for seller {0}: enable it with `connector-admin seller enable {0} --job labels` first"
     )]
     LabelsDisabled(String),
 

@@ -57,6 +57,12 @@ impl Config {
             message: message.into(),
         };
         let application_id = required("SPAPI_APPLICATION_ID")?;
+        if application_id.contains("SET-ME") {
+            return Err(invalid(
+                "SPAPI_APPLICATION_ID",
+                "is still the template's placeholder: set the SpApiApplicationId parameter to the application id from Developer Central and deploy again",
+            ));
+        }
         if application_id.contains(char::is_whitespace) {
             return Err(invalid(
                 "SPAPI_APPLICATION_ID",
@@ -197,6 +203,11 @@ mod tests {
         assert!(!c.draft);
         assert_eq!(c.public_url, None);
         assert_eq!(c.options().branding.operator, "Acme Fulfilment");
+        let mut placeholder = BASE.to_vec();
+        placeholder.retain(|(k, _)| *k != "SPAPI_APPLICATION_ID");
+        placeholder.push(("SPAPI_APPLICATION_ID", "amzn1.sp.solution.SET-ME"));
+        let err = Config::from_lookup(lookup(&placeholder)).unwrap_err();
+        assert!(err.to_string().contains("SpApiApplicationId"), "{err}");
         let mut more = BASE.to_vec();
         more.extend([
             ("SPAPI_APP_DRAFT", "true"),

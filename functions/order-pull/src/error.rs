@@ -34,6 +34,22 @@ impl From<wms::ContractError> for PullError {
     }
 }
 
+impl lambda_kit::error::ErrorType for PullError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            PullError::BadJob(_) => "InvalidJob",
+            PullError::UnknownSeller(_) => "SellerUnknown",
+            PullError::Settings(_) => "SellerSettingsInvalid",
+            PullError::Checkpoint(_) => "CheckpointUnreadable",
+            PullError::Contract(_) => "WmsContractViolation",
+            PullError::SpApi(e) => e.error_type(),
+            PullError::Store(e) => e.error_type(),
+            PullError::Queue(e) if e.retryable => "QueueUnavailable",
+            PullError::Queue(_) => "QueueRefused",
+        }
+    }
+}
+
 impl PullError {
     pub fn is_retryable(&self) -> bool {
         match self {

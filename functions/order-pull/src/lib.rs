@@ -13,6 +13,7 @@
 //!
 //! Must not depend on other functions; reads no environment (see `main.rs`).
 
+pub mod backfill;
 pub mod config;
 pub mod error;
 pub mod fanout;
@@ -23,8 +24,10 @@ pub mod pull;
 use aws_lambda_events::event::sqs::SqsEvent;
 use domain::Deadline;
 use lambda_kit::batch::{DeadLetterSink, RecordError, process};
+use lambda_kit::error::ErrorType;
 use serde_json::Value;
 
+pub use backfill::{BackfillReport, Progress, Totals};
 pub use error::PullError;
 pub use fanout::FanoutReport;
 pub use job::{Command, Mode, PullJob};
@@ -49,17 +52,12 @@ pub async fn handle(
                         tracing::info!(seller = %report.seller_id, outcome = ?report.outcome, sent = report.sent, "order-pull job finished");
                         Ok(())
                     }
-                    Err(e) if e.is_retryable() => Err(RecordError::Retryable {
-                        reason: e.to_string(),
-                    }),
-                    Err(e) => Err(RecordError::Permanent {
-                        reason: e.to_string(),
-                    }),
+                    Err(e) => Err(RecordError::from_error(&e, e.is_retryable())),
                 }
             }
         })
         .await
-        .map_err(|e| HandlerError::AllFailed(format!("{} job(s) failed; first: {}", e.count, e.first_reason)))?;
+        .map_err(HandlerError::AllFailed)?;
         return serde_json::to_value(&report.response)
             .map_err(|e| HandlerError::Event(e.to_string()));
     }
@@ -87,8 +85,18 @@ pub async fn handle(
 pub enum HandlerError {
     #[error("invalid event: {0}")]
     Event(String),
-    #[error("every record of the batch failed: {0}")]
-    AllFailed(String),
+    #[error("order-pull jobs failed: {0}")]
+    AllFailed(lambda_kit::batch::AllFailed),
     #[error(transparent)]
     Pull(PullError),
+}
+
+impl ErrorType for HandlerError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            HandlerError::Event(_) => "InvalidEvent",
+            HandlerError::AllFailed(e) => e.error_type(),
+            HandlerError::Pull(e) => e.error_type(),
+        }
+    }
 }

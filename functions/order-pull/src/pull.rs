@@ -24,7 +24,9 @@ use serde::{Deserialize, Serialize};
 use spapi::models::orders::{IncludedData, Order, SearchOrdersResponse};
 use spapi::ops::orders::{FulfilledBy, SearchOrders, SearchWindow};
 use spapi::{SellerContext, SpApi, SpApiError};
-use store::{Checkpoints, Claim, Clock, Ledger, LedgerEntry, SettingsStore};
+use store::{
+    Checkpoints, Claim, Clock, Decision, Ledger, LedgerEntry, PullNotes, SettingsStore, Sighting,
+};
 use wms::OrderMessage;
 
 use crate::error::PullError;
@@ -138,9 +140,13 @@ pub struct PullReport {
 
 impl PullReport {
     fn new(job: &PullJob) -> Self {
+        Self::for_seller(&job.seller_id, job.mode)
+    }
+
+    pub(crate) fn for_seller(seller_id: &str, mode: Mode) -> Self {
         Self {
-            seller_id: job.seller_id.clone(),
-            mode: job.mode,
+            seller_id: seller_id.to_string(),
+            mode,
             outcome: Outcome::Done,
             pages: 0,
             orders_seen: 0,
@@ -161,6 +167,8 @@ pub struct Puller {
     pub settings: Arc<dyn SettingsStore>,
     pub ledger: Arc<dyn Ledger>,
     pub checkpoints: Arc<dyn Checkpoints>,
+    /// Why orders were held or filtered (for an order's history).
+    pub notes: Arc<dyn PullNotes>,
     pub sink: Arc<dyn OrderSink>,
     pub jobs: Arc<dyn JobQueue>,
     pub clock: Arc<dyn Clock>,
@@ -314,7 +322,15 @@ impl Puller {
                     reason: "deadline: a follow-up job continues the window".into(),
                 });
             }
-            let search = self.search(settings, &window, now);
+            let search = self.search(
+                settings,
+                SearchWindow::LastUpdated {
+                    after: window.after,
+                    before: Some(window.before),
+                },
+                window.next_token.clone(),
+                now,
+            );
             let page: SearchOrdersResponse = match self.api.call(&ctx, &search, deadline).await {
                 Ok(p) => p,
                 Err(e) if window.next_token.is_some() && token_refused(&e) && restarts < 2 => {
@@ -396,10 +412,11 @@ impl Puller {
         }
     }
 
-    fn search(
+    pub(crate) fn search(
         &self,
         settings: &SellerSettings,
-        window: &Window,
+        window: SearchWindow,
+        next_token: Option<String>,
         now: DateTime<Utc>,
     ) -> SearchOrders {
         let mut statuses: Vec<OrderStatus> = settings
@@ -410,27 +427,21 @@ impl Puller {
             .collect();
         // Cancellations of orders already sent must be seen too.
         statuses.push(OrderStatus::Cancelled);
-        let mut s = SearchOrders::new(
-            SearchWindow::LastUpdated {
-                after: window.after,
-                before: Some(window.before),
-            },
-            settings.marketplaces.clone(),
-        );
+        let mut s = SearchOrders::new(window, settings.marketplaces.clone());
         s.fulfillment_statuses = statuses;
         s.fulfilled_by = vec![FulfilledBy::Merchant];
         s.max_results_per_page = Some(self.options.page_size);
         s.included_data = INCLUDED.to_vec();
-        s.pagination_token = window.next_token.clone();
+        s.pagination_token = next_token;
         s.now = Some(now);
         s
     }
 
-    async fn save(
+    pub(crate) async fn save<S: Serialize>(
         &self,
         seller: &SellerId,
         name: &str,
-        state: &PullState,
+        state: &S,
         version: &mut Option<u64>,
     ) -> Result<(), PullError> {
         let value =
@@ -443,7 +454,7 @@ impl Puller {
         Ok(())
     }
 
-    async fn handle_order(
+    pub(crate) async fn handle_order(
         &self,
         order: &Order,
         settings: &SellerSettings,
@@ -464,6 +475,14 @@ impl Puller {
             Eligibility::Hold(reason) => {
                 tracing::debug!(seller = %seller, order = %order_id, %reason, "order held");
                 report.held += 1;
+                self.note(
+                    order,
+                    &order_id,
+                    seller,
+                    Decision::Held,
+                    &reason.to_string(),
+                )
+                .await;
                 Ok(())
             }
             Eligibility::Skip(SkipReason::Cancelled) => {
@@ -471,6 +490,9 @@ impl Puller {
                     Some(entry) => self.report_cancellation(order, &entry, report).await,
                     None => {
                         report.filtered += 1;
+                        let why = "cancelled by Amazon before it was sent to the WMS";
+                        self.note(order, &order_id, seller, Decision::Filtered, why)
+                            .await;
                         Ok(())
                     }
                 }
@@ -478,6 +500,14 @@ impl Puller {
             Eligibility::Skip(reason) => {
                 tracing::debug!(seller = %seller, order = %order_id, %reason, "order filtered");
                 report.filtered += 1;
+                self.note(
+                    order,
+                    &order_id,
+                    seller,
+                    Decision::Filtered,
+                    &reason.to_string(),
+                )
+                .await;
                 Ok(())
             }
         }
@@ -498,6 +528,9 @@ impl Puller {
                 // logged by field name, tried again on the next update.
                 tracing::warn!(seller = %seller, order = %order_id, error = %e, "order held: cannot build the WMS message");
                 report.held += 1;
+                let why = format!("cannot build the WMS message: {e}");
+                self.note(order, order_id, seller, Decision::Held, &why)
+                    .await;
                 return Ok(());
             }
         };
@@ -554,6 +587,31 @@ impl Puller {
                 report.already_sent += 1;
                 self.report_cancellation(order, &existing, report).await
             }
+        }
+    }
+
+    /// Records why an order was not sent (its history); a failure to write
+    /// the note never stops the pull.
+    async fn note(
+        &self,
+        order: &Order,
+        order_id: &AmazonOrderId,
+        seller: &SellerId,
+        decision: Decision,
+        reason: &str,
+    ) {
+        let now = self.clock.now();
+        let sighting = Sighting {
+            seller,
+            order: order_id,
+            decision,
+            reason,
+            amazon_status: &order_status(order),
+            at: now,
+            expires_at: (now + TimeDelta::days(self.options.ledger_days)).timestamp(),
+        };
+        if let Err(e) = self.notes.note(&sighting).await {
+            tracing::warn!(seller = %seller, order = %order_id, error = %e, "could not record why the order was not sent");
         }
     }
 

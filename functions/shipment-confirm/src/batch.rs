@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsMessage};
 use domain::{Deadline, SellerId};
-use lambda_kit::batch::{AllFailed, DEAD_LETTER_ACTION, DeadLetter, DeadLetterSink};
+use lambda_kit::batch::{AllFailed, DEAD_LETTER_ACTION, DeadLetter, DeadLetterSink, queue_name};
+use lambda_kit::error::ErrorType;
 use serde::Serialize;
 
 use crate::confirm::{Claim, Confirmer, Done, Prepared, Sellers};
@@ -129,7 +130,7 @@ pub async fn settle(
     sink: &dyn DeadLetterSink,
 ) -> Result<BatchReport, AllFailed> {
     let mut report = BatchReport::default();
-    let mut first_reason: Option<String> = None;
+    let mut first_reason: Option<(String, &'static str)> = None;
     let mut failed = 0usize;
     for (record, outcome) in records.iter().zip(outcomes) {
         let id = record.message_id.clone().unwrap_or_default();
@@ -157,28 +158,34 @@ pub async fn settle(
             }
             Err(e) if !e.is_retryable() => {
                 let reason = e.to_string();
+                let error_type = e.error_type();
                 let letter = DeadLetter {
                     source_message_id: id.clone(),
                     body: record.body.clone().unwrap_or_default(),
                     reason: reason.clone(),
                     message_group_id: None,
+                    source_queue: queue_name(record.event_source_arn.as_deref()),
                 };
                 match sink.dead_letter(letter).await {
                     Ok(()) => {
-                        tracing::warn!(audit = DEAD_LETTER_ACTION, outcome = "success", message_id = %id, reason = %reason, "shipment message refused and dead-lettered");
+                        tracing::warn!(audit = DEAD_LETTER_ACTION, outcome = "success", message_id = %id, error_type, reason = %reason, "shipment message refused and dead-lettered");
                         report.refused += 1;
                         None
                     }
                     Err(dlq) => {
-                        tracing::error!(audit = DEAD_LETTER_ACTION, outcome = "failure", message_id = %id, reason = %reason, error = %dlq, "shipment message refused but the dead-letter queue failed; SQS will deliver it again");
-                        Some(format!("{reason} (and dead-lettering failed: {dlq})"))
+                        tracing::error!(audit = DEAD_LETTER_ACTION, outcome = "failure", message_id = %id, error_type, reason = %reason, error = %dlq, "shipment message refused but the dead-letter queue failed; SQS will deliver it again");
+                        Some((
+                            format!("{reason} (and dead-lettering failed: {dlq})"),
+                            error_type,
+                        ))
                     }
                 }
             }
             Err(e) => {
-                tracing::warn!(message_id = %id, reason = %e, "shipment message failed; SQS will deliver it again");
+                let error_type = e.error_type();
+                tracing::warn!(message_id = %id, error_type, reason = %e, "shipment message failed; SQS will deliver it again");
                 report.retried += 1;
-                Some(e.to_string())
+                Some((e.to_string(), error_type))
             }
         };
         if let Some(reason) = failure {
@@ -188,9 +195,12 @@ pub async fn settle(
         }
     }
     if !records.is_empty() && failed == records.len() {
+        let (first_reason, first_error_type) =
+            first_reason.unwrap_or_else(|| (String::new(), "RecordFailed"));
         return Err(AllFailed {
             count: failed,
-            first_reason: first_reason.unwrap_or_default(),
+            first_reason,
+            first_error_type,
         });
     }
     Ok(report)

@@ -128,6 +128,7 @@ pub fn wire(
         clock,
         options: ConfirmOptions {
             feed_threshold: config.feed_threshold,
+            shipment_queue: Some(queue_name(&config.shipment_queue_url)),
             ..ConfirmOptions::default()
         },
         metrics,

@@ -66,6 +66,9 @@ pub struct ConfirmOptions {
     /// Feed checks before a feed that never finishes is given up on (its
     /// packages then go through `confirmShipment`, checked first).
     pub feed_max_checks: u32,
+    /// The shipment queue's name: a package a feed refused is dead-lettered
+    /// naming it as its source, so a replay sends it back there.
+    pub shipment_queue: Option<String>,
 }
 
 impl Default for ConfirmOptions {
@@ -77,6 +80,7 @@ impl Default for ConfirmOptions {
             lease_margin: Duration::from_secs(30),
             feed_check_delay: Duration::from_secs(120),
             feed_max_checks: 40,
+            shipment_queue: None,
         }
     }
 }
@@ -209,17 +213,17 @@ impl Sellers {
         };
         let settings = self.get(store, &id).await?.ok_or_else(|| {
             ShipmentError::refused(format!(
-                "unknown seller {id}: no settings for it; onboard the seller (README, \"Deploy\") and send the message again"
+                "unknown seller {id}: no settings for it; onboard the seller (`connector-admin seller put --file SETTINGS.json --refresh-token-stdin`, README \"Deploy\") and send the message again"
             ))
         })?;
         if !settings.enabled || !settings.jobs.shipments {
             return Err(ShipmentError::refused(format!(
-                "shipment confirmation is disabled for seller {id} (settings `enabled` / `jobs.shipments`); enable it with connector-admin, then send the message again from the dead-letter queue"
+                "shipment confirmation is disabled for seller {id} (settings `enabled` / `jobs.shipments`): enable it with `connector-admin seller enable {id} --job shipments`, then replay the message with `connector-admin dlq replay --queue shipments --message MESSAGE-ID`"
             )));
         }
         if matches!(settings.authorization, Authorization::Broken { .. }) {
             return Err(ShipmentError::refused(format!(
-                "seller {id} has revoked the application's authorisation; re-authorise it, then send the message again from the dead-letter queue"
+                "seller {id} has revoked the application's authorisation: ask the seller to authorise the app again, store the new token with `connector-admin seller put {id} --refresh-token-stdin`, then replay the message with `connector-admin dlq replay --queue shipments --message MESSAGE-ID`"
             )));
         }
         Ok(settings)
@@ -396,7 +400,10 @@ impl Confirmer {
                         .any(|p| p.package_reference_id == reference)
                     {
                         tracing::info!(seller = %claim.seller(), order = %claim.order_id, package = %package.package_id, "package found on Amazon's order: confirmed by an earlier run");
-                        return self.finish(claim, Via::Verified).await;
+                        let answer = format!(
+                            "getOrder showed package reference {reference} on the order (confirmed by an earlier run)"
+                        );
+                        return self.finish(claim, Via::Verified, &answer).await;
                     }
                 }
                 Err(e) => return self.failed(claim, e.into()).await,
@@ -412,18 +419,32 @@ impl Confirmer {
             request: request(claim),
         };
         match self.api.call(&ctx, &call, deadline).await {
-            Ok(()) => self.finish(claim, Via::Api).await,
+            Ok(()) => {
+                self.finish(claim, Via::Api, "confirmShipment accepted (HTTP 204)")
+                    .await
+            }
             // A 2xx with a body we did not expect: Amazon accepted it.
-            Err(SpApiError::Decode { status, .. }) if (200..300).contains(&status) => {
-                self.finish(claim, Via::Api).await
+            Err(SpApiError::Decode {
+                status, request_id, ..
+            }) if (200..300).contains(&status) => {
+                let answer = format!(
+                    "confirmShipment accepted (HTTP {status}, an unexpected body; request id {})",
+                    request_id.as_deref().unwrap_or("none")
+                );
+                self.finish(claim, Via::Api, &answer).await
             }
             Err(e) => self.failed(claim, e.into()).await,
         }
     }
 
-    /// Records the package confirmed.
-    pub async fn finish(&self, claim: &Claim, via: Via) -> Result<Done, ShipmentError> {
-        self.mark_confirmed(claim.seller(), &claim.order_id, &claim.package, via)
+    /// Records the package confirmed, with Amazon's answer.
+    pub async fn finish(
+        &self,
+        claim: &Claim,
+        via: Via,
+        answer: &str,
+    ) -> Result<Done, ShipmentError> {
+        self.mark_confirmed(claim.seller(), &claim.order_id, &claim.package, via, answer)
             .await?;
         Ok(Done::Confirmed(via))
     }
@@ -434,6 +455,7 @@ impl Confirmer {
         order_id: &AmazonOrderId,
         package: &PackageRecord,
         via: Via,
+        answer: &str,
     ) -> Result<(), ShipmentError> {
         let now = self.clock.now();
         update_shipments(
@@ -442,7 +464,7 @@ impl Confirmer {
             order_id,
             now,
             self.expires_at(now),
-            |r: &mut OrderShipments| plan::confirmed(r, &package.package_id, via, now),
+            |r: &mut OrderShipments| plan::confirmed(r, &package.package_id, via, answer, now),
         )
         .await?;
         self.metrics.count(

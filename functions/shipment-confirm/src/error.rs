@@ -37,6 +37,21 @@ pub enum ShipmentError {
     Queue(#[from] QueueError),
 }
 
+impl lambda_kit::error::ErrorType for ShipmentError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            ShipmentError::Refused(_) => "ShipmentRefused",
+            ShipmentError::InFlight { .. } => "PackageInFlight",
+            ShipmentError::Later(_) => "ShipmentDeferred",
+            ShipmentError::OutOfTime(_) => "OutOfTime",
+            ShipmentError::SpApi(e) => e.error_type(),
+            ShipmentError::Store(e) => e.error_type(),
+            ShipmentError::Queue(e) if e.retryable => "QueueUnavailable",
+            ShipmentError::Queue(_) => "QueueRefused",
+        }
+    }
+}
+
 impl ShipmentError {
     pub fn refused(reason: impl Into<String>) -> Self {
         ShipmentError::Refused(reason.into())

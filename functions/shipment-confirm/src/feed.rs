@@ -375,7 +375,11 @@ impl Confirmer {
                 continue;
             }
             if errors.is_empty() {
-                self.mark_confirmed(&job.seller_id, &p.order_id, package, Via::Feed)
+                let answer = format!(
+                    "order-fulfilment feed {} processed message {} without errors",
+                    job.feed_id, p.message_id
+                );
+                self.mark_confirmed(&job.seller_id, &p.order_id, package, Via::Feed, &answer)
                     .await?;
                 check.confirmed += 1;
             } else {
@@ -398,6 +402,8 @@ impl Confirmer {
                         body: package.message.clone().unwrap_or_default(),
                         reason: reason.clone(),
                         message_group_id: None,
+                        // The package message came from the shipment queue.
+                        source_queue: self.options.shipment_queue.clone(),
                     })
                     .await
                     .map_err(|message| {

@@ -42,7 +42,7 @@ pub struct Function {
 
 impl Function {
     fn is_feed_job(&self, arn: Option<&str>) -> bool {
-        arn.and_then(|a| a.rsplit(':').next()) == Some(self.feed_job_queue.as_str())
+        lambda_kit::batch::queue_name(arn).as_deref() == Some(self.feed_job_queue.as_str())
     }
 }
 
@@ -77,19 +77,18 @@ pub async fn handle(
                         tracing::info!(feed_id = %check.feed_id, status = %check.status, confirmed = check.confirmed, refused = check.refused, resent = check.resent, "feed checked");
                         Ok(())
                     }
-                    Err(e) if e.is_retryable() => Err(RecordError::retryable(e.to_string())),
-                    Err(e) => Err(RecordError::permanent(e.to_string())),
+                    Err(e) => Err(RecordError::from_error(&e, e.is_retryable())),
                 }
             },
         )
         .await
-        .map_err(|e| HandlerError::AllFailed(e.to_string()))?;
+        .map_err(HandlerError::AllFailed)?;
         report.response
     } else {
         confirmer
             .run_batch(&event.records, &deadline)
             .await
-            .map_err(|e| HandlerError::AllFailed(e.to_string()))?
+            .map_err(HandlerError::AllFailed)?
             .response
     };
     serde_json::to_value(&response).map_err(|e| HandlerError::Event(e.to_string()))
@@ -99,6 +98,15 @@ pub async fn handle(
 pub enum HandlerError {
     #[error("invalid event: {0}")]
     Event(String),
-    #[error("{0}")]
-    AllFailed(String),
+    #[error("shipment messages failed: {0}")]
+    AllFailed(lambda_kit::batch::AllFailed),
+}
+
+impl lambda_kit::error::ErrorType for HandlerError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            HandlerError::Event(_) => "InvalidEvent",
+            HandlerError::AllFailed(e) => lambda_kit::error::ErrorType::error_type(e),
+        }
+    }
 }

@@ -234,6 +234,9 @@ pub fn claim(
         PackageState::Confirmed {
             at: now,
             via: Via::Label,
+            answer: Some(
+                "a label bought through the label function carries this tracking number: Amazon already has the shipment".into(),
+            ),
         }
     } else {
         PackageState::Confirming {
@@ -332,10 +335,20 @@ pub fn back_from_feed(
     }
 }
 
-/// Amazon has the package.
-pub fn confirmed(record: &mut OrderShipments, package_id: &str, via: Via, now: DateTime<Utc>) {
+/// Amazon has the package; `answer` is what Amazon said.
+pub fn confirmed(
+    record: &mut OrderShipments,
+    package_id: &str,
+    via: Via,
+    answer: &str,
+    now: DateTime<Utc>,
+) {
     if let Some(p) = record.packages.get_mut(package_id) {
-        p.state = PackageState::Confirmed { at: now, via };
+        p.state = PackageState::Confirmed {
+            at: now,
+            via,
+            answer: Some(answer.to_string()),
+        };
         p.message = None;
     }
 }
@@ -489,7 +502,7 @@ mod tests {
         assert_eq!(take(&mut r, &m, 61), Claimed::TakenOver);
         release(&mut r, "P1", t(62));
         assert_eq!(take(&mut r, &m, 62), Claimed::TakenOver);
-        confirmed(&mut r, "P1", Via::Api, t(63));
+        confirmed(&mut r, "P1", Via::Api, "accepted", t(63));
         assert_eq!(take(&mut r, &m, 64), Claimed::AlreadyConfirmed);
         assert!(
             r.packages["P1"].message.is_none(),

@@ -1,119 +1,52 @@
-//! `connector-admin`: onboard and manage sellers of one deployment (stage).
-//! Uses the standard AWS credential chain (and `AWS_ENDPOINT_URL` for a local
-//! stack). The refresh token is read from standard input, never from an
-//! argument (arguments end up in shell history and process lists).
+//! `connector-admin`: parses the command line, wires the clients once from
+//! this shell's environment (AWS credentials and region, `AWS_ENDPOINT_URL`,
+//! `SPAPI_ENDPOINT`, `LWA_TOKEN_URL`, `SPAPI_TIME_SCALE`), runs the command
+//! and exits with its code (`--help` lists them). Secrets are read from
+//! standard input, never from arguments.
 
-use std::io::Read;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use connector_admin::{Admin, Deployment};
-use domain::SellerId;
-
-#[derive(Parser)]
-#[command(about = "Onboard and manage the sellers of a connector deployment")]
-struct Cli {
-    /// The deployment's Stage (template parameter): names the table and secrets.
-    #[arg(long, default_value = "prod", env = "CONNECTOR_STAGE")]
-    stage: String,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Create or update a seller from a settings JSON file; with
-    /// --refresh-token-stdin, also store its refresh token.
-    Put {
-        #[arg(long)]
-        file: std::path::PathBuf,
-        #[arg(long)]
-        refresh_token_stdin: bool,
-    },
-    /// Print a seller's settings (JSON; no secret values).
-    Show {
-        seller_id: String,
-    },
-    /// List every seller.
-    List,
-    Enable {
-        seller_id: String,
-    },
-    Disable {
-        seller_id: String,
-    },
-    /// Call Amazon with the seller's token (getMarketplaceParticipations).
-    Check {
-        seller_id: String,
-    },
-}
+use clap::Parser;
+use connector_admin::{Cli, CliError, Console, Context, run};
+use lambda_kit::spapi_env::SpApiEnv;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run(Cli::parse()).await {
+    let cli = Cli::parse();
+    init_logs();
+    let console = Console::stdio(cli.json, std::io::stderr().is_terminal());
+    match start(cli, &console).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+            console.error(&e);
+            ExitCode::from(e.exit_code())
         }
     }
 }
 
-fn seller(id: &str) -> Result<SellerId, Box<dyn std::error::Error>> {
-    Ok(SellerId::new(id)?)
-}
-
-async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+async fn start(cli: Cli, console: &Console) -> Result<(), CliError> {
+    let env = SpApiEnv::from_lookup(&|k| std::env::var(k).ok())
+        .map_err(|e| CliError::config(e.to_string()))?;
     let sdk = lambda_kit::aws_config().await;
-    let admin = Admin::new(&sdk, Deployment::for_stage(&cli.stage));
-    match cli.command {
-        Command::Put {
-            file,
-            refresh_token_stdin,
-        } => {
-            let json = std::fs::read_to_string(&file)
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let settings = admin.parse_settings(&json)?;
-            let token = if refresh_token_stdin {
-                let mut token = String::new();
-                std::io::stdin().read_to_string(&mut token)?;
-                Some(token)
-            } else {
-                None
-            };
-            let stored = admin.put_seller(settings, token.as_deref()).await?;
-            println!(
-                "seller {} stored (refresh token secret {})",
-                stored.seller_id, stored.refresh_token_secret
-            );
-        }
-        Command::Show { seller_id } => {
-            let s = admin.get_seller(&seller(&seller_id)?).await?;
-            println!("{}", serde_json::to_string_pretty(&s)?);
-        }
-        Command::List => {
-            for s in admin.list().await? {
-                println!(
-                    "{:<16} {:<12} {:<8} {}",
-                    s.seller_id,
-                    s.client_code,
-                    if s.enabled { "enabled" } else { "disabled" },
-                    if s.authorized {
-                        "authorized"
-                    } else {
-                        "AUTHORIZATION BROKEN"
-                    }
-                );
-            }
-        }
-        Command::Enable { seller_id } => admin.set_enabled(&seller(&seller_id)?, true).await?,
-        Command::Disable { seller_id } => admin.set_enabled(&seller(&seller_id)?, false).await?,
-        Command::Check { seller_id } => {
-            let ids = admin
-                .check(&seller(&seller_id)?, spapi::ClientConfig::default())
-                .await?;
-            println!("consent works; marketplaces: {}", ids.join(", "));
-        }
+    let ctx = Context::system(sdk, &cli.stage, &env)?;
+    run(cli.command, &ctx, console).await
+}
+
+/// Warnings (throttles, retries) on standard error; `RUST_LOG` for more.
+/// The HTTP and AWS crates stay at INFO at most, as in the functions; the
+/// AWS config loader's probing (IMDS, profiles) only when it fails outright.
+fn init_logs() {
+    let level = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
+    let mut filter = lambda_kit::log_filter(&level);
+    if let Ok(quiet) = "aws_config=error".parse() {
+        filter = filter.add_directive(quiet);
     }
-    Ok(())
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .without_time()
+        .init();
 }

@@ -30,6 +30,9 @@ pub enum Fault {
     DuplicatePage,
     /// Every access token issued so far expires now; the call then gets 403.
     ExpireTokens,
+    /// 403 `Unauthorized` with a valid token: the application lacks the role
+    /// the operation needs for this seller.
+    Unauthorized,
 }
 
 impl Fault {

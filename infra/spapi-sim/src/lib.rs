@@ -48,7 +48,7 @@ pub use control::{MetricsReport, SellerSpec, SimControl};
 pub use error::SimError;
 pub use faults::{Fault, FaultTarget};
 pub use feeds::{FeedTiming, FeedView};
-pub use listings::ListingSpec;
+pub use listings::{ListingSpec, SKU_NOT_FOUND};
 pub use marketplaces::{MARKETPLACES, MarketplaceInfo};
 pub use orders::{
     AddressSpec, BuyerSpec, CancelParty, CancelSpec, FulfilledBy, ItemSpec, OrderSpec, ShipItem,

@@ -69,6 +69,9 @@ pub struct Listing {
     pub updated: DateTime<Utc>,
     /// How many patches were applied (tests count writes).
     pub patches_applied: u64,
+    /// Every patch of this listing is refused with this issue (code,
+    /// message): a listing Amazon will not take a quantity for.
+    pub refusal: Option<(String, String)>,
 }
 
 impl Listing {
@@ -91,6 +94,7 @@ impl Listing {
             created: now,
             updated: now,
             patches_applied: 0,
+            refusal: None,
         }
     }
 
@@ -134,7 +138,7 @@ pub struct Listings {
 /// One problem with a patch, as Amazon reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PatchIssue {
-    pub code: &'static str,
+    pub code: String,
     pub message: String,
     pub attribute: Option<String>,
 }
@@ -154,16 +158,23 @@ pub fn apply_patches(
         .and_then(|l| l.get_mut(sku))
     else {
         return vec![PatchIssue {
-            code: SKU_NOT_FOUND,
+            code: SKU_NOT_FOUND.to_string(),
             message: format!(
                 "The SKU '{sku}' is not listed for this selling partner; a PATCH needs an existing listing."
             ),
             attribute: None,
         }];
     };
+    if let Some((code, message)) = &listing.refusal {
+        return vec![PatchIssue {
+            code: code.clone(),
+            message: message.clone(),
+            attribute: Some("fulfillment_availability".into()),
+        }];
+    }
     let Some(patches) = patches.as_array().filter(|p| !p.is_empty()) else {
         return vec![PatchIssue {
-            code: INVALID_VALUE,
+            code: INVALID_VALUE.to_string(),
             message: "'patches' must be a non-empty array.".into(),
             attribute: None,
         }];
@@ -192,7 +203,7 @@ fn check_patch(p: &Value) -> Result<Step, PatchIssue> {
     let op = p["op"].as_str().unwrap_or_default();
     if !matches!(op, "add" | "replace" | "merge" | "delete") {
         return Err(PatchIssue {
-            code: UNSUPPORTED_PATCH,
+            code: UNSUPPORTED_PATCH.to_string(),
             message: format!(
                 "Patch operation '{op}' is not supported; use add, replace, merge or delete."
             ),
@@ -204,7 +215,7 @@ fn check_patch(p: &Value) -> Result<Step, PatchIssue> {
         .strip_prefix("/attributes/")
         .filter(|n| !n.is_empty() && !n.contains('/'))
         .ok_or_else(|| PatchIssue {
-            code: UNSUPPORTED_PATCH,
+            code: UNSUPPORTED_PATCH.to_string(),
             message: format!("Path '{path}' is not a top-level attribute (/attributes/<name>)."),
             attribute: None,
         })?
@@ -214,7 +225,7 @@ fn check_patch(p: &Value) -> Result<Step, PatchIssue> {
         Some(Value::Array(v)) => Some(v.clone()),
         _ => {
             return Err(PatchIssue {
-                code: INVALID_VALUE,
+                code: INVALID_VALUE.to_string(),
                 message: format!("The value of '{name}' must be an array."),
                 attribute: Some(name),
             });
@@ -226,7 +237,7 @@ fn check_patch(p: &Value) -> Result<Step, PatchIssue> {
         for v in values {
             if !v["fulfillment_channel_code"].is_string() {
                 return Err(PatchIssue {
-                    code: INVALID_VALUE,
+                    code: INVALID_VALUE.to_string(),
                     message: "'fulfillment_channel_code' is required but not supplied.".into(),
                     attribute: Some(name),
                 });
@@ -235,7 +246,7 @@ fn check_patch(p: &Value) -> Result<Step, PatchIssue> {
                 && q.as_u64().is_none_or(|q| q > i32::MAX as u64)
             {
                 return Err(PatchIssue {
-                    code: INVALID_VALUE,
+                    code: INVALID_VALUE.to_string(),
                     message: format!(
                         "The value '{q}' for 'quantity' is not a whole number of 0 or more."
                     ),

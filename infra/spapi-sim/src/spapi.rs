@@ -215,6 +215,17 @@ where
     if let Some(Fault::Status { code }) = fault {
         return (status_of(*code), server_error(*code), None);
     }
+    if fault == Some(&Fault::Unauthorized) {
+        return (
+            StatusCode::FORBIDDEN,
+            error_list(
+                "Unauthorized",
+                "Access to requested resource is denied.",
+                "",
+            ),
+            None,
+        );
+    }
     let key = (seller.to_string(), op);
     let plan = Plan::for_operation(op, inner.rate_overrides.get(&key).copied());
     let now = std::time::Instant::now();

@@ -28,6 +28,7 @@ pub enum Operation {
     CreateFeedDocument,
     CreateFeed,
     GetFeed,
+    GetFeeds,
     GetFeedDocument,
     PatchListingsItem,
     GetListingsItem,
@@ -51,7 +52,7 @@ pub struct OperationSpec {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 18] = [
+    pub const ALL: [Operation; 19] = [
         Operation::SearchOrders,
         Operation::GetOrder,
         Operation::GetMarketplaceParticipations,
@@ -60,6 +61,7 @@ impl Operation {
         Operation::CreateFeedDocument,
         Operation::CreateFeed,
         Operation::GetFeed,
+        Operation::GetFeeds,
         Operation::GetFeedDocument,
         Operation::PatchListingsItem,
         Operation::GetListingsItem,
@@ -91,6 +93,7 @@ impl Operation {
             Operation::CreateFeedDocument => ("createFeedDocument", 0.5, 15, Idempotent),
             Operation::CreateFeed => ("createFeed", 0.0083, 15, Unsafe),
             Operation::GetFeed => ("getFeed", 2.0, 15, Idempotent),
+            Operation::GetFeeds => ("getFeeds", 0.0222, 10, Idempotent),
             Operation::GetFeedDocument => ("getFeedDocument", 0.0222, 10, Idempotent),
             Operation::PatchListingsItem => ("patchListingsItem", 5.0, 5, Idempotent),
             Operation::GetListingsItem => ("getListingsItem", 5.0, 10, Idempotent),
@@ -143,6 +146,7 @@ mod tests {
             (Operation::ConfirmShipment, 2.0, 10),
             (Operation::CreateFeed, 0.0083, 15),
             (Operation::GetFeedDocument, 0.0222, 10),
+            (Operation::GetFeeds, 0.0222, 10),
             (Operation::PatchListingsItem, 5.0, 5),
             (Operation::PurchaseShipment, 80.0, 100),
         ] {

@@ -14,25 +14,55 @@ use std::future::Future;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use serde::de::DeserializeOwned;
 
-/// Why a record failed, and whether trying it again can help.
+use crate::error::ErrorType;
+
+/// Why a record failed, and whether trying it again can help; with the
+/// stable error type of the cause ([`crate::error::ErrorType`]), which
+/// becomes the invocation's `errorType` when the whole batch fails.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordError {
     /// Never going to succeed: dead-letter it with this reason.
-    Permanent { reason: String },
+    Permanent {
+        reason: String,
+        error_type: &'static str,
+    },
     /// May succeed later: let SQS redeliver it.
-    Retryable { reason: String },
+    Retryable {
+        reason: String,
+        error_type: &'static str,
+    },
 }
 
 impl RecordError {
     pub fn permanent(reason: impl Into<String>) -> Self {
         Self::Permanent {
             reason: reason.into(),
+            error_type: "RecordRefused",
         }
     }
 
     pub fn retryable(reason: impl Into<String>) -> Self {
         Self::Retryable {
             reason: reason.into(),
+            error_type: "RecordFailed",
+        }
+    }
+
+    /// A function error as a record failure: its `Display` text is the
+    /// reason, its type is kept.
+    pub fn from_error<E: ErrorType>(e: &E, retryable: bool) -> Self {
+        let reason = e.to_string();
+        let error_type = e.error_type();
+        if retryable {
+            Self::Retryable { reason, error_type }
+        } else {
+            Self::Permanent { reason, error_type }
+        }
+    }
+
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::Permanent { error_type, .. } | Self::Retryable { error_type, .. } => error_type,
         }
     }
 }
@@ -46,11 +76,25 @@ pub struct DeadLetter {
     pub reason: String,
     /// FIFO only: the original message group.
     pub message_group_id: Option<String>,
+    /// The name of the queue the record came from, when known: a replay
+    /// (`connector-admin dlq replay --queue NAME --all`) sends it back there.
+    pub source_queue: Option<String>,
 }
 
 /// The `audit` field of the line that says a refused record was (or could
 /// not be) dead-lettered.
 pub const DEAD_LETTER_ACTION: &str = "dlq.send";
+/// The queue name at the end of an SQS ARN (`arn:aws:sqs:region:account:name`).
+pub fn queue_name(arn: Option<&str>) -> Option<String> {
+    arn.and_then(|a| a.rsplit(':').next())
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+}
+
+/// The message attribute that names a dead letter's source queue.
+pub const SOURCE_QUEUE_ATTRIBUTE: &str = "source_queue";
+/// The message attribute that holds a dead letter's reason.
+pub const REASON_ATTRIBUTE: &str = "error_reason";
 
 /// Where refused records go (an SQS dead-letter queue in production).
 #[async_trait::async_trait]
@@ -92,9 +136,12 @@ impl DeadLetterSink for SqsDeadLetters {
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(&letter.body)
-            .message_attributes("error_reason", attr(&reason)?)
+            .message_attributes(REASON_ATTRIBUTE, attr(&reason)?)
             .message_attributes("source_message_id", attr(&letter.source_message_id)?)
             .message_attributes("failed_at", attr(&chrono::Utc::now().to_rfc3339())?);
+        if let Some(queue) = &letter.source_queue {
+            send = send.message_attributes(SOURCE_QUEUE_ATTRIBUTE, attr(queue)?);
+        }
         if self.queue_url.ends_with(".fifo") {
             send = send
                 .message_group_id(letter.message_group_id.as_deref().unwrap_or("dead-letters"))
@@ -143,7 +190,18 @@ pub struct BatchReport {
 pub struct AllFailed {
     pub count: usize,
     pub first_reason: String,
+    /// The error type of the first failure (the invocation's `errorType`).
+    pub first_error_type: &'static str,
 }
+
+impl ErrorType for AllFailed {
+    fn error_type(&self) -> &'static str {
+        self.first_error_type
+    }
+}
+
+/// The error type of a record whose body does not match the contract.
+pub const INVALID_MESSAGE: &str = "InvalidMessage";
 
 /// Process `event` record by record with `handle`. `fifo` stops at the first
 /// failure. Returns the partial-batch response, or an error when every record
@@ -161,7 +219,7 @@ where
 {
     let mut report = BatchReport::default();
     let total = event.records.len();
-    let mut first_reason: Option<String> = None;
+    let mut first_reason: Option<(String, &'static str)> = None;
     let mut stopped = false;
     for record in &event.records {
         let id = record.message_id.clone().unwrap_or_default();
@@ -172,36 +230,43 @@ where
         }
         let outcome = match parse::<T>(record) {
             Ok(body) => handle(RecordMeta::of(record), body).await,
-            Err(reason) => Err(RecordError::Permanent { reason }),
+            Err(reason) => Err(RecordError::Permanent {
+                reason,
+                error_type: INVALID_MESSAGE,
+            }),
         };
         let failure_reason = match outcome {
             Ok(()) => {
                 report.succeeded += 1;
                 None
             }
-            Err(RecordError::Permanent { reason }) => {
+            Err(RecordError::Permanent { reason, error_type }) => {
                 let letter = DeadLetter {
                     source_message_id: id.clone(),
                     body: record.body.clone().unwrap_or_default(),
                     reason: reason.clone(),
                     message_group_id: record.attributes.get("MessageGroupId").cloned(),
+                    source_queue: queue_name(record.event_source_arn.as_deref()),
                 };
                 match sink.dead_letter(letter).await {
                     Ok(()) => {
                         // WARN although the write succeeded: the record was refused.
-                        tracing::warn!(audit = DEAD_LETTER_ACTION, outcome = "success", message_id = %id, reason = %reason, "record refused and dead-lettered");
+                        tracing::warn!(audit = DEAD_LETTER_ACTION, outcome = "success", message_id = %id, error_type, reason = %reason, "record refused and dead-lettered");
                         report.dead_lettered += 1;
                         None
                     }
                     Err(e) => {
-                        tracing::error!(audit = DEAD_LETTER_ACTION, outcome = "failure", message_id = %id, reason = %reason, error = %e, "record refused but the dead-letter queue failed; SQS will redeliver it");
-                        Some(format!("{reason} (and dead-lettering failed: {e})"))
+                        tracing::error!(audit = DEAD_LETTER_ACTION, outcome = "failure", message_id = %id, error_type, reason = %reason, error = %e, "record refused but the dead-letter queue failed; SQS will redeliver it");
+                        Some((
+                            format!("{reason} (and dead-lettering failed: {e})"),
+                            error_type,
+                        ))
                     }
                 }
             }
-            Err(RecordError::Retryable { reason }) => {
-                tracing::warn!(message_id = %id, reason = %reason, "record failed, SQS will redeliver it");
-                Some(reason)
+            Err(RecordError::Retryable { reason, error_type }) => {
+                tracing::warn!(message_id = %id, error_type, reason = %reason, "record failed, SQS will redeliver it");
+                Some((reason, error_type))
             }
         };
         if let Some(reason) = failure_reason {
@@ -214,9 +279,12 @@ where
         }
     }
     if total > 0 && report.failed == total {
+        let (first_reason, first_error_type) =
+            first_reason.unwrap_or_else(|| (String::new(), "RecordFailed"));
         return Err(AllFailed {
             count: total,
-            first_reason: first_reason.unwrap_or_default(),
+            first_reason,
+            first_error_type,
         });
     }
     Ok(report)
@@ -301,6 +369,8 @@ mod tests {
             let mut m = SqsMessage::default();
             m.message_id = Some(format!("m{i}"));
             m.body = Some((*b).to_string());
+            m.event_source_arn =
+                Some("arn:aws:sqs:eu-west-1:123456789012:connector-jobs-prod".into());
             e.records.push(m);
         }
         e
@@ -344,6 +414,11 @@ mod tests {
         assert!(reasons[2].contains("missing field `n`"), "{reasons:?}");
         assert_eq!(letters[1].body, r#"{"n":1}"#);
         assert_eq!(letters[1].source_message_id, "m2");
+        assert_eq!(
+            letters[1].source_queue.as_deref(),
+            Some("connector-jobs-prod"),
+            "a replay knows where the record came from"
+        );
     }
 
     #[tokio::test]
@@ -368,6 +443,20 @@ mod tests {
         let err = process(e, false, &sink, handler).await.unwrap_err();
         assert_eq!(err.count, 2);
         assert!(err.to_string().contains("throttled"));
+        assert_eq!(err.error_type(), "RecordFailed");
+        // A bad body names its type too.
+        let err = process(
+            event(&["not json"]),
+            false,
+            &Sink {
+                broken: true,
+                ..Sink::default()
+            },
+            handler,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.error_type(), INVALID_MESSAGE);
     }
 
     #[tokio::test]

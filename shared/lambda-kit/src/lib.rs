@@ -3,13 +3,15 @@
 //! (which honours `AWS_ENDPOINT_URL`, so moto needs no code change), and the
 //! SQS partial-batch helper ([`batch`]), the production wiring of the
 //! SP-API client's credentials ([`credentials`]), the EMF [`metrics`] every
-//! function writes, and the [`audit!`] line shape.
+//! function writes, the [`audit!`] line shape, and the stable error types
+//! Lambda reports ([`error`]).
 //!
 //! Business rules do not belong here; this crate must not depend on any job.
 
 pub mod app_secret;
 pub mod batch;
 pub mod credentials;
+pub mod error;
 pub mod metrics;
 pub mod spapi_env;
 
@@ -67,9 +69,14 @@ pub const QUIET_TARGETS: [&str; 14] = [
     "rustls",
 ];
 
+/// Where the runtime logs a handler's error a second time, as its `Debug`
+/// text without fields: [`error::report`] has already logged it with its type
+/// (a panic still reaches the log through Rust's panic hook on stderr).
+pub const RUNTIME_ERROR_TARGET: &str = "lambda_runtime::layers::panic";
+
 /// The filter every function logs through: `level` (Lambda's level names,
 /// case-insensitive; `FATAL` is `error`) for our code, at most INFO for
-/// [`QUIET_TARGETS`].
+/// [`QUIET_TARGETS`], nothing from [`RUNTIME_ERROR_TARGET`].
 pub fn log_filter(level: &str) -> tracing_subscriber::EnvFilter {
     let level = match level.to_ascii_lowercase().as_str() {
         "trace" => "trace",
@@ -85,6 +92,7 @@ pub fn log_filter(level: &str) -> tracing_subscriber::EnvFilter {
     };
     let mut directives = vec![level.to_string()];
     directives.extend(QUIET_TARGETS.iter().map(|t| format!("{t}={quiet}")));
+    directives.push(format!("{RUNTIME_ERROR_TARGET}=off"));
     tracing_subscriber::EnvFilter::new(directives.join(","))
 }
 

@@ -53,13 +53,13 @@ pub enum SpApiError {
     },
 
     #[error(
-        "seller {seller} has revoked the application's authorisation (LWA invalid_grant): ask the seller to authorise the app again in Seller Central, store the new refresh token, then re-enable the seller"
+        "seller {seller} has revoked the application's authorisation (LWA invalid_grant): ask the seller to authorise the app again in Seller Central, then store the new refresh token with `connector-admin seller put {seller} --refresh-token-stdin`"
     )]
     AuthorizationRevoked { seller: SellerId },
 
     #[error(
         "LWA token request failed with HTTP {status} ({code}: {description}){}",
-        if *retryable { "; will retry later" } else { ": check the application's client id and secret in Secrets Manager" }
+        if *retryable { ": LWA is temporarily unavailable; the same request can succeed later" } else { ": check the application's client id and secret in Secrets Manager" }
     )]
     Lwa {
         status: u16,

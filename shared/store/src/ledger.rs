@@ -84,6 +84,8 @@ pub struct LedgerEntry {
     /// Amazon's `lastUpdatedTime` of the version last seen.
     pub last_seen_update: DateTime<Utc>,
     pub cancelled_sent: bool,
+    /// When the cancellation of the whole order was sent to the WMS.
+    pub cancelled_at: Option<DateTime<Utc>>,
     /// The JSON message sent to the WMS (may hold buyer data).
     pub payload: Option<Pii<String>>,
     /// TTL, epoch seconds; set whenever `payload` holds buyer data.
@@ -113,6 +115,7 @@ impl LedgerEntry {
             sent_at: None,
             last_seen_update,
             cancelled_sent: false,
+            cancelled_at: None,
             payload: None,
             expires_at: None,
         }
@@ -146,6 +149,7 @@ impl From<&LedgerEntry> for Item {
             .with_opt(SENT_AT, e.sent_at.map(|t| s(format_time(t))))
             .with(LAST_SEEN_UPDATE, s(format_time(e.last_seen_update)))
             .with(CANCELLED_SENT, AttributeValue::Bool(e.cancelled_sent))
+            .with_opt(CANCELLED_AT, e.cancelled_at.map(|t| s(format_time(t))))
             .with_opt(PAYLOAD, e.payload.as_ref().map(|p| s(p.expose().clone())))
             .with_opt(EXPIRES_AT, e.expires_at.map(n))
     }
@@ -169,6 +173,7 @@ impl TryFrom<&Item> for LedgerEntry {
             sent_at: item.opt_time(SENT_AT)?,
             last_seen_update: item.time(LAST_SEEN_UPDATE)?,
             cancelled_sent: item.opt_bool(CANCELLED_SENT)?.unwrap_or(false),
+            cancelled_at: item.opt_time(CANCELLED_AT)?,
             payload: item.opt_s(PAYLOAD)?.map(|p| Pii::new(p.to_string())),
             expires_at: item.opt_n(EXPIRES_AT)?,
         })

@@ -25,6 +25,8 @@ pub mod keys;
 pub mod labels;
 pub mod ledger;
 pub mod memory;
+pub mod notes;
+pub mod replay;
 pub mod settings;
 pub mod shipments;
 pub mod stock;
@@ -47,6 +49,8 @@ pub use keys::Key;
 pub use labels::{BoughtLabel, LabelDocument, LabelStore, MemoryLabels, RateQuote};
 pub use ledger::{Claim, Ledger, LedgerEntry, Recorded, SendState, StatusUpdate};
 pub use memory::MemoryStore;
+pub use notes::{Decision, PullNote, PullNotes, Sighting};
+pub use replay::{ReplayJournal, ReplayState};
 pub use settings::{SellerSummary, SettingsStore};
 pub use shipments::{
     Binding, LabelRecord, OrderShipments, PackageBinding, PackageRecord, PackageState, PackedItem,
@@ -101,6 +105,11 @@ impl Store {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// "Now" as this store sees it (its clock).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     pub(crate) fn clock(&self) -> &dyn Clock {

@@ -280,8 +280,12 @@ impl Ledger for MemoryStore {
         seller: &SellerId,
         order: &AmazonOrderId,
     ) -> Result<bool, StoreError> {
+        let now = self.clock.now();
         let changed = self.update_entry(&Key::order(seller, order), |e| {
             let first = !e.cancelled_sent;
+            if first {
+                e.cancelled_at = Some(now);
+            }
             e.cancelled_sent = true;
             first
         })?;

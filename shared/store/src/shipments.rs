@@ -159,8 +159,14 @@ pub enum PackageState {
         message_id: u32,
         submitted_at: DateTime<Utc>,
     },
-    /// Amazon has it.
-    Confirmed { at: DateTime<Utc>, via: Via },
+    /// Amazon has it; `answer` is what Amazon said (e.g. `confirmShipment`
+    /// accepted with HTTP 204, or the feed's processing report).
+    Confirmed {
+        at: DateTime<Utc>,
+        via: Via,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        answer: Option<String>,
+    },
 }
 
 /// One order item and how many of its units are in a package.
@@ -686,6 +692,7 @@ mod tests {
                 PackageState::Confirmed {
                     at: t(5),
                     via: Via::Api,
+                    answer: Some("confirmShipment accepted (HTTP 204)".into()),
                 },
             ),
         );

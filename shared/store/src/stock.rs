@@ -270,7 +270,11 @@ fn read_feed(item: &Item) -> Result<TrackedFeed, StoreError> {
 
 impl Store {
     /// Every item of the seller whose sort key starts with `prefix`, all pages.
-    async fn query_prefix(&self, seller: &SellerId, prefix: &str) -> Result<Vec<Item>, StoreError> {
+    pub(crate) async fn query_prefix(
+        &self,
+        seller: &SellerId,
+        prefix: &str,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut out = Vec::new();
         let mut start: Option<std::collections::HashMap<String, AttributeValue>> = None;
         loop {

@@ -375,6 +375,7 @@ fn letter() -> DeadLetter {
         body: "{}".into(),
         reason: "unknown seller".into(),
         message_group_id: None,
+        source_queue: None,
     }
 }
 

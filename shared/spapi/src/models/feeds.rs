@@ -87,6 +87,15 @@ pub struct Feed {
     pub result_feed_document_id: Option<String>,
 }
 
+/// `GetFeedsResponse`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct GetFeedsResponse {
+    pub feeds: Vec<Feed>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
 impl Feed {
     pub fn created(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         chrono::DateTime::parse_from_rfc3339(&self.created_time)

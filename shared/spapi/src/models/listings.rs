@@ -85,6 +85,19 @@ pub struct Issue {
     pub attribute_names: Vec<String>,
 }
 
+/// Listings issue codes that mean "there is no listing for this SKU" (as
+/// opposed to a listing that refused the value). Amazon publishes no list of
+/// its issue codes, so the connector decides by code, never by message text:
+/// `4000001` is the code the project's simulator gives a PATCH of an unknown
+/// SKU. A code seen in production for the same case is added here; every
+/// rejection is logged with its code (inventory push), so it can be found.
+pub const SKU_NOT_FOUND_CODES: &[&str] = &["4000001"];
+
+/// Whether an issue `code` means the SKU has no listing on Amazon.
+pub fn is_unknown_sku_code(code: &str) -> bool {
+    SKU_NOT_FOUND_CODES.contains(&code.trim())
+}
+
 /// `ListingsItemSubmissionResponse.status`.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -1,5 +1,5 @@
 //! Feeds API v2021-06-30: `createFeedDocument`, `createFeed`, `getFeed`,
-//! `getFeedDocument`. Generic over the feed type and content type; the
+//! `getFeeds`, `getFeedDocument`. Generic over the feed type and content type; the
 //! document upload/download (plain HTTP to Amazon's pre-signed URLs) is on
 //! the client: [`crate::SpApi::upload_feed_document`],
 //! [`crate::SpApi::download_feed_document`], and the whole flow
@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use domain::{MarketplaceId, Operation};
 use serde_json::json;
 
-use crate::call::{Call, Method, encode_path_segment};
+use crate::call::{Call, Method, csv, encode_path_segment};
 use crate::models::feeds::{CreateFeedDocumentResponse, CreateFeedResponse, Feed, FeedDocument};
 
 /// `application/json; charset=UTF-8` (JSON_LISTINGS_FEED).
@@ -111,6 +111,69 @@ impl Call for GetFeed {
     }
 }
 
+/// `GET /feeds/2021-06-30/feeds`: the seller's recent feeds (Amazon keeps
+/// them 90 days). A continuation sends `nextToken` alone, as the model says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GetFeeds {
+    /// 1 to 10 types (required unless `next_token`).
+    pub feed_types: Vec<String>,
+    pub marketplace_ids: Vec<MarketplaceId>,
+    /// 1 to 100.
+    pub page_size: Option<u32>,
+    pub created_since: Option<chrono::DateTime<chrono::Utc>>,
+    pub next_token: Option<String>,
+}
+
+impl Call for GetFeeds {
+    type Output = crate::models::feeds::GetFeedsResponse;
+    const OPERATION: Operation = Operation::GetFeeds;
+
+    fn path(&self) -> String {
+        "/feeds/2021-06-30/feeds".to_string()
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        if let Some(token) = &self.next_token {
+            return vec![("nextToken", token.clone())];
+        }
+        let mut q = vec![("feedTypes", csv(&self.feed_types))];
+        if !self.marketplace_ids.is_empty() {
+            q.push(("marketplaceIds", csv(&self.marketplace_ids)));
+        }
+        if let Some(n) = self.page_size {
+            q.push(("pageSize", n.to_string()));
+        }
+        if let Some(t) = &self.created_since {
+            q.push(("createdSince", super::iso(t)));
+        }
+        q
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.next_token.is_some() {
+            return Ok(());
+        }
+        if self.feed_types.is_empty() || self.feed_types.len() > 10 {
+            return Err(format!(
+                "{} feed types: Amazon needs 1 to 10 (or a nextToken)",
+                self.feed_types.len()
+            ));
+        }
+        if self.marketplace_ids.len() > 10 {
+            return Err(format!(
+                "{} marketplace ids: Amazon accepts at most 10",
+                self.marketplace_ids.len()
+            ));
+        }
+        if let Some(n) = self.page_size
+            && !(1..=100).contains(&n)
+        {
+            return Err(format!("pageSize {n} is outside 1..=100"));
+        }
+        Ok(())
+    }
+}
+
 /// `GET /feeds/2021-06-30/documents/{feedDocumentId}`: where to download a
 /// document (the processing report). The connector decompresses itself, so
 /// `enableContentEncodingUrlHeader` is not sent.
@@ -158,5 +221,36 @@ mod tests {
             .path(),
             "/feeds/2021-06-30/feeds/12%2F3"
         );
+    }
+
+    #[test]
+    fn get_feeds_sends_the_token_alone_and_checks_limits() {
+        let mut g = GetFeeds {
+            feed_types: vec![
+                "JSON_LISTINGS_FEED".into(),
+                "POST_ORDER_FULFILLMENT_DATA".into(),
+            ],
+            marketplace_ids: vec![MarketplaceId::new("A1PA6795UKMFR9").unwrap()],
+            page_size: Some(20),
+            created_since: None,
+            next_token: None,
+        };
+        assert!(g.validate().is_ok());
+        assert_eq!(
+            g.query(),
+            vec![
+                (
+                    "feedTypes",
+                    "JSON_LISTINGS_FEED,POST_ORDER_FULFILLMENT_DATA".to_string()
+                ),
+                ("marketplaceIds", "A1PA6795UKMFR9".to_string()),
+                ("pageSize", "20".to_string())
+            ]
+        );
+        g.next_token = Some("t".into());
+        assert_eq!(g.query(), vec![("nextToken", "t".to_string())]);
+        g.next_token = None;
+        g.feed_types.clear();
+        assert!(g.validate().unwrap_err().contains("1 to 10"));
     }
 }
