@@ -1,6 +1,5 @@
 //! The function's one error type, with Lambda's stable `errorType`s.
 
-
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
     #[error("{0}")]

@@ -7,8 +7,8 @@
 //!   `APPLICATION_OAUTH_CLIENT_NEW_SECRET` is stored at once as a new version
 //!   of the application's secret (every function picks it up at its next LWA
 //!   refusal or cache expiry: no downtime); `..._SECRET_EXPIRY` rotates it
-//!   when the expiry is near ([`notifications`]). `connector-admin app
-//!   rotate-secret` is the operator's path to the same result.
+//!   when the expiry is near ([`notifications`]). The operator's path to
+//!   the same result: `connector-admin app rotate-secret`.
 //! - **Ages, daily** (`{"kind": "health"}` from the schedule, [`health`]):
 //!   `AppSecretAgeDays` (rotated past `APP_SECRET_ROTATE_AFTER_DAYS`), each
 //!   seller's `AuthorizationDaysLeft` until its yearly renewal and the

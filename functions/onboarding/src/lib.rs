@@ -8,7 +8,7 @@
 //!
 //! | request | what happens |
 //! |---|---|
-//! | `GET /connect?invitation=CODE` | the operator's invitation (`connector-admin invite`): who asks, what access, one button |
+//! | `GET /connect?invitation=CODE` | the operator's invitation (the CLI's `invite`): who asks, what access, one button |
 //! | `POST /connect` | a fresh single-use `state` bound to the invitation, then `303` to the region's Seller Central consent page (`version=beta` while the app is a draft) |
 //! | `GET /callback?spapi_oauth_code&state&selling_partner_id` | the state consumed (conditional delete), the code exchanged at LWA, the marketplaces confirmed with `getMarketplaceParticipations`, the invitation claimed, the refresh token written to the seller's secret, the settings created or renewed; a success page. `?error=...`: the seller denied, or Amazon failed |
 //! | `GET /login?amazon_callback_uri&amazon_state&selling_partner_id` | the Appstore variant: a page asking for the invitation code |
