@@ -12,6 +12,7 @@ mod labels;
 mod metrics;
 mod no_pii_in_logs;
 mod onboarding;
+mod onboarding_browser;
 mod operator_cli;
 mod order_pull;
 mod order_pull_pii;
