@@ -2,6 +2,7 @@
 //! simulator on 127.0.0.1, with its own table, queues and sellers.
 
 mod admin;
+mod app_credentials;
 mod audit;
 mod client_sim;
 mod credentials;
@@ -21,6 +22,7 @@ mod quota_shared;
 mod readme;
 mod shipment_confirm;
 mod sim_behaviour;
+mod sim_consent;
 mod sim_feeds;
 mod sim_schema;
 mod sim_shipping;
