@@ -5,6 +5,7 @@ mod admin;
 mod client_sim;
 mod credentials;
 mod demo;
+mod e2e;
 mod idempotency;
 mod inventory_push;
 mod labels;

@@ -3,6 +3,7 @@
 //! free port, and log capture. Everything listens on 127.0.0.1 only.
 
 pub mod client;
+pub mod emu;
 pub mod inventory;
 pub mod labels;
 pub mod logs;
