@@ -585,3 +585,96 @@ fn die_with_parent(cmd: &mut Command) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    async fn hello() -> Function {
+        let bins = tokio::task::spawn_blocking(crate::Binaries::debug)
+            .await
+            .unwrap()
+            .unwrap();
+        let binary = bins.get("hello-lambda").unwrap().to_path_buf();
+        Function::new(FunctionSpec::bare(
+            "hello-lambda",
+            binary,
+            128,
+            Duration::from_secs(3),
+        ))
+    }
+
+    fn process_state(pid: u32) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit(") ").next()?.chars().next()
+    }
+
+    #[tokio::test]
+    async fn warm_between_invocations_frozen_while_idle() {
+        let f = hello().await;
+        let a = f.invoke(&json!({})).await.unwrap();
+        assert_eq!(a.response(), Some(json!({"hello": "world"})));
+        assert!(a.cold_start && a.init_duration.is_some());
+        let pid = a.pid.unwrap();
+        // SIGSTOP takes effect asynchronously: wait for the kernel to show it.
+        let mut state = None;
+        for _ in 0..200 {
+            state = process_state(pid);
+            if state == Some('T') {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(state, Some('T'), "frozen (SIGSTOP) while idle");
+        let b = f.invoke(&json!({})).await.unwrap();
+        assert!(!b.cold_start);
+        assert_eq!(b.pid, Some(pid));
+        assert_eq!(f.containers_started().await, 1);
+        let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+        let env = String::from_utf8_lossy(&env);
+        assert!(env.contains("AWS_LAMBDA_RUNTIME_API=127.0.0.1:"));
+        assert!(env.contains("AWS_LAMBDA_LOG_STREAM_NAME="));
+        assert!(
+            !env.contains("CARGO"),
+            "nothing of the caller's environment"
+        );
+        f.stop().await;
+        assert!(f.pid().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_kill_replaces_the_process() {
+        let f = hello().await;
+        let warm = f.invoke(&json!({})).await.unwrap();
+        // Killed as soon as the event is handed over: before it can answer.
+        let killed = f
+            .invoke_with(
+                &json!({}),
+                InvokeOptions {
+                    kill: Some(Kill::when(std::future::ready(()))),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(matches!(killed.outcome, Outcome::Killed));
+        assert_eq!(killed.error().unwrap().error_type, "Runtime.ExitError");
+        assert_eq!(killed.pid, warm.pid);
+        let fresh = f.invoke(&json!({})).await.unwrap();
+        assert!(fresh.cold_start && fresh.pid != warm.pid);
+        assert_eq!(f.containers_started().await, 2);
+        // (Timeouts: tests/it/e2e.rs, a function held in a call past its timeout.)
+    }
+
+    #[tokio::test]
+    async fn a_missing_binary_is_the_emulators_error_not_the_functions() {
+        let f = Function::new(FunctionSpec::bare(
+            "nothing",
+            std::path::PathBuf::from("/nonexistent/bootstrap"),
+            128,
+            Duration::from_secs(1),
+        ));
+        let err = f.invoke(&json!({})).await.unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/bootstrap"), "{err}");
+    }
+}
