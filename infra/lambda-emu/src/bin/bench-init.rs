@@ -57,7 +57,8 @@ fn ms(d: Duration) -> String {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let packages = lambda_emu::artifacts::PACKAGES;
+    let mut packages = lambda_emu::artifacts::PACKAGES.to_vec();
+    packages.push("tls-probe");
     let (profile, label) = if args.debug {
         (BuildProfile::Debug, "debug")
     } else {
@@ -164,5 +165,40 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\n{} cold starts per binary, interleaved; init = process start to its first GET /next.",
         args.runs
     );
+
+    // The first draw of AWS-LC randomness (a TLS client hello): not part of
+    // init for our functions, but of each container's first HTTPS call.
+    println!(
+        "\n| build | first TLS hello (median) | second (median) | one-time cost (median of first − second) |"
+    );
+    println!("|---|---:|---:|---:|");
+    for v in &variants {
+        let probe = v.binaries.get("tls-probe")?;
+        let mut first = Vec::new();
+        let mut second = Vec::new();
+        let mut extra = Vec::new();
+        for _ in 0..args.runs {
+            let out = std::process::Command::new(probe).output()?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            let mut it = text
+                .split_whitespace()
+                .filter_map(|n| n.parse::<u64>().ok());
+            if let (Some(a), Some(b)) = (it.next(), it.next()) {
+                first.push(Duration::from_micros(a));
+                second.push(Duration::from_micros(b));
+                extra.push(Duration::from_micros(a.saturating_sub(b)));
+            }
+        }
+        for d in [&mut first, &mut second, &mut extra] {
+            d.sort();
+        }
+        println!(
+            "| {} | {} ms | {} ms | {} ms |",
+            v.label,
+            ms(percentile(&first, 50.0)),
+            ms(percentile(&second, 50.0)),
+            ms(percentile(&extra, 50.0))
+        );
+    }
     Ok(())
 }
