@@ -35,6 +35,12 @@ struct Args {
     /// Measure the debug binaries instead (a quick check of the bench itself).
     #[arg(long)]
     debug: bool,
+    /// Also measure every function with `SSL_CERT_FILE` set to this CA
+    /// bundle: the root store as on Lambda's OS (one bundle file) instead of
+    /// this machine's (Debian also has a directory of ~290 hashed certificate
+    /// files, which the TLS clients read at init).
+    #[arg(long)]
+    cert_file: Option<PathBuf>,
 }
 
 struct Variant {
@@ -91,9 +97,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let resources = devstack::provision(&sdk, &template, &stage, &BTreeMap::new()).await?;
     let local = LocalOverrides::default().aws_endpoint(&moto.endpoint());
 
+    if let Some(bundle) = &args.cert_file {
+        let base = variants[0].binaries.clone();
+        variants.push(Variant {
+            label: format!("{}, SSL_CERT_FILE={}", variants[0].label, bundle.display()),
+            binaries: base,
+        });
+    }
+    let cert_variant = args.cert_file.as_ref().map(|_| variants.len() - 1);
+
     // (variant, binary name) → function
     let mut functions: Vec<(usize, String, Function)> = Vec::new();
     for (vi, v) in variants.iter().enumerate() {
+        let local = match (&args.cert_file, cert_variant == Some(vi)) {
+            (Some(bundle), true) => local
+                .clone()
+                .var("SSL_CERT_FILE", &bundle.display().to_string()),
+            _ => local.clone(),
+        };
         for logical_id in template.functions() {
             let name = binary_name(&template, &logical_id)?;
             let spec = function_spec(
@@ -172,7 +193,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\n| build | first TLS hello (median) | second (median) | one-time cost (median of first − second) |"
     );
     println!("|---|---:|---:|---:|");
-    for v in &variants {
+    for (vi, v) in variants.iter().enumerate() {
+        if cert_variant == Some(vi) {
+            continue;
+        }
         let probe = v.binaries.get("tls-probe")?;
         let mut first = Vec::new();
         let mut second = Vec::new();
