@@ -8,7 +8,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use domain::SellerId;
 use domain::settings::SellerSettings;
 use lambda_emu::events::SqsSource;
 use lambda_emu::{Binaries, Function, FunctionSpec, Invocation, LocalOverrides};
@@ -57,25 +56,7 @@ impl E2e {
         seller: &TestSeller,
         tweak: impl FnOnce(&mut SellerSettings),
     ) -> SellerSettings {
-        let mut settings = devstack::demo::demo_settings().expect("settings");
-        settings.seller_id = SellerId::new(&seller.seller_id).expect("seller id");
-        settings.marketplaces = seller
-            .marketplace_ids
-            .iter()
-            .map(|m| domain::MarketplaceId::new(m).expect("marketplace"))
-            .collect();
-        settings.order_prefix = "MG".into();
-        tweak(&mut settings);
-        devstack::demo::onboard(
-            &self.stack.sdk,
-            &self.store,
-            &self.stack.stage,
-            settings,
-            &seller.refresh_token,
-        )
-        .await
-        .expect("onboard")
-        .settings
+        crate::pull::onboard_mg(&self.stack, &self.store, seller, tweak).await
     }
 
     /// The local stack's additions: moto, the simulator.

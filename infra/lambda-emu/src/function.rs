@@ -446,7 +446,9 @@ impl Function {
         if let Some(dir) = self.spec.binary.parent() {
             cmd.current_dir(dir);
         }
-        die_with_parent(&mut cmd);
+        // Dies with the thread that started it, so an aborted test leaves no
+        // function behind.
+        devstack::moto::die_with_parent(cmd.as_std_mut());
         let started = Instant::now();
         let mut child = cmd.spawn().map_err(|e| EmuError::Spawn {
             binary: self.spec.binary.display().to_string(),
@@ -569,20 +571,6 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
         (None, Some(libc::SIGKILL)) => "signal: killed".into(),
         (None, Some(sig)) => format!("signal: {sig}"),
         _ => status.to_string(),
-    }
-}
-
-/// On Linux the process dies with the thread that started it
-/// (`PR_SET_PDEATHSIG`), so an aborted test leaves no function behind.
-fn die_with_parent(cmd: &mut Command) {
-    // SAFETY: prctl is async-signal-safe and touches only the child's state.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
     }
 }
 
