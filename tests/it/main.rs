@@ -8,6 +8,7 @@ mod client_sim;
 mod credentials;
 mod demo;
 mod e2e;
+mod e2e_onboarding;
 mod idempotency;
 mod inventory_push;
 mod labels;

@@ -14,76 +14,18 @@ use lambda_kit::metrics::parse_document;
 use order_pull::Mode;
 use store::SettingsStore;
 use tests::logs::LogCapture;
-use tests::onboarding::{APP_ID, OnboardingRig, location, query_of, reason};
+use tests::onboarding::{APP_ID, OnboardingRig, consent_over_http, location, query_of, reason};
 use tests::sim::{DE, TestSeller, UK, add_seller_in, seed_orders};
 
 const SELLER: &str = "A1ONBOARDSELLER";
 
-/// Walks the website flow over HTTP as a browser would, with the consent
-/// confirmed (or denied) by `seller` on Seller Central. Returns the last
-/// page's status and HTML, and the callback URL Amazon redirected to.
 async fn consent(
     rig: &OnboardingRig,
     link: &str,
     seller: &str,
     confirm: bool,
 ) -> (u16, String, String) {
-    let http = OnboardingRig::http();
-    let landing = http.get(link).send().await.unwrap();
-    assert_eq!(landing.status(), 200);
-    let code = query_of(link)["invitation"].clone();
-    let started = http
-        .post(format!("{}/connect", rig.url()))
-        .form(&[("invitation", code.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(started.status(), 303, "{}", started.text().await.unwrap());
-    let consent_url = location(&started);
-    assert!(
-        consent_url.starts_with(&format!(
-            "{}/apps/authorize/consent?application_id={APP_ID}&state=",
-            rig.pull.sim.base_url()
-        )),
-        "{consent_url}"
-    );
-    let q = query_of(&consent_url);
-    assert_eq!(q["version"], "beta", "a draft application");
-    assert_eq!(q["redirect_uri"], format!("{}/callback", rig.url()));
-    // Seller Central's page, then its button.
-    let page = http.get(&consent_url).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
-    assert!(
-        html.contains("Acme WMS connector would like to access"),
-        "{html}"
-    );
-    let button = if confirm { "confirm" } else { "deny" };
-    rig.pull.sim.control().sign_in(Some(seller)).unwrap();
-    let answered = http
-        .post(format!(
-            "{}/apps/authorize/consent/{button}",
-            rig.pull.sim.base_url()
-        ))
-        .form(&[
-            ("application_id", APP_ID),
-            ("state", q["state"].as_str()),
-            ("redirect_uri", q["redirect_uri"].as_str()),
-            ("version", "beta"),
-            ("seller_id", seller),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answered.status(), 302);
-    let callback = location(&answered);
-    assert!(
-        callback.starts_with(&format!("{}/callback?", rig.url())),
-        "{callback}"
-    );
-    let done = http.get(&callback).send().await.unwrap();
-    let status = done.status().as_u16();
-    (status, done.text().await.unwrap(), callback)
+    consent_over_http(&rig.url(), &rig.pull.sim, link, seller, confirm).await
 }
 
 async fn stored_token(rig: &OnboardingRig, seller: &str) -> String {

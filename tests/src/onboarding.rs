@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use store::Clock;
 
 use crate::pull::{PullRig, SimClock};
-use crate::sim::{CLIENT_ID, SolutionSpec};
+use crate::sim::{CLIENT_ID, SimHandle, SolutionSpec};
 
 /// The application id the simulator's Seller Central knows.
 pub const APP_ID: &str = "amzn1.sp.solution.onboarding-test";
@@ -336,4 +336,72 @@ pub fn reason(html: &str) -> String {
         .nth(1)
         .map(|s| s.split('<').next().unwrap_or_default().to_string())
         .unwrap_or_default()
+}
+
+/// Walks the website flow over HTTP as a browser would, with the consent
+/// confirmed (or denied) by `seller` on Seller Central. Returns the last
+/// page's status and HTML, and the callback URL Amazon redirected to.
+pub async fn consent_over_http(
+    page_url: &str,
+    sim: &SimHandle,
+    link: &str,
+    seller: &str,
+    confirm: bool,
+) -> (u16, String, String) {
+    let http = OnboardingRig::http();
+    let landing = http.get(link).send().await.unwrap();
+    assert_eq!(landing.status(), 200);
+    let code = query_of(link)["invitation"].clone();
+    let started = http
+        .post(format!("{}/connect", page_url))
+        .form(&[("invitation", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 303, "{}", started.text().await.unwrap());
+    let consent_url = location(&started);
+    assert!(
+        consent_url.starts_with(&format!(
+            "{}/apps/authorize/consent?application_id={APP_ID}&state=",
+            sim.base_url()
+        )),
+        "{consent_url}"
+    );
+    let q = query_of(&consent_url);
+    assert_eq!(q["version"], "beta", "a draft application");
+    assert_eq!(q["redirect_uri"], format!("{}/callback", page_url));
+    // Seller Central's page, then its button.
+    let page = http.get(&consent_url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Acme WMS connector would like to access"),
+        "{html}"
+    );
+    let button = if confirm { "confirm" } else { "deny" };
+    sim.control().sign_in(Some(seller)).unwrap();
+    let answered = http
+        .post(format!(
+            "{}/apps/authorize/consent/{button}",
+            sim.base_url()
+        ))
+        .form(&[
+            ("application_id", APP_ID),
+            ("state", q["state"].as_str()),
+            ("redirect_uri", q["redirect_uri"].as_str()),
+            ("version", "beta"),
+            ("seller_id", seller),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 302);
+    let callback = location(&answered);
+    assert!(
+        callback.starts_with(&format!("{}/callback?", page_url)),
+        "{callback}"
+    );
+    let done = http.get(&callback).send().await.unwrap();
+    let status = done.status().as_u16();
+    (status, done.text().await.unwrap(), callback)
 }
