@@ -120,12 +120,15 @@ impl Browser {
         self.client.goto(url).await.expect("navigate");
     }
 
-    /// Clicks the element `css` and waits for the next page's `wait_for`.
+    /// Clicks the element `css`, once it is there (at most 20 s: the page
+    /// a previous click leads to may still be loading).
     pub async fn click(&self, css: &str) {
         self.client
-            .find(Locator::Css(css))
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+            .unwrap_or_else(|e| panic!("no {css} appeared: {e}"))
             .click()
             .await
             .unwrap_or_else(|e| panic!("click {css}: {e}"));

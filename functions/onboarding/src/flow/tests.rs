@@ -572,3 +572,80 @@ async fn the_appstore_variant_returns_only_to_seller_central() {
         .unwrap();
     assert_eq!(rig.callback(state, "good-1", SELLER).await.status, 200);
 }
+
+/// Everything the process logs, in JSON as in Lambda (a global subscriber:
+/// the forbidden values below are unique to the test that checks them).
+fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(lambda_kit::log_filter("trace"))
+            .with_writer(move || SharedWriter(writer.clone()))
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        buf
+    })
+    .clone()
+}
+
+struct SharedWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_code_state_token_or_invitation_code_reaches_a_log_line() {
+    let logs = captured_logs();
+    let rig = rig(vec![DE]);
+    let code = rig.invite(&[DE], None).await;
+    let landing = rig
+        .send("GET", "/connect", &[("invitation", code.expose())], &[])
+        .await;
+    assert_eq!(landing.status, 200);
+    let denied_state = rig.start(&code).await;
+    rig.send(
+        "GET",
+        "/callback",
+        &[("error", "access_denied"), ("state", &denied_state)],
+        &[],
+    )
+    .await;
+    let state = rig.start(&code).await;
+    let oauth_code = "good-unlogged-code-4711";
+    assert_eq!(rig.callback(&state, oauth_code, SELLER).await.status, 200);
+    // Replayed, and a forged one.
+    rig.callback(&state, oauth_code, SELLER).await;
+    rig.callback(
+        random_token().unwrap().expose(),
+        "good-forged-code-0815",
+        SELLER,
+    )
+    .await;
+    let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(
+        text.contains("\"audit\":\"seller.connect\"") && text.contains("unknown_state"),
+        "the capture works: {text}"
+    );
+    for forbidden in [
+        code.expose(),
+        denied_state.as_str(),
+        state.as_str(),
+        oauth_code,
+        "good-forged-code-0815",
+        "Atzr|for-good-unlogged-code-4711",
+    ] {
+        if let Some(line) = text.lines().find(|l| l.contains(forbidden)) {
+            panic!("a log line holds {forbidden:?}: {line}");
+        }
+    }
+}
