@@ -24,6 +24,7 @@ pub mod keys;
 pub mod labels;
 pub mod ledger;
 pub mod memory;
+pub mod participations;
 pub mod settings;
 pub mod shipments;
 pub mod stock;
@@ -43,6 +44,7 @@ pub use keys::Key;
 pub use labels::{BoughtLabel, LabelDocument, LabelStore, MemoryLabels, RateQuote};
 pub use ledger::{Claim, Ledger, LedgerEntry, Recorded, SendState, StatusUpdate};
 pub use memory::MemoryStore;
+pub use participations::ParticipationStore;
 pub use settings::{SellerSummary, SettingsStore};
 pub use shipments::{
     Binding, LabelRecord, OrderShipments, PackageBinding, PackageRecord, PackageState, PackedItem,
