@@ -17,16 +17,31 @@ pub enum PushError {
     Store(#[source] store::StoreError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    #[error("no marketplace to push to: {0}")]
+    Marketplaces(String),
 }
 
 impl PushError {
     pub fn is_retryable(&self) -> bool {
         match self {
-            PushError::UnknownSeller(_) | PushError::InvalidSeller(..) => false,
+            PushError::UnknownSeller(_)
+            | PushError::InvalidSeller(..)
+            | PushError::Marketplaces(_) => false,
             PushError::Stock(e) => e.retryable,
             PushError::Amazon(e) => e.is_retryable(),
             PushError::Store(e) => e.is_retryable(),
             PushError::Queue(e) => e.retryable,
+        }
+    }
+}
+
+impl From<lambda_kit::marketplaces::MarketplaceError> for PushError {
+    fn from(e: lambda_kit::marketplaces::MarketplaceError) -> Self {
+        use lambda_kit::marketplaces::MarketplaceError as M;
+        match e {
+            M::Amazon { source, .. } => PushError::Amazon(source),
+            M::Store(e) => PushError::Store(e),
+            e @ M::NoMarketplace { .. } => PushError::Marketplaces(e.to_string()),
         }
     }
 }

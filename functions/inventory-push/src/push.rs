@@ -32,7 +32,8 @@ use spapi::ops::feeds::CONTENT_TYPE_JSON;
 use spapi::ops::listings::PatchListingsItem;
 use spapi::{SellerContext, SpApi};
 use store::{
-    Checkpoints, Clock, PendingPush, Rejection, SettingsStore, StockBook, StockLedger, TrackedFeed,
+    Checkpoints, Clock, ParticipationStore, PendingPush, Rejection, SettingsStore, StockBook,
+    StockLedger, TrackedFeed,
 };
 
 use crate::error::PushError;
@@ -62,7 +63,8 @@ pub struct PushOptions {
     /// A stuck feed is forgotten after this long.
     pub forget_after: chrono::Duration,
     pub channel: String,
-    /// UTC hour of the default daily push ("after work hours").
+    /// Hour of the default daily push ("after work hours"), in the seller's
+    /// own time zone (`time_zone` of its settings).
     pub default_hour: u32,
     /// Most SKUs listed by name in a report.
     pub sample: usize,
@@ -118,6 +120,9 @@ pub struct PushReport {
     pub invalid_mappings: usize,
     pub feeds_stuck: usize,
     pub feeds_fatal: usize,
+    /// The marketplaces the quantities were pushed to.
+    #[serde(default)]
+    pub marketplaces: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -132,6 +137,8 @@ pub struct Pusher {
     pub settings: Arc<dyn SettingsStore>,
     pub stock: Arc<dyn StockLedger>,
     pub checkpoints: Arc<dyn Checkpoints>,
+    /// Marketplace participations of sellers with no marketplace listed.
+    pub participations: Arc<dyn ParticipationStore>,
     pub source: Arc<dyn StockSource>,
     pub jobs: Arc<dyn JobQueue>,
     pub clock: Arc<dyn Clock>,
@@ -184,7 +191,7 @@ impl Pusher {
                 .await?
                 .and_then(|c| serde_json::from_value::<LastRun>(c.value).ok())
                 .and_then(|l| l.last_run_at);
-            if !self.due(s.inventory.schedule.as_deref(), last, now) {
+            if !self.due(s.inventory.schedule.as_deref(), &s.time_zone, last, now) {
                 report.skipped += 1;
                 continue;
             }
@@ -207,29 +214,20 @@ impl Pusher {
         Ok(report)
     }
 
-    /// A seller's own `rate(...)` or `cron(...)` (the first fan-out after each
-    /// time it fires), else once a day at `default_hour` UTC (or when the last
-    /// run is over 25 hours old). An expression that does not parse falls
-    /// back to the default, with a warning.
-    fn due(&self, schedule: Option<&str>, last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
-        use chrono::Timelike;
-        let Some(last) = last else { return true };
-        let since = now - last;
-        if let Some(every) = schedule.and_then(parse_rate) {
-            // A little slack so an hourly rate on an hourly schedule is not skipped.
-            return since >= every - chrono::Duration::minutes(5);
-        }
-        if let Some(cron) = schedule.and_then(crate::cron::Cron::parse) {
-            return cron.fired_between(last, now);
-        }
-        if let Some(expr) = schedule {
-            tracing::warn!(
-                schedule = expr,
-                "unsupported schedule expression; using the default daily push"
-            );
-        }
-        (now.hour() == self.options.default_hour && since >= chrono::Duration::hours(12))
-            || since >= chrono::Duration::hours(25)
+    /// A seller's own `rate(...)` or `cron(...)` (UTC, as EventBridge reads
+    /// it; the first fan-out after each time it fires), else once a day at
+    /// `default_hour` in the seller's time zone — 20:00 in Berlin is 19:00
+    /// UTC in winter and 18:00 in summer — or when the last run is over 25
+    /// hours old. An expression that does not parse falls back to the
+    /// default, with a warning.
+    fn due(
+        &self,
+        schedule: Option<&str>,
+        time_zone: &str,
+        last: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> bool {
+        is_due(self.options.default_hour, schedule, time_zone, last, now)
     }
 
     /// One seller's push; its outcome is an audit line.
@@ -304,8 +302,18 @@ impl Pusher {
         report.changes = todo.len();
         report.zero_stock_first = todo.iter().take_while(|c| c.quantity == 0).count();
 
-        // 4. Push.
-        let markets: Vec<MarketplaceId> = settings.marketplaces.clone();
+        // 4. Push, to every marketplace of the seller (its list, or its
+        // participations when it lists none).
+        let markets: Vec<MarketplaceId> = lambda_kit::marketplaces::resolve(
+            &self.api,
+            self.participations.as_ref(),
+            &settings,
+            now,
+            deadline,
+        )
+        .await?
+        .marketplaces;
+        report.marketplaces = markets.iter().map(|m| m.to_string()).collect();
         let channel = settings
             .inventory
             .fulfillment_channel_code
@@ -677,6 +685,39 @@ impl Pusher {
     }
 }
 
+/// See [`Pusher::fan_out`]: whether a seller's push is due at `now`.
+pub fn is_due(
+    default_hour: u32,
+    schedule: Option<&str>,
+    time_zone: &str,
+    last: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> bool {
+    use chrono::Timelike;
+    let Some(last) = last else { return true };
+    let since = now - last;
+    if let Some(every) = schedule.and_then(parse_rate) {
+        // A little slack so an hourly rate on an hourly schedule is not skipped.
+        return since >= every - chrono::Duration::minutes(5);
+    }
+    if let Some(cron) = schedule.and_then(crate::cron::Cron::parse) {
+        return cron.fired_between(last, now);
+    }
+    if let Some(expr) = schedule {
+        tracing::warn!(
+            schedule = expr,
+            "unsupported schedule expression; using the default daily push"
+        );
+    }
+    // Settings are validated, so the zone parses; UTC if it ever does not.
+    let local_hour = time_zone
+        .parse::<chrono_tz::Tz>()
+        .map(|tz| now.with_timezone(&tz).hour())
+        .unwrap_or_else(|_| now.hour());
+    (local_hour == default_hour && since >= chrono::Duration::hours(12))
+        || since >= chrono::Duration::hours(25)
+}
+
 /// The feed will not (or no longer) confirm its SKUs: forget their pending
 /// value, so the next diff pushes them again.
 fn release(book: &mut StockBook, feed_id: &str) {
@@ -704,6 +745,37 @@ mod tests {
         assert_eq!(parse_rate("rate(2 days)"), Some(chrono::Duration::days(2)));
         assert_eq!(parse_rate("cron(0 20 * * ? *)"), None);
         assert_eq!(parse_rate("rate(0 hours)"), None);
+    }
+
+    #[test]
+    fn the_default_push_is_at_20_in_the_sellers_own_time_zone() {
+        use chrono::TimeZone;
+        let at = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 1, d, h, 0, 0).unwrap();
+        let summer = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 7, d, h, 0, 0).unwrap();
+        let due = |tz: &str, last, now| is_due(20, None, tz, Some(last), now);
+        // UTC: 20:00 UTC.
+        assert!(due("UTC", at(1, 20), at(2, 20)));
+        assert!(!due("UTC", at(2, 5), at(2, 19)));
+        // Berlin: 20:00 local is 19:00 UTC in winter, 18:00 UTC in summer.
+        assert!(due("Europe/Berlin", at(1, 19), at(2, 19)));
+        assert!(!due("Europe/Berlin", at(2, 5), at(2, 20)));
+        assert!(due("Europe/Berlin", summer(1, 18), summer(2, 18)));
+        assert!(!due("Europe/Berlin", summer(2, 5), summer(2, 19)));
+        // Los Angeles: 20:00 PST is 04:00 UTC the next day.
+        assert!(due("America/Los_Angeles", at(1, 4), at(2, 4)));
+        assert!(!due("America/Los_Angeles", at(1, 21), at(2, 20)));
+        // Not twice in one evening, and never more than 25 hours apart.
+        assert!(!due("Europe/Berlin", at(2, 18), at(2, 19)));
+        assert!(due("Europe/Berlin", at(1, 10), at(2, 11)));
+        // A first run is always due; an own schedule stays UTC.
+        assert!(is_due(20, None, "Europe/Berlin", None, at(2, 3)));
+        assert!(is_due(
+            20,
+            Some("cron(0 20 * * ? *)"),
+            "Europe/Berlin",
+            Some(at(1, 20)),
+            at(2, 20)
+        ));
     }
 
     #[test]

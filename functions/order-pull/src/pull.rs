@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use spapi::models::orders::{IncludedData, Order, SearchOrdersResponse};
 use spapi::ops::orders::{FulfilledBy, SearchOrders, SearchWindow};
 use spapi::{SellerContext, SpApi, SpApiError};
-use store::{Checkpoints, Claim, Clock, Ledger, LedgerEntry, SettingsStore};
+use store::{Checkpoints, Claim, Clock, Ledger, LedgerEntry, ParticipationStore, SettingsStore};
 use wms::OrderMessage;
 
 use crate::error::PullError;
@@ -161,6 +161,8 @@ pub struct Puller {
     pub settings: Arc<dyn SettingsStore>,
     pub ledger: Arc<dyn Ledger>,
     pub checkpoints: Arc<dyn Checkpoints>,
+    /// Marketplace participations of sellers with no marketplace listed.
+    pub participations: Arc<dyn ParticipationStore>,
     pub sink: Arc<dyn OrderSink>,
     pub jobs: Arc<dyn JobQueue>,
     pub clock: Arc<dyn Clock>,
@@ -194,7 +196,10 @@ impl Puller {
             };
             return Ok(report);
         }
-        let pulled = self.pull(job, &settings, deadline, &mut report).await;
+        let pulled = match self.marketplaces(&settings, deadline).await {
+            Ok(settings) => self.pull(job, &settings, deadline, &mut report).await,
+            Err(e) => Err(e),
+        };
         self.count(&seller_id, &report, matches!(pulled, Ok(Outcome::Done)));
         match pulled {
             Ok(outcome) => {
@@ -224,6 +229,27 @@ impl Puller {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The settings with the marketplaces of this run: the seller's list,
+    /// or its participations ("default all", refreshed once a day).
+    async fn marketplaces(
+        &self,
+        settings: &SellerSettings,
+        deadline: &Deadline,
+    ) -> Result<SellerSettings, PullError> {
+        if !settings.all_marketplaces() {
+            return Ok(settings.clone());
+        }
+        let resolved = lambda_kit::marketplaces::resolve(
+            &self.api,
+            self.participations.as_ref(),
+            settings,
+            self.clock.now(),
+            deadline,
+        )
+        .await?;
+        Ok(settings.with_marketplaces(resolved.marketplaces))
     }
 
     /// The job's counts, whatever way it ended (a failure keeps what was
@@ -468,7 +494,10 @@ impl Puller {
             }
             Eligibility::Skip(SkipReason::Cancelled) => {
                 match self.ledger.get_order(seller, &order_id).await? {
-                    Some(entry) => self.report_cancellation(order, &entry, report).await,
+                    Some(entry) => {
+                        self.report_cancellation(order, &entry, settings, report)
+                            .await
+                    }
                     None => {
                         report.filtered += 1;
                         Ok(())
@@ -506,7 +535,8 @@ impl Puller {
                 "the mapping did not give order.created".into(),
             ));
         };
-        let record = SentOrder::new(order, created);
+        let record = SentOrder::new(order, created)
+            .with_buy_shipping(orders::buy_shipping_reasons(order, settings));
         let record_json =
             serde_json::to_string(&record).map_err(|e| PullError::Contract(e.to_string()))?;
         let now = self.clock.now();
@@ -552,7 +582,8 @@ impl Puller {
             }
             Claim::Sent(existing) => {
                 report.already_sent += 1;
-                self.report_cancellation(order, &existing, report).await
+                self.report_cancellation(order, &existing, settings, report)
+                    .await
             }
         }
     }
@@ -563,6 +594,7 @@ impl Puller {
         &self,
         order: &Order,
         entry: &LedgerEntry,
+        settings: &SellerSettings,
         report: &mut PullReport,
     ) -> Result<(), PullError> {
         let seller = &entry.seller_id;
@@ -576,7 +608,9 @@ impl Puller {
                 return Ok(());
             }
         };
-        let Some(message) = orders::cancellation(order, Some(&record)) else {
+        let Some(message) =
+            orders::cancellation(order, Some(&record), orders::message_version(settings))
+        else {
             return Ok(());
         };
         let body = message.to_json()?;
