@@ -558,6 +558,7 @@ async fn participations_are_stored_whole_and_read_back() {
                 suspended_listings: false,
             })
             .collect(),
+        catch_up: Vec::new(),
     };
     store.put_participations(&s, &list).await.unwrap();
     assert_eq!(store.get_participations(&s).await.unwrap(), Some(list));

@@ -155,6 +155,10 @@ pub const PUSH_ACTION: &str = "inventory.push";
 #[derive(serde::Serialize, serde::Deserialize, Default)]
 struct LastRun {
     last_run_at: Option<DateTime<Utc>>,
+    /// The marketplaces pushed to; another set next time means a full
+    /// resync (a marketplace new to the seller has none of its quantities).
+    #[serde(default)]
+    marketplaces: Option<Vec<String>>,
 }
 
 /// `rate(N minute|minutes|hour|hours|day|days)`.
@@ -266,6 +270,26 @@ impl Pusher {
             .await?;
         self.stock.save_stock(&seller, &mut book).await?;
 
+        // The marketplaces to push to: the seller's list, or its
+        // participations when it lists none.
+        let markets: Vec<MarketplaceId> = lambda_kit::marketplaces::resolve(
+            &self.api,
+            self.participations.as_ref(),
+            &settings,
+            now,
+            deadline,
+        )
+        .await?
+        .marketplaces;
+        report.marketplaces = markets.iter().map(|m| m.to_string()).collect();
+        let last_markets = self
+            .checkpoints
+            .get_checkpoint(&seller, CHECKPOINT)
+            .await?
+            .and_then(|c| serde_json::from_value::<LastRun>(c.value).ok())
+            .and_then(|l| l.marketplaces);
+        let new_markets = last_markets.is_some_and(|m| m != report.marketplaces);
+
         // 2. The WMS stock, all of it, or nothing happens.
         let items = self
             .source
@@ -294,7 +318,10 @@ impl Pusher {
         // 3. What to push.
         let mut meta = self.stock.stock_meta(&seller).await?;
         let every = chrono::Duration::days(i64::from(settings.inventory.full_resync_days.max(1)));
-        let full = meta.last_full_resync.is_none_or(|t| now - t >= every);
+        let full = meta.last_full_resync.is_none_or(|t| now - t >= every) || new_markets;
+        if new_markets {
+            tracing::info!(seller_id, marketplaces = ?report.marketplaces, "the seller's marketplaces changed since the last push: every SKU is pushed");
+        }
         report.full_resync = full;
         let (todo, still_rejected) = changes(&wanted.quantities, &book, full);
         drop(wanted);
@@ -302,18 +329,7 @@ impl Pusher {
         report.changes = todo.len();
         report.zero_stock_first = todo.iter().take_while(|c| c.quantity == 0).count();
 
-        // 4. Push, to every marketplace of the seller (its list, or its
-        // participations when it lists none).
-        let markets: Vec<MarketplaceId> = lambda_kit::marketplaces::resolve(
-            &self.api,
-            self.participations.as_ref(),
-            &settings,
-            now,
-            deadline,
-        )
-        .await?
-        .marketplaces;
-        report.marketplaces = markets.iter().map(|m| m.to_string()).collect();
+        // 4. Push, to every marketplace of the run.
         let channel = settings
             .inventory
             .fulfillment_channel_code
@@ -360,7 +376,7 @@ impl Pusher {
             meta.last_full_resync = Some(now);
             self.stock.put_stock_meta(&seller, &meta).await?;
         }
-        self.mark_run(&seller, now).await?;
+        self.mark_run(&seller, now, &report.marketplaces).await?;
         lambda_kit::audit!(
             success,
             PUSH_ACTION,
@@ -382,9 +398,14 @@ impl Pusher {
         Ok(report)
     }
 
-    async fn mark_run(&self, seller: &SellerId, now: DateTime<Utc>) -> Result<(), PushError> {
+    async fn mark_run(
+        &self,
+        seller: &SellerId,
+        now: DateTime<Utc>,
+        marketplaces: &[String],
+    ) -> Result<(), PushError> {
         let current = self.checkpoints.get_checkpoint(seller, CHECKPOINT).await?;
-        let value = serde_json::json!({ "last_run_at": now });
+        let value = serde_json::json!({ "last_run_at": now, "marketplaces": marketplaces });
         match self
             .checkpoints
             .put_checkpoint(seller, CHECKPOINT, &value, current.map(|c| c.version))

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use domain::participations::CatchUp;
 use domain::settings::{Authorization, OrderStatus, SellerSettings};
 use domain::{AmazonOrderId, Deadline, SellerId};
 use lambda_kit::metrics::{Counter, Job, Metrics};
@@ -197,7 +198,16 @@ impl Puller {
             return Ok(report);
         }
         let pulled = match self.marketplaces(&settings, deadline).await {
-            Ok(settings) => self.pull(job, &settings, deadline, &mut report).await,
+            Ok((settings, catch_up)) => {
+                let pulled = self.pull(job, &settings, deadline, &mut report).await;
+                if matches!(pulled, Ok(Outcome::Done)) && job.mode == Mode::Incremental {
+                    self.catch_up(&settings, &catch_up, deadline, &mut report)
+                        .await
+                        .map(|()| Outcome::Done)
+                } else {
+                    pulled
+                }
+            }
             Err(e) => Err(e),
         };
         self.count(&seller_id, &report, matches!(pulled, Ok(Outcome::Done)));
@@ -232,14 +242,15 @@ impl Puller {
     }
 
     /// The settings with the marketplaces of this run: the seller's list,
-    /// or its participations ("default all", refreshed once a day).
+    /// or its participations ("default all", refreshed once a day), and the
+    /// marketplaces a refresh found new that still need a catch-up.
     async fn marketplaces(
         &self,
         settings: &SellerSettings,
         deadline: &Deadline,
-    ) -> Result<SellerSettings, PullError> {
+    ) -> Result<(SellerSettings, Vec<CatchUp>), PullError> {
         if !settings.all_marketplaces() {
-            return Ok(settings.clone());
+            return Ok((settings.clone(), Vec::new()));
         }
         let resolved = lambda_kit::marketplaces::resolve(
             &self.api,
@@ -249,7 +260,80 @@ impl Puller {
             deadline,
         )
         .await?;
-        Ok(settings.with_marketplaces(resolved.marketplaces))
+        Ok((
+            settings.with_marketplaces(resolved.marketplaces),
+            resolved.catch_up,
+        ))
+    }
+
+    /// Orders of a marketplace the seller was found to sell in at the last
+    /// refresh, updated since the refresh before (the incremental windows
+    /// up to then did not ask for that marketplace): one window per
+    /// marketplace, every page, through the ledger like any order. Done:
+    /// the catch-up is cleared; out of time: left for the next job (pages
+    /// seen again are dropped by the ledger).
+    async fn catch_up(
+        &self,
+        settings: &SellerSettings,
+        pending: &[CatchUp],
+        deadline: &Deadline,
+        report: &mut PullReport,
+    ) -> Result<(), PullError> {
+        let ctx = SellerContext::from(settings);
+        for c in pending {
+            let now = self.clock.now();
+            let only = settings.with_marketplaces(vec![c.marketplace_id.clone()]);
+            let mut window = Window {
+                after: c.since.max(
+                    settings
+                        .order_start()
+                        .map_err(|e| PullError::Settings(e.to_string()))?,
+                ),
+                before: now - self.options.settle,
+                next_token: None,
+                pages_done: 0,
+            };
+            let mut seen_tokens: HashSet<String> = HashSet::new();
+            loop {
+                if !deadline.allows(self.options.page_budget) {
+                    tracing::info!(seller = %settings.seller_id, marketplace = %c.marketplace_id, "marketplace catch-up left for the next job (deadline)");
+                    return Ok(());
+                }
+                let page: SearchOrdersResponse = self
+                    .api
+                    .call(&ctx, &self.search(&only, &window, now), deadline)
+                    .await?;
+                report.pages += 1;
+                for order in &page.orders {
+                    self.handle_order(order, settings, report).await?;
+                }
+                window.pages_done += 1;
+                match page
+                    .pagination
+                    .and_then(|p| p.next_token)
+                    .filter(|t| !t.is_empty())
+                {
+                    Some(token) if seen_tokens.insert(token.clone()) => {
+                        window.next_token = Some(token)
+                    }
+                    Some(_) => {
+                        return Err(PullError::SpApi(SpApiError::PaginationLoop {
+                            operation: domain::Operation::SearchOrders,
+                            page: window.pages_done as usize,
+                        }));
+                    }
+                    None => break,
+                }
+            }
+            lambda_kit::marketplaces::finish_catch_up(
+                self.participations.as_ref(),
+                &settings.seller_id,
+                &c.marketplace_id,
+            )
+            .await?;
+            tracing::info!(seller = %settings.seller_id, marketplace = %c.marketplace_id, since = %c.since, pages = window.pages_done, "orders of a marketplace new to the seller caught up");
+        }
+        Ok(())
     }
 
     /// The job's counts, whatever way it ended (a failure keeps what was

@@ -43,6 +43,25 @@ pub struct Participation {
 pub struct Participations {
     pub fetched_at: DateTime<Utc>,
     pub marketplaces: Vec<Participation>,
+    /// Marketplaces a refresh found new, whose orders since the refresh
+    /// before must still be pulled once (the incremental windows before
+    /// the refresh did not ask for them). Cleared when done.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub catch_up: Vec<CatchUp>,
+}
+
+/// Orders of `marketplace_id` last updated after `since` are still to be
+/// looked at once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatchUp {
+    pub marketplace_id: MarketplaceId,
+    pub since: DateTime<Utc>,
+}
+
+/// How far before the previous refresh a catch-up starts (a marketplace may
+/// have started a little before Amazon listed it).
+pub fn catch_up_margin() -> Duration {
+    Duration::hours(1)
 }
 
 /// Why a participation is not one of the seller's marketplaces.
@@ -67,6 +86,30 @@ impl std::fmt::Display for Excluded {
 }
 
 impl Participations {
+    /// `self` refreshed as `fresh`: the pending catch-ups carried over, plus
+    /// one for every marketplace that is effective now and was not before
+    /// (from the previous fetch minus [`catch_up_margin`]).
+    pub fn refreshed(&self, mut fresh: Participations, region: Region) -> Participations {
+        let (before, _) = self.effective(region);
+        let (now, _) = fresh.effective(region);
+        let mut catch_up: Vec<CatchUp> = self
+            .catch_up
+            .iter()
+            .filter(|c| now.contains(&c.marketplace_id))
+            .cloned()
+            .collect();
+        for m in now {
+            if !before.contains(&m) && !catch_up.iter().any(|c| c.marketplace_id == m) {
+                catch_up.push(CatchUp {
+                    marketplace_id: m,
+                    since: self.fetched_at - catch_up_margin(),
+                });
+            }
+        }
+        fresh.catch_up = catch_up;
+        fresh
+    }
+
     /// Whether the list is older than [`refresh_after`] at `now`.
     pub fn is_stale(&self, now: DateTime<Utc>) -> bool {
         now - self.fetched_at >= refresh_after()
@@ -141,6 +184,7 @@ mod tests {
                 // Not in the fact sheet, but an Amazon store: kept.
                 p("A1ZZZZZZZZZZZZ", "XX", "www.amazon.example", true),
             ],
+            catch_up: Vec::new(),
         };
         let (included, excluded) = list.effective(Region::Eu);
         let ids: Vec<&str> = included.iter().map(|m| m.as_str()).collect();
@@ -162,11 +206,57 @@ mod tests {
     }
 
     #[test]
+    fn a_marketplace_found_new_is_caught_up_from_the_refresh_before() {
+        let at = Utc.with_ymd_and_hms(2026, 9, 1, 8, 0, 0).unwrap();
+        let old = Participations {
+            fetched_at: at,
+            marketplaces: vec![p("A1PA6795UKMFR9", "DE", "www.amazon.de", true)],
+            catch_up: Vec::new(),
+        };
+        let fresh = Participations {
+            fetched_at: at + Duration::days(1),
+            marketplaces: vec![
+                p("A1PA6795UKMFR9", "DE", "www.amazon.de", true),
+                p("A1805IZSGTT6HS", "NL", "www.amazon.nl", true),
+                p("A2ZV50J4W1RKNI", "US", "sim1.stores.amazon.com", true),
+            ],
+            catch_up: Vec::new(),
+        };
+        let next = old.refreshed(fresh.clone(), Region::Eu);
+        assert_eq!(
+            next.catch_up,
+            [CatchUp {
+                marketplace_id: MarketplaceId::new("A1805IZSGTT6HS").unwrap(),
+                since: at - Duration::hours(1),
+            }]
+        );
+        // Still pending at the next refresh: kept, not restarted; dropped
+        // once the marketplace is gone again.
+        let later = next.refreshed(
+            Participations {
+                fetched_at: at + Duration::days(2),
+                ..fresh.clone()
+            },
+            Region::Eu,
+        );
+        assert_eq!(later.catch_up, next.catch_up);
+        let gone = next.refreshed(
+            Participations {
+                fetched_at: at + Duration::days(2),
+                ..old.clone()
+            },
+            Region::Eu,
+        );
+        assert!(gone.catch_up.is_empty());
+    }
+
+    #[test]
     fn a_list_is_fetched_again_after_a_day() {
         let at = Utc.with_ymd_and_hms(2026, 9, 1, 8, 0, 0).unwrap();
         let list = Participations {
             fetched_at: at,
             marketplaces: Vec::new(),
+            catch_up: Vec::new(),
         };
         assert!(!list.is_stale(at + Duration::hours(23)));
         assert!(list.is_stale(at + Duration::hours(24)));

@@ -11,7 +11,7 @@
 //! where to work and fails retryably.
 
 use chrono::{DateTime, Utc};
-use domain::participations::{Participation, Participations};
+use domain::participations::{CatchUp, Participation, Participations};
 use domain::settings::SellerSettings;
 use domain::{Deadline, MarketplaceId};
 use spapi::ops::sellers::GetMarketplaceParticipations;
@@ -59,6 +59,9 @@ pub struct Resolved {
     pub refreshed: bool,
     /// The participations are older than a day and could not be refreshed.
     pub stale: bool,
+    /// Marketplaces found new by a refresh whose earlier orders are still
+    /// to be pulled once ([`finish_catch_up`] when done).
+    pub catch_up: Vec<CatchUp>,
 }
 
 /// The participations as Amazon answered them.
@@ -80,14 +83,17 @@ pub fn from_answer(
                 suspended_listings: p.participation.has_suspended_listings,
             })
             .collect(),
+        catch_up: Vec::new(),
     }
 }
 
-/// Fetches the seller's participations from Amazon and keeps them.
+/// Fetches the seller's participations from Amazon and keeps them; a
+/// marketplace new since `kept` gets a catch-up.
 pub async fn refresh(
     api: &SpApi,
     store: &dyn ParticipationStore,
     settings: &SellerSettings,
+    kept: Option<&Participations>,
     now: DateTime<Utc>,
     deadline: &Deadline,
 ) -> Result<Participations, MarketplaceError> {
@@ -102,9 +108,30 @@ pub async fn refresh(
             seller: settings.seller_id.to_string(),
             source,
         })?;
-    let list = from_answer(answer, now);
+    let fresh = from_answer(answer, now);
+    let list = match kept {
+        Some(kept) => kept.refreshed(fresh, settings.region),
+        None => fresh,
+    };
     store.put_participations(&settings.seller_id, &list).await?;
     Ok(list)
+}
+
+/// The catch-up of `marketplace` is done: orders since its start were
+/// looked at.
+pub async fn finish_catch_up(
+    store: &dyn ParticipationStore,
+    seller: &domain::SellerId,
+    marketplace: &MarketplaceId,
+) -> Result<(), MarketplaceError> {
+    if let Some(mut list) = store.get_participations(seller).await? {
+        let before = list.catch_up.len();
+        list.catch_up.retain(|c| &c.marketplace_id != marketplace);
+        if list.catch_up.len() != before {
+            store.put_participations(seller, &list).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The marketplaces to serve `settings`' seller in now (see the module).
@@ -120,13 +147,14 @@ pub async fn resolve(
             marketplaces: settings.marketplaces.clone(),
             refreshed: false,
             stale: false,
+            catch_up: Vec::new(),
         });
     }
     let seller = &settings.seller_id;
     let kept = store.get_participations(seller).await?;
     let (list, refreshed, stale) = match kept {
         Some(list) if !list.is_stale(now) => (list, false, false),
-        kept => match refresh(api, store, settings, now, deadline).await {
+        kept => match refresh(api, store, settings, kept.as_ref(), now, deadline).await {
             Ok(list) => (list, true, false),
             Err(e) => match kept {
                 Some(list) => {
@@ -161,6 +189,7 @@ pub async fn resolve(
         marketplaces,
         refreshed,
         stale,
+        catch_up: list.catch_up.clone(),
     })
 }
 

@@ -129,6 +129,10 @@ mod tests {
                 participating: true,
                 suspended_listings: false,
             }],
+            catch_up: vec![domain::participations::CatchUp {
+                marketplace_id: domain::MarketplaceId::new("A1PA6795UKMFR9").unwrap(),
+                since: Utc.with_ymd_and_hms(2026, 8, 31, 7, 0, 0).unwrap(),
+            }],
         };
         store.put_participations(&seller, &list).await.unwrap();
         assert_eq!(
