@@ -7,6 +7,7 @@ mod client_sim;
 mod credentials;
 mod demo;
 mod features_marketplaces;
+mod features_shipping;
 mod idempotency;
 mod inventory_push;
 mod labels;
