@@ -137,7 +137,10 @@ async fn a_seller_in_de_fr_it_es_and_uk_with_no_marketplace_listed_is_served_in_
         vec![ListingSpec::new("MUG-1", 0), ListingSpec::new("MUG-2", 0)],
     )
     .expect("listings");
-    wms.set_stock(settings.client_code.as_str(), &[("MUG-1", 7, 7), ("MUG-2", 3, 3)]);
+    wms.set_stock(
+        settings.client_code.as_str(),
+        &[("MUG-1", 7, 7), ("MUG-2", 3, 3)],
+    );
     let out = inventory_push::handle(
         &pusher,
         &dead_letters,
@@ -204,15 +207,24 @@ async fn a_marketplace_the_seller_starts_selling_in_is_picked_up_at_the_daily_re
     rig.settle();
     let report = rig.pull(&seller, Mode::Incremental).await;
     assert_eq!(participation_calls(&rig, &seller), 2);
-    assert_eq!(report.sent, 2, "the new order and the caught-up one: {report:?}");
+    assert_eq!(
+        report.sent, 2,
+        "the new order and the caught-up one: {report:?}"
+    );
     let numbers: Vec<String> = rig
         .drain_wms()
         .await
         .iter()
         .map(|m| m.order_number().to_string())
         .collect();
-    assert!(numbers.contains(&"MG302-0000002-0000002".to_string()), "{numbers:?}");
-    assert!(numbers.contains(&"MG302-0000003-0000003".to_string()), "{numbers:?}");
+    assert!(
+        numbers.contains(&"MG302-0000002-0000002".to_string()),
+        "{numbers:?}"
+    );
+    assert!(
+        numbers.contains(&"MG302-0000003-0000003".to_string()),
+        "{numbers:?}"
+    );
     let kept = rig
         .store
         .get_participations(&SellerId::new(&seller.seller_id).unwrap())

@@ -95,9 +95,17 @@ async fn the_shipping_method_table_maps_both_ways() {
     rig.settle();
     assert_eq!(rig.pull(&seller, Mode::Incremental).await.sent, 6);
     let messages = rig.drain_wms().await;
-    assert!(messages.iter().all(|m| m.version() == wms::MessageVersion::V2));
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.version() == wms::MessageVersion::V2)
+    );
 
-    let shipping = |n| created(&messages, n).shipping.expect("version 2 has shipping");
+    let shipping = |n| {
+        created(&messages, n)
+            .shipping
+            .expect("version 2 has shipping")
+    };
     let s = shipping(1);
     assert_eq!(
         (s.wms_service.as_deref(), s.mapping),
@@ -210,7 +218,13 @@ async fn prime_orders_ship_on_amazon_labels_and_another_label_is_flagged() {
     assert_eq!(b.ship_by, Some(ship_by.latest));
     assert_eq!(b.label_from, Some(now));
     assert!(created(&messages, 1).flags.prime);
-    assert!(!created(&messages, 3).shipping.unwrap().buy_shipping.required);
+    assert!(
+        !created(&messages, 3)
+            .shipping
+            .unwrap()
+            .buy_shipping
+            .required
+    );
 
     let ship = ShipRig::on(rig, seller.clone(), ids).await;
     let (_, labels, _) = wire_labels(&ship.pull.stack, &ship.pull.sim, 1000.0);
@@ -251,8 +265,24 @@ async fn prime_orders_ship_on_amazon_labels_and_another_label_is_flagged() {
             &tracking,
             &[],
         ),
-        shipment(&seller.seller_id, &ship.number(2), "PKG-P2", "DHL", None, "DHL-0002", &[]),
-        shipment(&seller.seller_id, &ship.number(3), "PKG-P3", "DHL", None, "DHL-0003", &[]),
+        shipment(
+            &seller.seller_id,
+            &ship.number(2),
+            "PKG-P2",
+            "DHL",
+            None,
+            "DHL-0002",
+            &[],
+        ),
+        shipment(
+            &seller.seller_id,
+            &ship.number(3),
+            "PKG-P3",
+            "DHL",
+            None,
+            "DHL-0003",
+            &[],
+        ),
     ];
     let answer = ship.batch(&bodies).await.expect("the batch");
     assert!(ShipRig::failures(&answer).is_empty(), "{answer}");
@@ -275,7 +305,10 @@ async fn prime_orders_ship_on_amazon_labels_and_another_label_is_flagged() {
         tests::emf::total(
             &tests::emf::documents(sink),
             "BuyShippingBypassed",
-            &[("Seller", seller.seller_id.as_str()), ("Job", "shipment-confirm")],
+            &[
+                ("Seller", seller.seller_id.as_str()),
+                ("Job", "shipment-confirm"),
+            ],
         )
     };
     assert_eq!(bypassed(&ship.metrics), 1.0);

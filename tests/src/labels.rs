@@ -256,7 +256,11 @@ pub fn file(doc: &wms::label::Document) -> Vec<u8> {
 /// The label function wired from the template's environment on `stack`,
 /// against `sim` at `speed`, on the simulator's clock (the app secret must
 /// be set): the config, the service and its metric sink.
-pub fn wire_labels(stack: &TestStack, sim: &SimHandle, speed: f64) -> (Config, LabelService, MemorySink) {
+pub fn wire_labels(
+    stack: &TestStack,
+    sim: &SimHandle,
+    speed: f64,
+) -> (Config, LabelService, MemorySink) {
     let mut env: BTreeMap<String, String> = stack
         .resources
         .function_environment(&stack.template, "LabelsFunction")
