@@ -561,6 +561,25 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_is_valid_settings() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("\"shipping\": {")
+            .expect("the README shows the shipping settings");
+        let block = &readme[start..];
+        let end = block.find("```").expect("the block ends");
+        let json = format!("{{{}}}", &block[..end]);
+        let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        let s: ShippingSettings = serde_json::from_value(value["shipping"].clone()).unwrap();
+        s.validate().unwrap();
+        assert_eq!(
+            s.to_wms(&uk(), Some("NEXT_DAY")).code.as_deref(),
+            Some("RM-TRACKED-24")
+        );
+        assert_eq!(s.to_wms(&de(), Some("SCHEDULED")).source, MappingSource::Unmapped);
+    }
+
+    #[test]
     fn the_description_lists_every_level_once_plus_marketplace_rows() {
         let s = ShippingSettings {
             methods: vec![
