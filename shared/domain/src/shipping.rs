@@ -576,7 +576,10 @@ mod tests {
             s.to_wms(&uk(), Some("NEXT_DAY")).code.as_deref(),
             Some("RM-TRACKED-24")
         );
-        assert_eq!(s.to_wms(&de(), Some("SCHEDULED")).source, MappingSource::Unmapped);
+        assert_eq!(
+            s.to_wms(&de(), Some("SCHEDULED")).source,
+            MappingSource::Unmapped
+        );
     }
 
     #[test]
