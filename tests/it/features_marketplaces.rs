@@ -171,6 +171,23 @@ async fn a_seller_in_de_fr_it_es_and_uk_with_no_marketplace_listed_is_served_in_
         Some(0),
         "a dormant marketplace is not pushed to"
     );
+    // The push used the list the pull kept: still one call that day.
+    assert_eq!(
+        c.operation_metrics(&seller.seller_id, Operation::GetMarketplaceParticipations)
+            .calls,
+        1
+    );
+    println!(
+        "five marketplaces, no list in the settings: searchOrders {} calls, getMarketplaceParticipations {}, confirmShipment {}, patchListingsItem {}",
+        c.operation_metrics(&seller.seller_id, Operation::SearchOrders)
+            .calls,
+        c.operation_metrics(&seller.seller_id, Operation::GetMarketplaceParticipations)
+            .calls,
+        c.operation_metrics(&seller.seller_id, Operation::ConfirmShipment)
+            .calls,
+        c.operation_metrics(&seller.seller_id, Operation::PatchListingsItem)
+            .calls,
+    );
 }
 
 #[tokio::test]
