@@ -362,7 +362,7 @@ async fn show(seller: &SellerId, ctx: &Context, console: &Console) -> Result<(),
             state.dead_letters.unwrap_or(0)
         ));
         console.line(format!("health: {}", state.health.join("; ")));
-        console.line("shipping methods (Amazon service level -> WMS service):".to_string());
+        console.line("shipping methods (Amazon service level -> WMS service):");
         for line in &shipping {
             console.line(format!("  {line}"));
         }
