@@ -414,14 +414,16 @@ impl Onboarding {
             }
         }
         let first_time = existing.is_none();
+        // None invited: the seller is served in every marketplace it sells
+        // in, as Amazon's participations say from day to day (an empty list
+        // in the settings); the check above made sure there is one.
+        let kept = if invitation.marketplaces.is_empty() {
+            Vec::new()
+        } else {
+            marketplaces.confirmed.clone()
+        };
         let settings: SellerSettings = invitation
-            .apply(
-                seller,
-                existing,
-                marketplaces.confirmed.clone(),
-                secret,
-                now,
-            )
+            .apply(seller, existing, kept, secret, now)
             .map_err(|r| OnboardingError::refused(&invitation.id, r))?;
         self.settings.put_settings(&settings).await?;
         if !marketplaces.missing.is_empty() {

@@ -93,6 +93,7 @@ pub fn wire(
         api,
         settings: store.clone(),
         ledger: store.clone(),
+        participations: store.clone(),
         checkpoints: store.clone(),
         notes: store,
         sink: Arc::new(SqsOrderQueue::new(sqs.clone(), &config.wms_order_queue_url)),

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use domain::participations::CatchUp;
 use domain::settings::{Authorization, OrderStatus, SellerSettings};
 use domain::{AmazonOrderId, Deadline, SellerId};
 use lambda_kit::metrics::{Counter, Job, Metrics};
@@ -25,7 +26,8 @@ use spapi::models::orders::{IncludedData, Order, SearchOrdersResponse};
 use spapi::ops::orders::{FulfilledBy, SearchOrders, SearchWindow};
 use spapi::{SellerContext, SpApi, SpApiError};
 use store::{
-    Checkpoints, Claim, Clock, Decision, Ledger, LedgerEntry, PullNotes, SettingsStore, Sighting,
+    Checkpoints, Claim, Clock, Decision, Ledger, LedgerEntry, ParticipationStore, PullNotes,
+    SettingsStore, Sighting,
 };
 use wms::OrderMessage;
 
@@ -169,6 +171,8 @@ pub struct Puller {
     pub checkpoints: Arc<dyn Checkpoints>,
     /// Why orders were held or filtered (for an order's history).
     pub notes: Arc<dyn PullNotes>,
+    /// Marketplace participations of sellers with no marketplace listed.
+    pub participations: Arc<dyn ParticipationStore>,
     pub sink: Arc<dyn OrderSink>,
     pub jobs: Arc<dyn JobQueue>,
     pub clock: Arc<dyn Clock>,
@@ -202,7 +206,19 @@ impl Puller {
             };
             return Ok(report);
         }
-        let pulled = self.pull(job, &settings, deadline, &mut report).await;
+        let pulled = match self.marketplaces(&settings, deadline).await {
+            Ok((settings, catch_up)) => {
+                let pulled = self.pull(job, &settings, deadline, &mut report).await;
+                if matches!(pulled, Ok(Outcome::Done)) && job.mode == Mode::Incremental {
+                    self.catch_up(&settings, &catch_up, deadline, &mut report)
+                        .await
+                        .map(|()| Outcome::Done)
+                } else {
+                    pulled
+                }
+            }
+            Err(e) => Err(e),
+        };
         self.count(&seller_id, &report, matches!(pulled, Ok(Outcome::Done)));
         match pulled {
             Ok(outcome) => {
@@ -232,6 +248,113 @@ impl Puller {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The settings with the marketplaces of this run: the seller's list,
+    /// or its participations ("default all", refreshed once a day), and the
+    /// marketplaces a refresh found new that still need a catch-up.
+    pub(crate) async fn marketplaces(
+        &self,
+        settings: &SellerSettings,
+        deadline: &Deadline,
+    ) -> Result<(SellerSettings, Vec<CatchUp>), PullError> {
+        if !settings.all_marketplaces() {
+            return Ok((settings.clone(), Vec::new()));
+        }
+        let resolved = lambda_kit::marketplaces::resolve(
+            &self.api,
+            self.participations.as_ref(),
+            settings,
+            self.clock.now(),
+            deadline,
+        )
+        .await?;
+        Ok((
+            settings.with_marketplaces(resolved.marketplaces),
+            resolved.catch_up,
+        ))
+    }
+
+    /// Orders of a marketplace the seller was found to sell in at the last
+    /// refresh, updated since the refresh before (the incremental windows
+    /// up to then did not ask for that marketplace): one window per
+    /// marketplace, every page, through the ledger like any order. Done:
+    /// the catch-up is cleared; out of time: left for the next job (pages
+    /// seen again are dropped by the ledger).
+    async fn catch_up(
+        &self,
+        settings: &SellerSettings,
+        pending: &[CatchUp],
+        deadline: &Deadline,
+        report: &mut PullReport,
+    ) -> Result<(), PullError> {
+        let ctx = SellerContext::from(settings);
+        for c in pending {
+            let now = self.clock.now();
+            let only = settings.with_marketplaces(vec![c.marketplace_id.clone()]);
+            let mut window = Window {
+                after: c.since.max(
+                    settings
+                        .order_start()
+                        .map_err(|e| PullError::Settings(e.to_string()))?,
+                ),
+                before: now - self.options.settle,
+                next_token: None,
+                pages_done: 0,
+            };
+            let mut seen_tokens: HashSet<String> = HashSet::new();
+            loop {
+                if !deadline.allows(self.options.page_budget) {
+                    tracing::info!(seller = %settings.seller_id, marketplace = %c.marketplace_id, "marketplace catch-up left for the next job (deadline)");
+                    return Ok(());
+                }
+                let page: SearchOrdersResponse = self
+                    .api
+                    .call(
+                        &ctx,
+                        &self.search(
+                            &only,
+                            SearchWindow::LastUpdated {
+                                after: window.after,
+                                before: Some(window.before),
+                            },
+                            window.next_token.clone(),
+                            now,
+                        ),
+                        deadline,
+                    )
+                    .await?;
+                report.pages += 1;
+                for order in &page.orders {
+                    self.handle_order(order, settings, report).await?;
+                }
+                window.pages_done += 1;
+                match page
+                    .pagination
+                    .and_then(|p| p.next_token)
+                    .filter(|t| !t.is_empty())
+                {
+                    Some(token) if seen_tokens.insert(token.clone()) => {
+                        window.next_token = Some(token)
+                    }
+                    Some(_) => {
+                        return Err(PullError::SpApi(SpApiError::PaginationLoop {
+                            operation: domain::Operation::SearchOrders,
+                            page: window.pages_done as usize,
+                        }));
+                    }
+                    None => break,
+                }
+            }
+            lambda_kit::marketplaces::finish_catch_up(
+                self.participations.as_ref(),
+                &settings.seller_id,
+                &c.marketplace_id,
+            )
+            .await?;
+            tracing::info!(seller = %settings.seller_id, marketplace = %c.marketplace_id, since = %c.since, pages = window.pages_done, "orders of a marketplace new to the seller caught up");
+        }
+        Ok(())
     }
 
     /// The job's counts, whatever way it ended (a failure keeps what was
@@ -487,7 +610,10 @@ impl Puller {
             }
             Eligibility::Skip(SkipReason::Cancelled) => {
                 match self.ledger.get_order(seller, &order_id).await? {
-                    Some(entry) => self.report_cancellation(order, &entry, report).await,
+                    Some(entry) => {
+                        self.report_cancellation(order, &entry, settings, report)
+                            .await
+                    }
                     None => {
                         report.filtered += 1;
                         let why = "cancelled by Amazon before it was sent to the WMS";
@@ -539,7 +665,8 @@ impl Puller {
                 "the mapping did not give order.created".into(),
             ));
         };
-        let record = SentOrder::new(order, created);
+        let record = SentOrder::new(order, created)
+            .with_buy_shipping(orders::buy_shipping_reasons(order, settings));
         let record_json =
             serde_json::to_string(&record).map_err(|e| PullError::Contract(e.to_string()))?;
         let now = self.clock.now();
@@ -585,7 +712,8 @@ impl Puller {
             }
             Claim::Sent(existing) => {
                 report.already_sent += 1;
-                self.report_cancellation(order, &existing, report).await
+                self.report_cancellation(order, &existing, settings, report)
+                    .await
             }
         }
     }
@@ -621,6 +749,7 @@ impl Puller {
         &self,
         order: &Order,
         entry: &LedgerEntry,
+        settings: &SellerSettings,
         report: &mut PullReport,
     ) -> Result<(), PullError> {
         let seller = &entry.seller_id;
@@ -634,7 +763,9 @@ impl Puller {
                 return Ok(());
             }
         };
-        let Some(message) = orders::cancellation(order, Some(&record)) else {
+        let Some(message) =
+            orders::cancellation(order, Some(&record), orders::message_version(settings))
+        else {
             return Ok(());
         };
         let body = message.to_json()?;

@@ -142,11 +142,13 @@ pub async fn connect_by_link(
     });
     sim.control()
         .add_seller(spapi_sim::SellerSpec {
-            seller_id: LINK_SELLER.into(),
-            refresh_token: "Atzr|demo-link-seller-before".into(),
-            marketplace_ids: vec![crate::demo::DEMO_MARKETPLACE.into()],
-            pii: true,
             store_name: Some("Link Store".into()),
+            ..spapi_sim::SellerSpec::new(
+                LINK_SELLER,
+                "Atzr|demo-link-seller-before",
+                &[crate::demo::DEMO_MARKETPLACE],
+                true,
+            )
         })
         .map_err(fail)?;
     sim.control().sign_in(Some(LINK_SELLER)).map_err(fail)?;

@@ -13,11 +13,13 @@ pub mod error;
 pub mod ids;
 pub mod onboarding;
 pub mod operation;
+pub mod participations;
 pub mod pii;
 pub mod quota;
 pub mod region;
 pub mod retry;
 pub mod settings;
+pub mod shipping;
 pub mod time;
 
 pub use error::{DomainError, PortError};

@@ -17,9 +17,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::region::known_marketplace;
 use crate::settings::{
-    Authorization, CarrierOverride, InventorySettings, Jobs, OrderStatus, SellerSettings,
-    default_statuses,
+    Authorization, CarrierOverride, InventorySettings, Jobs, ORDER_MESSAGE_VERSIONS, OrderStatus,
+    SellerSettings, default_statuses,
 };
+use crate::shipping::ShippingSettings;
 use crate::{ClientCode, DomainError, MarketplaceId, Region, SellerId};
 
 /// Public apps' authorisations must be renewed this often (days).
@@ -286,9 +287,17 @@ pub struct SettingsTemplate {
     #[serde(default)]
     pub carrier_overrides: std::collections::BTreeMap<String, CarrierOverride>,
     #[serde(default)]
+    pub shipping: ShippingSettings,
+    #[serde(default = "first_version")]
+    pub order_message_version: u32,
+    #[serde(default)]
     pub jobs: Jobs,
     #[serde(default)]
     pub sandbox: bool,
+}
+
+fn first_version() -> u32 {
+    ORDER_MESSAGE_VERSIONS[0]
 }
 
 fn utc() -> String {
@@ -305,6 +314,8 @@ impl Default for SettingsTemplate {
             order_statuses: default_statuses(),
             inventory: InventorySettings::default(),
             carrier_overrides: Default::default(),
+            shipping: ShippingSettings::default(),
+            order_message_version: first_version(),
             jobs: Jobs::default(),
             sandbox: false,
         }
@@ -549,6 +560,8 @@ impl Invitation {
         s.order_statuses = t.order_statuses.clone();
         s.inventory = t.inventory.clone();
         s.carrier_overrides = t.carrier_overrides.clone();
+        s.shipping = t.shipping.clone();
+        s.order_message_version = t.order_message_version;
         s.jobs = t.jobs;
         s.sandbox = t.sandbox;
         s.authorized_at = Some(now);

@@ -26,6 +26,7 @@ pub mod labels;
 pub mod ledger;
 pub mod memory;
 pub mod notes;
+pub mod participations;
 pub mod replay;
 pub mod settings;
 pub mod shipments;
@@ -50,6 +51,7 @@ pub use labels::{BoughtLabel, LabelDocument, LabelStore, MemoryLabels, RateQuote
 pub use ledger::{Claim, Ledger, LedgerEntry, Recorded, SendState, StatusUpdate};
 pub use memory::MemoryStore;
 pub use notes::{Decision, PullNote, PullNotes, Sighting};
+pub use participations::ParticipationStore;
 pub use replay::{ReplayJournal, ReplayState};
 pub use settings::{SellerSummary, SettingsStore};
 pub use shipments::{

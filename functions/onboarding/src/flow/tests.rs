@@ -649,3 +649,28 @@ async fn no_code_state_token_or_invitation_code_reaches_a_log_line() {
         }
     }
 }
+
+#[tokio::test]
+async fn with_no_marketplace_invited_the_seller_follows_its_participations() {
+    let rig = rig(vec![DE, FR, "ATVPDKIKX0DER"]);
+    let code = rig.invite(&[], None).await;
+    let state = rig.start(&code).await;
+    let done = rig.callback(&state, "good-1", SELLER).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body.contains("Amazon DE") && done.body.contains("Amazon FR"),
+        "the region's marketplaces it sells in are shown: {}",
+        done.body
+    );
+    assert!(!done.body.contains("ATVPDKIKX0DER"), "not another region's");
+    let stored = rig
+        .settings
+        .get_settings(&SellerId::new(SELLER).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored.marketplaces.is_empty(),
+        "an empty list: every marketplace Amazon says, from day to day"
+    );
+}
