@@ -4,7 +4,9 @@
 # - always: moto (local DynamoDB, SQS, Secrets Manager) and cfn-lint;
 # - unless SKIP_SAM=1: the SAM CLI (sam validate, sam build);
 # - WITH_CHECKOV=1: checkov, in its own venv (.venv/checkov: its pins clash with the SAM CLI's);
-# - WITH_CARGO_LAMBDA=1: cargo-lambda (and zig, from PyPI) for `sam build` (infra/build.sh).
+# - WITH_CARGO_LAMBDA=1: cargo-lambda (and zig, from PyPI) for `sam build` (infra/build.sh);
+# - unless SKIP_BROWSER=1: Debian's chromium and chromium-driver, for the onboarding browser
+#   tests (apt-get as root, as CI runs; otherwise it says what to install and stops).
 # pip runs as `python -m pip` so a venv copied from another checkout still installs here.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,5 +36,18 @@ if [ "${WITH_CHECKOV:-0}" = 1 ]; then
   if [ "$(have "$venv/checkov" checkov)" != "$want_checkov" ]; then
     echo "setup: installing checkov==$want_checkov into .venv/checkov" >&2
     "$venv/checkov/bin/python" -m pip install --quiet --disable-pip-version-check "checkov==$want_checkov"
+  fi
+fi
+if [ "${SKIP_BROWSER:-0}" != 1 ]; then
+  if [ ! -x /usr/lib/chromium/chromium ] || ! command -v chromedriver >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "setup: installing chromium and chromium-driver (Debian packages) for the browser tests" >&2
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+    else
+      echo "setup: the browser tests need Debian's chromium and chromium-driver: run as root, or" >&2
+      echo "       sudo apt-get install chromium chromium-driver (or set SKIP_BROWSER=1 to skip this step)" >&2
+      exit 1
+    fi
   fi
 fi

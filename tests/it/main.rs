@@ -2,11 +2,13 @@
 //! simulator on 127.0.0.1, with its own table, queues and sellers.
 
 mod admin;
+mod app_credentials;
 mod audit;
 mod client_sim;
 mod credentials;
 mod demo;
 mod e2e;
+mod e2e_onboarding;
 mod features_confirm;
 mod features_marketplaces;
 mod features_shipping;
@@ -16,6 +18,8 @@ mod inventory_push;
 mod labels;
 mod metrics;
 mod no_pii_in_logs;
+mod onboarding;
+mod onboarding_browser;
 mod operator_cli;
 mod order_pull;
 mod order_pull_pii;
@@ -24,6 +28,7 @@ mod quota_shared;
 mod readme;
 mod shipment_confirm;
 mod sim_behaviour;
+mod sim_consent;
 mod sim_feeds;
 mod sim_schema;
 mod sim_shipping;

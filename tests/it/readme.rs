@@ -61,9 +61,30 @@ async fn the_readmes_operator_commands_run_as_written_against_the_local_stack() 
     );
     rig.write_file("token.txt", &seller.refresh_token);
 
+    // The application as Developer Central knows it: its notification
+    // queue registered, so Amazon (the simulator) rotates its secret.
+    sim.control().register_solution(tests::sim::SolutionSpec {
+        application_id: "amzn1.sp.solution.readme".into(),
+        client_id: tests::sim::CLIENT_ID.into(),
+        name: "Readme app".into(),
+        redirect_uris: vec!["https://abc123.lambda-url.eu-west-1.on.aws/callback".into()],
+        login_uri: None,
+        draft: false,
+        notifications: true,
+    });
+
     let mut prepared_operate = false;
     let mut prepared_troubleshooting = false;
+    let mut invited = 0;
     for (section, line) in &commands {
+        if line.contains("--secret-stdin") {
+            // The secret Developer Central shows after the rotation above.
+            let current = sim
+                .control()
+                .client_secret(tests::sim::CLIENT_ID)
+                .expect("the app's secret");
+            rig.write_file("new-secret.txt", &current);
+        }
         if section == "Operate" && !prepared_operate {
             // The order the README looks up, pulled as the schedule would.
             sim.control()
@@ -135,6 +156,23 @@ async fn the_readmes_operator_commands_run_as_written_against_the_local_stack() 
             (Some("dlq"), Some("show")) => {
                 assert!(outcome.out.contains("PKG-README"), "{}", outcome.out)
             }
+            (Some("invite"), _) => {
+                assert!(
+                    outcome
+                        .out
+                        .contains("https://abc123.lambda-url.eu-west-1.on.aws/connect?invitation="),
+                    "{}",
+                    outcome.out
+                );
+                invited += 1;
+            }
+            (Some("app"), Some("status")) => {
+                assert!(
+                    outcome.out.contains(tests::sim::CLIENT_ID),
+                    "{}",
+                    outcome.out
+                )
+            }
             (Some("backfill"), _) => assert!(
                 outcome
                     .out
@@ -147,6 +185,15 @@ async fn the_readmes_operator_commands_run_as_written_against_the_local_stack() 
         }
     }
     assert!(prepared_operate && prepared_troubleshooting);
+    assert!(invited >= 2, "a new seller's and a renewal invitation");
+    // `app rotate-secret` asked Amazon, which sent the new secret to the
+    // application's queue; `--secret-stdin` stored it.
+    let notes = sim.control().take_app_notifications();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(
+        notes[0]["notificationType"],
+        "APPLICATION_OAUTH_CLIENT_NEW_SECRET"
+    );
     // The replayed message is back on the shipment queue, the order sent.
     let back = rig
         .pull

@@ -3,6 +3,7 @@
 //! free port, log capture, and the functions' EMF metrics read back. Everything listens on 127.0.0.1 only.
 
 pub mod admin;
+pub mod browser;
 pub mod client;
 pub mod emf;
 pub mod emu;
@@ -10,6 +11,7 @@ pub mod inventory;
 pub mod labels;
 pub mod logs;
 pub mod moto;
+pub mod onboarding;
 pub mod pull;
 pub mod ship;
 pub mod sim;

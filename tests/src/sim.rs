@@ -10,7 +10,7 @@ use serde_json::Value;
 pub use spapi_sim::{
     AddressSpec, BuyerSpec, CancelParty, CancelSpec, Fault, FaultTarget, FulfilledBy, ItemSpec,
     MARKETPLACES, OrderSpec, SellerSpec, ShipItem, ShipSpec, SimConfig, SimControl, SimHandle,
-    TimeWindow,
+    SolutionSpec, TimeWindow,
 };
 
 /// The LWA application every simulator from [`start_sim`] knows.

@@ -185,6 +185,9 @@ impl Pusher {
                 report.skipped += 1;
                 continue;
             };
+            if s.enabled && s.jobs.inventory && !summary.authorized {
+                tracing::warn!(seller = %s.seller_id, "inventory push skipped: the seller's authorisation is broken (LWA invalid_grant); send it a renewal invitation (connector-admin invite --seller)");
+            }
             if !s.enabled || !s.jobs.inventory || !summary.authorized {
                 report.skipped += 1;
                 continue;

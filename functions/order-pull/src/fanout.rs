@@ -36,7 +36,14 @@ impl Puller {
         let now = self.clock.now();
         for summary in self.settings.list_sellers().await? {
             report.sellers += 1;
-            if !summary.enabled || !summary.authorized {
+            if !summary.enabled {
+                report.skipped += 1;
+                continue;
+            }
+            if !summary.authorized {
+                // Once per run, not per retry: LWA is not asked again until
+                // the seller authorises anew (a renewal invitation clears it).
+                tracing::warn!(seller = %summary.seller_id, "order pull skipped: the seller's authorisation is broken (LWA invalid_grant); send it a renewal invitation (connector-admin invite --seller)");
                 report.skipped += 1;
                 continue;
             }

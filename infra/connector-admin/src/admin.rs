@@ -128,6 +128,10 @@ impl Admin {
             })?;
             lambda_kit::audit!(success, "secret.write", seller = %settings.seller_id, secret = %secret, "the seller's refresh token was stored");
         }
+        if refresh_token.is_some() {
+            // The seller granted this token now (or when the operator got it).
+            settings.authorized_at = Some(self.store.now());
+        }
         settings.refresh_token_secret = secret;
         settings.authorization = Authorization::Active;
         self.store.put_settings(&settings).await?;

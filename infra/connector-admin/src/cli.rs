@@ -1,14 +1,14 @@
 //! The command tree: `connector-admin [--stage S] [--json] <command>`. A
 //! command group is one module with its clap arguments and its `run`, and
-//! one variant here (later groups — `invite`, `notifications`, `app`,
-//! `golive`, `skus` — add theirs the same way).
+//! one variant here (later groups — `notifications`, `golive`, `skus` —
+//! add theirs the same way).
 
 use clap::{Parser, Subcommand};
 
 use crate::context::Context;
 use crate::error::{CliError, EXIT_CODES};
 use crate::output::Console;
-use crate::{backfill, check, dlq, feeds, order, sellers};
+use crate::{app, backfill, check, dlq, feeds, invite, order, sellers};
 
 const ABOUT: &str = "Operate a WMS-Amazon connector deployment: sellers, consent checks, backfills, dead letters, order histories, feeds";
 
@@ -24,7 +24,8 @@ const AFTER_HELP: &str = "\
 Examples:
   connector-admin --stage prod sellers
   connector-admin --stage prod check A1EXAMPLESELLER
-  connector-admin --stage prod --json dlq list";
+  connector-admin --stage prod --json dlq list
+  connector-admin --stage prod invite --url https://abc123.lambda-url.eu-west-1.on.aws --client-code ACME --region EU";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -75,6 +76,15 @@ pub enum Command {
     /// A seller's recent feeds (stock and shipments), their status and report errors.
     #[command(after_help = feeds::EXAMPLES)]
     Feeds(feeds::FeedsArgs),
+    /// Invite a seller to connect itself (or renew its authorisation): prints a one-time link to the onboarding page.
+    #[command(after_help = invite::EXAMPLES)]
+    Invite(invite::InviteArgs),
+    /// The invitations: open ones, or all with --all (who used them).
+    #[command(after_help = invite::LIST_EXAMPLES)]
+    Invitations(invite::ListArgs),
+    /// The application's own LWA client secret: its age, and rotating it.
+    #[command(subcommand)]
+    App(app::AppCommand),
 }
 
 /// Runs one command against `ctx`, writing to `console`.
@@ -87,6 +97,9 @@ pub async fn run(command: Command, ctx: &Context, console: &Console) -> Result<(
         Command::Dlq(command) => dlq::run(command, ctx, console).await,
         Command::Order(args) => order::run(args, ctx, console).await,
         Command::Feeds(args) => feeds::run(args, ctx, console).await,
+        Command::Invite(args) => invite::run(args, ctx, console).await,
+        Command::Invitations(args) => invite::list(args, ctx, console).await,
+        Command::App(command) => app::run(command, ctx, console).await,
     }
 }
 

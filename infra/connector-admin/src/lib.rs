@@ -19,6 +19,7 @@
 //! scheduled pull) and must not be used by any function.
 
 pub mod admin;
+pub mod app;
 pub mod backfill;
 pub mod check;
 pub mod cli;
@@ -26,6 +27,7 @@ pub mod context;
 pub mod dlq;
 pub mod error;
 pub mod feeds;
+pub mod invite;
 pub mod order;
 pub mod output;
 pub mod queues;

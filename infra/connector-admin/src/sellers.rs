@@ -22,8 +22,9 @@ Examples:
   connector-admin --stage prod --json sellers --no-dlq";
 
 /// Amazon asks sellers of public apps to renew their authorisation every
-/// 365 days: warn a month before.
-pub const RENEW_WARNING_DAYS: i64 = 335;
+/// 365 days: warn a month before (as the renewal alarm does).
+pub const RENEW_WARNING_DAYS: i64 =
+    domain::onboarding::RENEWAL_DAYS - domain::onboarding::RENEWAL_WARNING_DAYS;
 
 /// An order pull older than this (four missed schedules) is unhealthy.
 pub const PULL_LATE_MINUTES: i64 = 60;
@@ -141,6 +142,13 @@ pub struct SellerState {
     /// When the refresh token was stored (its secret's last change).
     pub token_stored_at: Option<DateTime<Utc>>,
     pub token_age_days: Option<i64>,
+    /// When the seller authorised the application: kept in its settings
+    /// (the consent flow, or a token stored by hand), else the token's date.
+    pub authorized_at: Option<DateTime<Utc>>,
+    /// Days since then.
+    pub authorization_age_days: Option<i64>,
+    /// When Amazon wants it renewed (365 days after it was given).
+    pub renewal_due: Option<DateTime<Utc>>,
     /// The order pull's checkpoint: orders updated before this reached the WMS.
     pub last_pull: Option<DateTime<Utc>>,
     /// The last inventory push that finished.
@@ -192,23 +200,26 @@ pub async fn state(
         ),
     };
     let token_age_days = token_stored_at.map(|t| (now - t).num_days());
+    let authorized_at = settings.authorized_at.or(token_stored_at);
+    let authorization_age_days = authorized_at.map(|t| (now - t).num_days());
+    let renewal_due = authorized_at.map(domain::onboarding::renewal_due);
     let mut health = Vec::new();
     let id = seller.as_str();
     if let Some(b) = &authorization_broken {
         health.push(format!(
-            "authorisation broken since {} ({}): ask the seller to authorise again, then `connector-admin seller put {id} --refresh-token-stdin`",
+            "authorisation broken since {} ({}): send the seller a renewal link (`connector-admin invite --url URL --seller {id}`), or store a new token with `connector-admin seller put {id} --refresh-token-stdin`",
             b.since.format("%Y-%m-%d %H:%M UTC"),
             b.reason
         ));
     }
-    match token_age_days {
-        None => health.push(format!(
-            "no refresh token stored: `connector-admin seller put {id} --refresh-token-stdin`"
+    match (token_stored_at, authorization_age_days) {
+        (None, _) => health.push(format!(
+            "no refresh token stored: invite the seller (`connector-admin invite --url URL --seller {id}`) or `connector-admin seller put {id} --refresh-token-stdin`"
         )),
-        Some(days) if days >= RENEW_WARNING_DAYS => health.push(format!(
-            "the authorisation is {days} days old: public apps are renewed every 365 days — ask the seller to renew it in Seller Central, then store the new token"
+        (_, Some(days)) if days >= RENEW_WARNING_DAYS => health.push(format!(
+            "the authorisation is {days} days old: Amazon wants it renewed every 365 days — send the seller a renewal link with `connector-admin invite --url URL --seller {id}`"
         )),
-        Some(_) => {}
+        _ => {}
     }
     if !settings.enabled {
         health.push(format!(
@@ -241,6 +252,9 @@ pub async fn state(
         authorization_broken,
         token_stored_at,
         token_age_days,
+        authorized_at,
+        authorization_age_days,
+        renewal_due,
         last_pull,
         last_push,
         dead_letters,
@@ -288,7 +302,7 @@ pub async fn list(args: ListArgs, ctx: &Context, console: &Console) -> Result<()
             "STATE",
             "JOBS",
             "AUTH",
-            "TOKEN AGE",
+            "AUTH AGE",
             "LAST PULL",
             "LAST PUSH",
             "DLQ",
@@ -303,7 +317,7 @@ pub async fn list(args: ListArgs, ctx: &Context, console: &Console) -> Result<()
                     if s.enabled { "enabled" } else { "disabled" }.into(),
                     s.jobs.join(","),
                     s.authorization.to_uppercase(),
-                    s.token_age_days
+                    s.authorization_age_days
                         .map(|d| format!("{d} d"))
                         .unwrap_or_else(|| "none".into()),
                     when(s.last_pull, now),
@@ -347,7 +361,7 @@ async fn show(seller: &SellerId, ctx: &Context, console: &Console) -> Result<(),
         console.line(text);
         let now = ctx.clock.now();
         console.line(format!(
-            "\nstate: {}, jobs: {}, authorisation {}{}, token stored {}, last pull {}, last push {}, {} dead letter(s)",
+            "\nstate: {}, jobs: {}, authorisation {}{}, given {} (renew by {}), token stored {}, last pull {}, last push {}, {} dead letter(s)",
             if state.enabled { "enabled" } else { "disabled" },
             state.jobs.join(","),
             state.authorization,
@@ -356,6 +370,11 @@ async fn show(seller: &SellerId, ctx: &Context, console: &Console) -> Result<(),
                 .as_ref()
                 .map(|b| format!(" ({})", b.reason))
                 .unwrap_or_default(),
+            when(state.authorized_at, now),
+            state
+                .renewal_due
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_else(|| "-".into()),
             when(state.token_stored_at, now),
             when(state.last_pull, now),
             when(state.last_push, now),

@@ -9,6 +9,7 @@
 pub mod demo;
 pub mod demo_inventory;
 pub mod demo_labels;
+pub mod demo_onboarding;
 pub mod demo_orders;
 pub mod demo_shipments;
 pub mod lambda_sqs;

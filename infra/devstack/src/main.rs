@@ -1,6 +1,7 @@
 //! `demo`: the README's first command. Starts moto and creates the template's
 //! resources in it, starts the SP-API simulator with a demo seller and orders,
-//! onboards the seller and runs the main job's code against both; prints ids,
+//! onboards the seller and runs the main job's code against both (and a
+//! second seller connects itself by invitation link); prints ids,
 //! statuses and counts (never buyer data). Everything listens on 127.0.0.1
 //! and stops when the demo ends.
 
@@ -214,6 +215,10 @@ async fn run(args: Args) -> Result<(), devstack::DevstackError> {
                 .unwrap_or_else(|| "-".into())
         );
     }
+    // Another seller connects itself through an invitation link.
+    let connected =
+        devstack::demo_onboarding::connect_by_link(&sdk, &stack, &template, &sim).await?;
+    println!("{connected}");
     let _ = sim.shutdown().await;
     drop(moto);
     Ok(())

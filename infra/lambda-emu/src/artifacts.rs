@@ -18,11 +18,13 @@ use std::process::Command;
 use crate::EmuError;
 
 /// The binaries of the template's functions, plus the hello-world reference.
-pub const PACKAGES: [&str; 5] = [
+pub const PACKAGES: [&str; 7] = [
     "order-pull",
     "shipment-confirm",
     "inventory-push",
     "labels",
+    "onboarding",
+    "credentials",
     "hello-lambda",
 ];
 

@@ -13,6 +13,7 @@
 //! `domain`, and production code must never depend on it. It never logs buyer
 //! data or tokens (operation, status and request id only).
 
+mod consent;
 mod control;
 mod control_http;
 mod error;
@@ -42,6 +43,7 @@ use axum::routing::post;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use consent::{CODE_LIFETIME, SECRET_OVERLAP, SolutionSpec};
 pub use control::{MetricsReport, SellerSpec, SimControl};
 pub use error::SimError;
 pub use faults::{Fault, FaultTarget};
@@ -120,6 +122,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
 
 fn router(shared: Arc<state::Shared>, control: SimControl) -> Router {
     let amazon = spapi::routes()
+        .merge(consent::routes())
         .route("/auth/o2/token", post(lwa::token_endpoint))
         .with_state(shared);
     amazon

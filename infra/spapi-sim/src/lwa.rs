@@ -1,6 +1,7 @@
 //! Login with Amazon: `POST /auth/o2/token` (form body) for the
-//! `refresh_token` and `client_credentials` grants, LWA's error answers, and
-//! the check of `x-amz-access-token` on every SP-API call.
+//! `refresh_token`, `client_credentials` and `authorization_code` grants
+//! (the codes are the consent page's, see `consent`), LWA's error answers,
+//! and the check of `x-amz-access-token` on every SP-API call.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,11 +19,11 @@ use crate::state::{AccessToken, Inner, Shared, Subject, random_token};
 /// Seconds an access token lives (before time compression).
 pub const TOKEN_LIFETIME_SECS: u64 = 3600;
 
+/// The grantless scope of the client-secret rotation.
+pub const ROTATION_SCOPE: &str = "sellingpartnerapi::client_credential:rotation";
+
 /// Scopes of the grantless operations (fact sheet, "Grantless calls").
-const SCOPES: &[&str] = &[
-    "sellingpartnerapi::notifications",
-    "sellingpartnerapi::client_credential:rotation",
-];
+const SCOPES: &[&str] = &["sellingpartnerapi::notifications", ROTATION_SCOPE];
 
 struct LwaError {
     status: StatusCode,
@@ -110,7 +111,10 @@ fn grant(shared: &Shared, fields: &[(String, String)]) -> Result<serde_json::Val
             .filter(|v| !v.is_empty())
     };
     let grant_type = get("grant_type").ok_or_else(|| missing("grant_type"))?;
-    if grant_type != "refresh_token" && grant_type != "client_credentials" {
+    if !matches!(
+        grant_type,
+        "refresh_token" | "client_credentials" | "authorization_code"
+    ) {
         return Err(lwa_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -120,7 +124,10 @@ fn grant(shared: &Shared, fields: &[(String, String)]) -> Result<serde_json::Val
     let client_id = get("client_id").ok_or_else(|| missing("client_id"))?;
     let client_secret = get("client_secret").ok_or_else(|| missing("client_secret"))?;
     let mut inner = shared.lock();
-    if inner.apps.get(client_id).map(String::as_str) != Some(client_secret) {
+    let current = inner.apps.get(client_id).map(String::as_str) == Some(client_secret);
+    if !current
+        && !crate::consent::previous_secret_works(&inner, shared.speed, client_id, client_secret)
+    {
         return Err(lwa_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
@@ -128,6 +135,32 @@ fn grant(shared: &Shared, fields: &[(String, String)]) -> Result<serde_json::Val
         ));
     }
     let lifetime = Duration::from_secs(TOKEN_LIFETIME_SECS);
+    if grant_type == "authorization_code" {
+        let code = get("code").ok_or_else(|| missing("code"))?;
+        let redirect_uri = get("redirect_uri");
+        return match crate::consent::exchange(
+            &mut inner,
+            shared.speed,
+            code,
+            client_id,
+            redirect_uri,
+        ) {
+            Ok((seller_id, refresh)) => {
+                let access = issue(&mut inner, Subject::Seller(seller_id), lifetime);
+                Ok(json!({
+                    "access_token": access,
+                    "token_type": "bearer",
+                    "expires_in": TOKEN_LIFETIME_SECS,
+                    "refresh_token": refresh,
+                }))
+            }
+            Err(_) => Err(lwa_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "The authorization code is invalid, expired, already used, or was issued for another client or redirect_uri",
+            )),
+        };
+    }
     if grant_type == "client_credentials" {
         let scope = get("scope").ok_or_else(|| missing("scope"))?;
         if !SCOPES.contains(&scope) {
@@ -138,6 +171,10 @@ fn grant(shared: &Shared, fields: &[(String, String)]) -> Result<serde_json::Val
             ));
         }
         let access = issue(&mut inner, Subject::App, lifetime);
+        inner
+            .consent
+            .app_tokens
+            .insert(access.clone(), (client_id.to_string(), scope.to_string()));
         return Ok(json!({
             "access_token": access,
             "token_type": "bearer",
@@ -158,7 +195,8 @@ fn grant(shared: &Shared, fields: &[(String, String)]) -> Result<serde_json::Val
         .cloned()
         .ok_or_else(invalid_grant)?;
     *inner.token_requests.entry(seller_id.clone()).or_default() += 1;
-    let revoked = inner.sellers.get(&seller_id).is_none_or(|s| s.revoked);
+    let revoked = inner.sellers.get(&seller_id).is_none_or(|s| s.revoked)
+        || inner.consent.revoked_tokens.contains(refresh);
     if revoked {
         return Err(invalid_grant());
     }

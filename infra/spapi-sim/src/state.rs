@@ -118,6 +118,9 @@ pub struct Inner {
     pub feeds: crate::feeds::FeedsState,
     /// Amazon Shipping v2: rate tokens, shipments, purchases (`shipping`).
     pub shipping: crate::shipping::ShippingState,
+    /// Seller Central's consent pages, authorization codes, the
+    /// applications' secret rotation (`consent`).
+    pub consent: crate::consent::ConsentState,
 }
 
 impl Inner {

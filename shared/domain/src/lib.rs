@@ -11,6 +11,7 @@
 pub mod breaker;
 pub mod error;
 pub mod ids;
+pub mod onboarding;
 pub mod operation;
 pub mod participations;
 pub mod pii;

@@ -38,6 +38,7 @@ pub enum Operation {
     CancelShipment,
     GetTracking,
     GetShipmentDocuments,
+    RotateApplicationClientSecret,
 }
 
 /// Static facts about one operation.
@@ -51,7 +52,7 @@ pub struct OperationSpec {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 18] = [
+    pub const ALL: [Operation; 19] = [
         Operation::SearchOrders,
         Operation::GetOrder,
         Operation::GetMarketplaceParticipations,
@@ -70,6 +71,7 @@ impl Operation {
         Operation::CancelShipment,
         Operation::GetTracking,
         Operation::GetShipmentDocuments,
+        Operation::RotateApplicationClientSecret,
     ];
 
     pub const fn spec(self) -> OperationSpec {
@@ -101,6 +103,11 @@ impl Operation {
             Operation::CancelShipment => ("cancelShipment", 80.0, 100, Idempotent),
             Operation::GetTracking => ("getTracking", 80.0, 100, Idempotent),
             Operation::GetShipmentDocuments => ("getShipmentDocuments", 80.0, 100, Idempotent),
+            // Grantless (the application's bucket). Each call makes Amazon
+            // issue another secret: never repeated blindly.
+            Operation::RotateApplicationClientSecret => {
+                ("rotateApplicationClientSecret", 0.0167, 1, Unsafe)
+            }
         };
         OperationSpec {
             name,

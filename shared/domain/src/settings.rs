@@ -178,6 +178,12 @@ pub struct SellerSettings {
     pub enabled: bool,
     #[serde(default)]
     pub authorization: Authorization,
+    /// When the seller last granted the application access (the consent
+    /// flow's callback, or the operator storing a refresh token). Public
+    /// apps' authorisations are renewed every 365 days from this date.
+    /// `None` for sellers onboarded before the date was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorized_at: Option<DateTime<Utc>>,
 }
 
 fn utc() -> String {
@@ -224,6 +230,7 @@ impl SellerSettings {
             refresh_token_secret: refresh_token_secret.into(),
             enabled: true,
             authorization: Authorization::Active,
+            authorized_at: None,
         }
     }
 

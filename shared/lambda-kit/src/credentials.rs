@@ -96,6 +96,19 @@ impl Credentials for SecretsCredentials {
             .mark_authorization_broken(seller, reason)
             .await
     }
+
+    async fn forget_app(&self) {
+        self.secrets.invalidate(&self.app_secret_name).await;
+    }
+
+    async fn forget_refresh_token(&self, seller: &SellerId) {
+        match self.directory.refresh_token_secret(seller).await {
+            Ok(name) => self.secrets.invalidate(&name).await,
+            Err(e) => {
+                tracing::warn!(seller = %seller, error = %e, "could not find the seller's secret to read it again")
+            }
+        }
+    }
 }
 
 /// The production [`SellerDirectory`]: the seller settings in the store name
@@ -224,5 +237,59 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(dir.broken.lock().unwrap().len(), 1);
+    }
+
+    /// Counts reads, and serves whatever value is current.
+    struct Changing {
+        value: Mutex<String>,
+        reads: Mutex<usize>,
+    }
+
+    #[async_trait::async_trait]
+    impl secrets::SecretSource for Changing {
+        async fn fetch(&self, _: &str) -> Result<SecretString, SecretsError> {
+            *self.reads.lock().unwrap() += 1;
+            Ok(SecretString::from(self.value.lock().unwrap().clone()))
+        }
+    }
+
+    #[tokio::test]
+    async fn forgetting_reads_the_stored_value_again() {
+        let source = Arc::new(Changing {
+            value: Mutex::new(
+                r#"{"client_id":"c","client_secret":"old","refresh_token":"Atzr|old"}"#.into(),
+            ),
+            reads: Mutex::new(0),
+        });
+        let creds = SecretsCredentials::new(
+            SecretsCache::new(source.clone(), Duration::from_secs(3600)),
+            "app",
+            Arc::new(Directory::default()),
+        );
+        let seller = SellerId::new("A3EXAMPLESELLER").unwrap();
+        assert_eq!(
+            creds.app().await.unwrap().client_secret.expose_secret(),
+            "old"
+        );
+        *source.value.lock().unwrap() =
+            r#"{"client_id":"c","client_secret":"new","refresh_token":"Atzr|new"}"#.into();
+        assert_eq!(
+            creds.app().await.unwrap().client_secret.expose_secret(),
+            "old",
+            "cached"
+        );
+        creds.forget_app().await;
+        assert_eq!(
+            creds.app().await.unwrap().client_secret.expose_secret(),
+            "new"
+        );
+        let before = *source.reads.lock().unwrap();
+        creds.refresh_token(&seller).await.unwrap();
+        creds.forget_refresh_token(&seller).await;
+        assert_eq!(
+            creds.refresh_token(&seller).await.unwrap().expose_secret(),
+            "Atzr|new"
+        );
+        assert_eq!(*source.reads.lock().unwrap(), before + 2);
     }
 }

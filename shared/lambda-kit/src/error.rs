@@ -127,6 +127,7 @@ impl ErrorType for SpApiError {
             SpApiError::Quota(_) => "QuotaStoreUnavailable",
             SpApiError::InvalidRequest { .. } => "AmazonRequestInvalid",
             SpApiError::Document { .. } => "FeedDocumentTransferFailed",
+            SpApiError::AuthorizationCode { .. } => "AuthorizationCodeRefused",
         }
     }
 }
@@ -154,6 +155,7 @@ impl ErrorType for secrets::SecretsError {
                 "SecretMalformed"
             }
             secrets::SecretsError::Read { .. } => "SecretUnreadable",
+            secrets::SecretsError::Write { .. } => "SecretNotWritten",
         }
     }
 }

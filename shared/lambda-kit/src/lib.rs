@@ -9,6 +9,7 @@
 //!
 //! Business rules do not belong here; this crate must not depend on any job.
 
+pub mod app_secret;
 pub mod batch;
 pub mod credentials;
 pub mod error;

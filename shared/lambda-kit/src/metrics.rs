@@ -220,11 +220,31 @@ pub const ORDER_PULL_AGE: &str = "OrderPullAgeSeconds";
 /// The largest [`ORDER_PULL_AGE`] of the sellers whose pull is on (`[Stage]`).
 pub const ORDER_PULL_MAX_AGE: &str = "OrderPullMaxAgeSeconds";
 
+/// Sellers connected (or re-authorised) through the consent flow (`[Stage]`).
+pub const SELLERS_CONNECTED: &str = "SellersConnected";
+/// Consent callbacks that did not connect a seller: denied, expired,
+/// replayed, refused by LWA or Amazon (`[Stage]`).
+pub const CONSENT_FAILURES: &str = "ConsentFailures";
+/// Days until a seller's yearly authorisation renewal is due, 0 once due
+/// (`[Stage, Seller]`, unit None).
+pub const AUTHORIZATION_DAYS_LEFT: &str = "AuthorizationDaysLeft";
+/// The smallest [`AUTHORIZATION_DAYS_LEFT`] of the active sellers (`[Stage]`):
+/// the renewal alarm's metric.
+pub const AUTHORIZATION_MIN_DAYS_LEFT: &str = "AuthorizationMinDaysLeft";
+/// Days since the application's LWA client secret was stored (`[Stage]`,
+/// unit None): Amazon makes it expire after 180.
+pub const APP_SECRET_AGE_DAYS: &str = "AppSecretAgeDays";
+/// New application client secrets stored (Amazon's notification or the
+/// operator's rotation; `[Stage]`).
+pub const APP_SECRET_ROTATIONS: &str = "AppSecretRotations";
+
 /// The unit of a metric (EMF's names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Unit {
     Count,
     Seconds,
+    /// EMF's `None`: a plain number (days).
+    NoUnit,
 }
 
 impl Unit {
@@ -232,6 +252,7 @@ impl Unit {
         match self {
             Unit::Count => "Count",
             Unit::Seconds => "Seconds",
+            Unit::NoUnit => "None",
         }
     }
 }
@@ -502,6 +523,57 @@ impl Metrics {
             ORDER_PULL_MAX_AGE,
             Unit::Seconds,
             seconds,
+            Aggregate::Last,
+        );
+    }
+
+    /// Adds `n` to a deployment-wide counter (`[Stage]`; 0 is not written).
+    pub fn stage_count(&self, name: &'static str, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.record(
+            Dimensions {
+                job: None,
+                operation: None,
+                seller: None,
+            },
+            Sets::Stage,
+            name,
+            Unit::Count,
+            n,
+            Aggregate::Sum,
+        );
+    }
+
+    /// A deployment-wide gauge (`[Stage]`): the last value is written.
+    pub fn stage_gauge(&self, name: &'static str, unit: Unit, value: u64) {
+        self.record(
+            Dimensions {
+                job: None,
+                operation: None,
+                seller: None,
+            },
+            Sets::Stage,
+            name,
+            unit,
+            value,
+            Aggregate::Last,
+        );
+    }
+
+    /// A per-seller gauge (`[Stage, Seller]`): the last value is written.
+    pub fn seller_gauge(&self, seller: &SellerId, name: &'static str, unit: Unit, value: u64) {
+        self.record(
+            Dimensions {
+                job: None,
+                operation: None,
+                seller: Some(seller.as_str().to_string()),
+            },
+            Sets::Seller,
+            name,
+            unit,
+            value,
             Aggregate::Last,
         );
     }

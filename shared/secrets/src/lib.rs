@@ -1,13 +1,18 @@
 //! Secrets Manager reads, cached per warm Lambda container for a TTL, and
 //! handed out as [`SecretString`] so a value can never be printed by
 //! `Debug`/`Display` or a log line. Environment variables hold secret
-//! *names*; values only ever live here.
+//! *names*; values only ever live here. Writes ([`SecretWriter`]: a seller's
+//! refresh token from the consent flow, the application's rotated client
+//! secret) create the secret or add a version, never log the value.
 //!
 //! Must not depend on the store, the SP-API client or any job.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_sdk_secretsmanager::config::http::HttpResponse;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -38,6 +43,14 @@ pub enum SecretsError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    #[error("could not write secret {name:?} to Secrets Manager ({action}): {message}")]
+    Write {
+        name: String,
+        action: &'static str,
+        /// Secrets Manager's error code and message (they name no value).
+        message: String,
+        retryable: bool,
+    },
 }
 
 impl SecretsError {
@@ -45,6 +58,9 @@ impl SecretsError {
         matches!(
             self,
             SecretsError::Read {
+                retryable: true,
+                ..
+            } | SecretsError::Write {
                 retryable: true,
                 ..
             }
@@ -62,18 +78,21 @@ pub trait SecretSource: Send + Sync {
 #[derive(Clone)]
 pub struct SecretsManager {
     client: aws_sdk_secretsmanager::Client,
+    kms_key: Option<String>,
 }
 
 impl SecretsManager {
     pub fn new(client: aws_sdk_secretsmanager::Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            kms_key: None,
+        }
     }
 }
 
 #[async_trait::async_trait]
 impl SecretSource for SecretsManager {
     async fn fetch(&self, name: &str) -> Result<SecretString, SecretsError> {
-        use aws_sdk_secretsmanager::error::SdkError;
         use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
         let out = self
             .client
@@ -108,6 +127,115 @@ impl SecretSource for SecretsManager {
             _ => Err(SecretsError::Empty {
                 name: name.to_string(),
             }),
+        }
+    }
+}
+
+/// What a write did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// The secret did not exist and was created.
+    Created,
+    /// A new version became current (the previous one stays as
+    /// `AWSPREVIOUS`, so nothing reading the old value breaks mid-way).
+    NewVersion,
+}
+
+/// Where secret values are written (Secrets Manager; a map in tests).
+#[async_trait::async_trait]
+pub trait SecretWriter: Send + Sync {
+    /// Creates `name` with `value`, or puts `value` as its new current version.
+    async fn put(&self, name: &str, value: &SecretString) -> Result<Written, SecretsError>;
+
+    /// When the secret's value last changed (`None`: it does not exist).
+    async fn last_changed(&self, name: &str) -> Result<Option<SystemTime>, SecretsError>;
+}
+
+impl SecretsManager {
+    /// New secrets are encrypted with `kms_key` (the deployment's key; an
+    /// ARN, id or `alias/...`) instead of the account's default key.
+    pub fn with_kms_key(mut self, kms_key: impl Into<String>) -> Self {
+        self.kms_key = Some(kms_key.into());
+        self
+    }
+}
+
+fn write_error<E>(name: &str, action: &'static str, e: SdkError<E, HttpResponse>) -> SecretsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let retryable = match &e {
+        SdkError::ServiceError(s) => {
+            s.raw().status().as_u16() >= 500
+                || matches!(
+                    s.err().code(),
+                    Some("InternalServiceError" | "ThrottlingException")
+                )
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        _ => false,
+    };
+    let message = match &e {
+        SdkError::ServiceError(s) => format!(
+            "{} {}",
+            s.err().code().unwrap_or("error"),
+            s.err().message().unwrap_or_default()
+        ),
+        other => aws_sdk_secretsmanager::error::DisplayErrorContext(other).to_string(),
+    };
+    SecretsError::Write {
+        name: name.to_string(),
+        action,
+        message: message.trim().to_string(),
+        retryable,
+    }
+}
+
+#[async_trait::async_trait]
+impl SecretWriter for SecretsManager {
+    async fn put(&self, name: &str, value: &SecretString) -> Result<Written, SecretsError> {
+        let created = self
+            .client
+            .create_secret()
+            .name(name)
+            .secret_string(value.expose_secret())
+            .set_kms_key_id(self.kms_key.clone())
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok(Written::Created),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_exists_exception()) =>
+            {
+                self.client
+                    .put_secret_value()
+                    .secret_id(name)
+                    .secret_string(value.expose_secret())
+                    .send()
+                    .await
+                    .map(|_| Written::NewVersion)
+                    .map_err(|e| write_error(name, "put a new version", e))
+            }
+            Err(e) => Err(write_error(name, "create", e)),
+        }
+    }
+
+    async fn last_changed(&self, name: &str) -> Result<Option<SystemTime>, SecretsError> {
+        match self.client.describe_secret().secret_id(name).send().await {
+            Ok(out) => Ok(out
+                .last_changed_date()
+                .or(out.created_date())
+                .and_then(|d| SystemTime::try_from(*d).ok())),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(write_error(name, "describe", e)),
         }
     }
 }

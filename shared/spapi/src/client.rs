@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::call::Call;
 use crate::error::AmazonError;
-use crate::lwa::{AppCredentials, Grant, Lwa, TokenKey};
+use crate::lwa::{AppCredentials, CodeGrant, Grant, Lwa, TokenKey};
 use crate::observe::{CallEvent, CallObserver, NoObserver};
 use crate::quota::QuotaGate;
 use crate::{ClientConfig, SpApiError};
@@ -28,6 +28,16 @@ pub trait Credentials: Send + Sync {
     /// LWA said `invalid_grant`: flag the seller so jobs skip it.
     async fn authorization_revoked(&self, seller: &SellerId, reason: &str)
     -> Result<(), PortError>;
+
+    /// LWA refused the application's client secret (`invalid_client`):
+    /// forget any cached copy, so the next [`Credentials::app`] reads the
+    /// stored one (a rotated secret is picked up at once, not at the cache's
+    /// expiry). Nothing to do for credentials that are not cached.
+    async fn forget_app(&self) {}
+
+    /// LWA refused the seller's refresh token: forget any cached copy (the
+    /// seller may have authorised again since it was read).
+    async fn forget_refresh_token(&self, _seller: &SellerId) {}
 }
 
 /// Which seller a call is for and where its data lives.
@@ -47,6 +57,22 @@ impl From<&SellerSettings> for SellerContext {
         }
     }
 }
+
+impl SellerContext {
+    /// The context of an application-level (grantless) call in `region`,
+    /// e.g. rotating the client secret: no seller's token is used; the
+    /// call's audit line names [`APPLICATION_SELLER`].
+    pub fn application(region: Region) -> Result<Self, domain::DomainError> {
+        Ok(Self {
+            seller_id: SellerId::new(APPLICATION_SELLER)?,
+            region,
+            sandbox: false,
+        })
+    }
+}
+
+/// The `seller` of grantless calls' audit lines.
+pub const APPLICATION_SELLER: &str = "APPLICATION";
 
 /// The scope of the application's own (grantless) quota buckets.
 pub const APP_SCOPE: &str = "app";
@@ -245,7 +271,7 @@ impl SpApi {
         loop {
             self.admit(op, deadline).await?;
             self.inner.quota.acquire(&bucket, deadline).await?;
-            let token = match self.access_token(seller, &token_key, deadline).await {
+            let token = match self.access_token(seller, &token_key, op, deadline).await {
                 // LWA failed in a way worth retrying, but the invocation has
                 // no time left for even the first back-off: resume later,
                 // as for any other call that cannot finish in time.
@@ -434,45 +460,128 @@ impl SpApi {
         &self,
         seller: &SellerContext,
         key: &TokenKey,
+        op: Operation,
         deadline: &Deadline,
     ) -> Result<SecretString, SpApiError> {
         let creds = &self.inner.credentials;
-        let app = creds.app().await.map_err(SpApiError::Credentials)?;
-        let result = self
+        // A refusal of a cached credential is checked once against a fresh
+        // read: a rotated application secret or a seller's new refresh token
+        // (re-authorised since this container cached the old one) is used at
+        // once instead of failing until the cache expires.
+        let mut read_again = false;
+        loop {
+            let app = creds.app().await.map_err(SpApiError::Credentials)?;
+            let used: std::sync::Mutex<Option<SecretString>> = std::sync::Mutex::new(None);
+            let result = self
+                .inner
+                .lwa
+                .token(
+                    key,
+                    &app,
+                    || async {
+                        match key {
+                            TokenKey::Seller(id) => {
+                                let token = creds
+                                    .refresh_token(id)
+                                    .await
+                                    .map_err(SpApiError::Credentials)?;
+                                *used.lock().unwrap_or_else(|p| p.into_inner()) =
+                                    Some(token.clone());
+                                Ok(Grant::RefreshToken(token))
+                            }
+                            TokenKey::Grantless(scope) => Ok(Grant::ClientCredentials { scope }),
+                        }
+                    },
+                    deadline,
+                )
+                .await;
+            match &result {
+                Err(SpApiError::AuthorizationRevoked { .. }) if !read_again => {
+                    read_again = true;
+                    creds.forget_refresh_token(&seller.seller_id).await;
+                    let old = used.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    if let (Some(old), Ok(new)) =
+                        (old, creds.refresh_token(&seller.seller_id).await)
+                        && old.expose_secret() != new.expose_secret()
+                    {
+                        tracing::info!(seller = %seller.seller_id, "the seller's refresh token changed since it was read; trying the stored one");
+                        continue;
+                    }
+                }
+                Err(SpApiError::Lwa { code, .. }) if code == "invalid_client" && !read_again => {
+                    read_again = true;
+                    creds.forget_app().await;
+                    if let Ok(new) = creds.app().await
+                        && (new.client_id != app.client_id
+                            || new.client_secret.expose_secret()
+                                != app.client_secret.expose_secret())
+                    {
+                        tracing::warn!(
+                            "LWA refused the application's client secret; the stored secret has changed (rotated), using it"
+                        );
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            if let Err(SpApiError::AuthorizationRevoked { .. }) = &result {
+                self.observe(CallEvent::AuthorizationRevoked {
+                    seller: &seller.seller_id,
+                });
+                tracing::error!(seller_id = %seller.seller_id, operation = op.name(), "LWA invalid_grant: the seller's authorisation is revoked");
+                if let Err(e) = creds
+                    .authorization_revoked(
+                        &seller.seller_id,
+                        &format!("LWA answered invalid_grant to the refresh token (during {op})"),
+                    )
+                    .await
+                {
+                    tracing::error!(audit = "authorization.revoked", outcome = "failure", seller = %seller.seller_id, error = %e, "could not flag the seller as revoked");
+                }
+            }
+            return result;
+        }
+    }
+
+    /// The consent flow's last step: exchanges a seller's authorization code
+    /// (`spapi_oauth_code`) at LWA for its refresh token, with the
+    /// application's credentials (read again once if LWA refuses them, as
+    /// for every call). `redirect_uri` must be the one the consent used.
+    pub async fn exchange_authorization_code(
+        &self,
+        code: SecretString,
+        redirect_uri: &str,
+        deadline: &Deadline,
+    ) -> Result<CodeGrant, SpApiError> {
+        let creds = &self.inner.credentials;
+        let mut app = creds.app().await.map_err(SpApiError::Credentials)?;
+        let first = self
             .inner
             .lwa
-            .token(
-                key,
-                &app,
-                || async {
-                    match key {
-                        TokenKey::Seller(id) => creds
-                            .refresh_token(id)
-                            .await
-                            .map(Grant::RefreshToken)
-                            .map_err(SpApiError::Credentials),
-                        TokenKey::Grantless(scope) => Ok(Grant::ClientCredentials { scope }),
-                    }
-                },
-                deadline,
-            )
+            .exchange_code(&app, code.clone(), redirect_uri, deadline)
             .await;
-        if let Err(SpApiError::AuthorizationRevoked { .. }) = &result {
-            self.observe(CallEvent::AuthorizationRevoked {
-                seller: &seller.seller_id,
-            });
-            tracing::error!(seller_id = %seller.seller_id, "LWA invalid_grant: the seller's authorisation is revoked");
-            if let Err(e) = creds
-                .authorization_revoked(
-                    &seller.seller_id,
-                    "LWA answered invalid_grant to the refresh token",
-                )
-                .await
-            {
-                tracing::error!(audit = "authorization.revoked", outcome = "failure", seller = %seller.seller_id, error = %e, "could not flag the seller as revoked");
+        match first {
+            Err(SpApiError::Lwa { code: error, .. }) if error == "invalid_client" => {
+                creds.forget_app().await;
+                let fresh = creds.app().await.map_err(SpApiError::Credentials)?;
+                if fresh.client_secret.expose_secret() == app.client_secret.expose_secret()
+                    && fresh.client_id == app.client_id
+                {
+                    return Err(SpApiError::Lwa {
+                        status: 401,
+                        code: error,
+                        description: "LWA refused the application's client id and secret".into(),
+                        retryable: false,
+                    });
+                }
+                app = fresh;
+                self.inner
+                    .lwa
+                    .exchange_code(&app, code, redirect_uri, deadline)
+                    .await
             }
+            other => other,
         }
-        result
     }
 
     async fn send<C: Call>(

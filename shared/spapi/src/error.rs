@@ -97,6 +97,18 @@ pub enum SpApiError {
         message: String,
     },
 
+    /// LWA refused to exchange a seller's authorization code (consent flow):
+    /// the code is single-use and lives minutes, and the `redirect_uri` and
+    /// client must be those of the consent.
+    #[error(
+        "LWA refused the authorization code (HTTP {status}, {code}: {description}): a code works once and for a few minutes; start the consent again from the invitation link"
+    )]
+    AuthorizationCode {
+        status: u16,
+        code: String,
+        description: String,
+    },
+
     /// A feed document's upload to, or download from, Amazon's pre-signed URL.
     #[error(
         "feed document {transfer} failed{}: {message}",
@@ -123,6 +135,7 @@ impl SpApiError {
             SpApiError::PageCap { .. } => true,
             SpApiError::Document { retryable, .. } => *retryable,
             SpApiError::Decode { .. }
+            | SpApiError::AuthorizationCode { .. }
             | SpApiError::AuthorizationRevoked { .. }
             | SpApiError::PaginationLoop { .. }
             | SpApiError::InvalidRequest { .. } => false,
@@ -151,7 +164,8 @@ impl SpApiError {
         match self {
             SpApiError::Amazon { status, .. }
             | SpApiError::Decode { status, .. }
-            | SpApiError::Lwa { status, .. } => Some(*status),
+            | SpApiError::Lwa { status, .. }
+            | SpApiError::AuthorizationCode { status, .. } => Some(*status),
             SpApiError::Document { status, .. } => *status,
             _ => None,
         }

@@ -37,5 +37,5 @@ pub use call::{Call, Method};
 pub use client::{Credentials, SellerContext, SpApi};
 pub use config::ClientConfig;
 pub use error::{AmazonError, SpApiError};
-pub use lwa::AppCredentials;
+pub use lwa::{AppCredentials, CodeGrant};
 pub use observe::{CallEvent, CallObserver};

@@ -17,6 +17,9 @@ use tokio::sync::Mutex;
 
 use crate::SpApiError;
 
+/// The [`TokenKey::Grantless`] name of code exchanges (never cached).
+const CODE_EXCHANGE: &str = "authorization_code";
+
 /// Amazon's helpers treat a token as expired this long before it does.
 pub const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 
@@ -53,6 +56,24 @@ struct Cached {
 struct TokenAnswer {
     access_token: SecretString,
     expires_in: u64,
+    #[serde(default)]
+    refresh_token: Option<SecretString>,
+}
+
+/// What LWA gives for a seller's authorization code: the seller's
+/// long-lived refresh token (and a first access token). Never printed.
+pub struct CodeGrant {
+    pub refresh_token: SecretString,
+    pub access_token: SecretString,
+    pub expires_in: Duration,
+}
+
+impl std::fmt::Debug for CodeGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeGrant")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -66,7 +87,14 @@ struct LwaErrorBody {
 /// What the token provider needs to ask LWA for a token.
 pub enum Grant {
     RefreshToken(SecretString),
-    ClientCredentials { scope: &'static str },
+    ClientCredentials {
+        scope: &'static str,
+    },
+    /// The consent flow's code, with the `redirect_uri` the consent used.
+    AuthorizationCode {
+        code: SecretString,
+        redirect_uri: String,
+    },
 }
 
 pub struct Lwa {
@@ -115,7 +143,8 @@ impl Lwa {
             return Ok(cached.token.clone());
         }
         let grant = grant().await?;
-        let (token, lifetime) = self.request(key, app, &grant, deadline).await?;
+        let answer = self.request(key, app, &grant, deadline).await?;
+        let (token, lifetime) = (answer.access_token, Duration::from_secs(answer.expires_in));
         let margin = self.scale.duration(EXPIRY_MARGIN);
         let lifetime = self.scale.duration(lifetime);
         *guard = Some(Cached {
@@ -131,13 +160,44 @@ impl Lwa {
         *slot.lock().await = None;
     }
 
+    /// Exchanges a seller's authorization code (the consent flow's
+    /// `spapi_oauth_code`) for its refresh token. Not cached: a code works
+    /// once. LWA's refusal (`invalid_grant`: expired, used, or another
+    /// `redirect_uri`) is [`SpApiError::AuthorizationCode`].
+    pub async fn exchange_code(
+        &self,
+        app: &AppCredentials,
+        code: SecretString,
+        redirect_uri: &str,
+        deadline: &Deadline,
+    ) -> Result<CodeGrant, SpApiError> {
+        let grant = Grant::AuthorizationCode {
+            code,
+            redirect_uri: redirect_uri.to_string(),
+        };
+        let answer = self
+            .request(&TokenKey::Grantless(CODE_EXCHANGE), app, &grant, deadline)
+            .await?;
+        let refresh_token = answer.refresh_token.ok_or_else(|| SpApiError::Lwa {
+            status: 200,
+            code: "malformed_response".into(),
+            description: "the code exchange answered without a refresh_token".into(),
+            retryable: false,
+        })?;
+        Ok(CodeGrant {
+            refresh_token,
+            access_token: answer.access_token,
+            expires_in: Duration::from_secs(answer.expires_in),
+        })
+    }
+
     async fn request(
         &self,
         key: &TokenKey,
         app: &AppCredentials,
         grant: &Grant,
         deadline: &Deadline,
-    ) -> Result<(SecretString, Duration), SpApiError> {
+    ) -> Result<TokenAnswer, SpApiError> {
         let mut retries = 0;
         loop {
             let form: Vec<(&str, &str)> = match grant {
@@ -150,6 +210,13 @@ impl Lwa {
                 Grant::ClientCredentials { scope } => vec![
                     ("grant_type", "client_credentials"),
                     ("scope", scope),
+                    ("client_id", &app.client_id),
+                    ("client_secret", app.client_secret.expose_secret()),
+                ],
+                Grant::AuthorizationCode { code, redirect_uri } => vec![
+                    ("grant_type", "authorization_code"),
+                    ("code", code.expose_secret()),
+                    ("redirect_uri", redirect_uri),
                     ("client_id", &app.client_id),
                     ("client_secret", app.client_secret.expose_secret()),
                 ],
@@ -173,7 +240,7 @@ impl Lwa {
                                 description: format!("token answer is not LWA's JSON: {e}"),
                                 retryable: true,
                             })?;
-                        return Ok((answer.access_token, Duration::from_secs(answer.expires_in)));
+                        return Ok(answer);
                     }
                     let body: LwaErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
                     if body.error == "invalid_grant"
@@ -181,6 +248,15 @@ impl Lwa {
                     {
                         return Err(SpApiError::AuthorizationRevoked {
                             seller: seller.clone(),
+                        });
+                    }
+                    if matches!(grant, Grant::AuthorizationCode { .. })
+                        && matches!(body.error.as_str(), "invalid_grant" | "invalid_request")
+                    {
+                        return Err(SpApiError::AuthorizationCode {
+                            status,
+                            code: body.error,
+                            description: body.error_description,
                         });
                     }
                     let retryable = status >= 500

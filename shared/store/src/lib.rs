@@ -19,6 +19,7 @@ pub mod checkpoint;
 pub mod clock;
 mod error;
 pub mod idempotency;
+pub mod invitations;
 mod item;
 pub mod keys;
 pub mod labels;
@@ -42,6 +43,9 @@ pub use checkpoint::{Checkpoint, Checkpoints};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use idempotency::{Idempotency, IdempotencyError, IdempotencyStore, RunOptions, sha256_hex};
+pub use invitations::{
+    InvitationClaim, InvitationKey, InvitationStore, MemoryInvitations, StateUse,
+};
 pub use keys::Key;
 pub use labels::{BoughtLabel, LabelDocument, LabelStore, MemoryLabels, RateQuote};
 pub use ledger::{Claim, Ledger, LedgerEntry, Recorded, SendState, StatusUpdate};
@@ -103,6 +107,11 @@ impl Store {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// "Now" as this store sees it (its clock).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     pub(crate) fn clock(&self) -> &dyn Clock {

@@ -250,6 +250,43 @@ fn ages_are_gauges_in_seconds() {
 }
 
 #[test]
+fn credential_health_gauges_and_onboarding_counts() {
+    let (m, sink) = metrics();
+    let s = seller("A1SELLERONE");
+    m.seller_gauge(&s, AUTHORIZATION_DAYS_LEFT, Unit::NoUnit, 40);
+    m.seller_gauge(&s, AUTHORIZATION_DAYS_LEFT, Unit::NoUnit, 29);
+    m.stage_gauge(AUTHORIZATION_MIN_DAYS_LEFT, Unit::NoUnit, 29);
+    m.stage_gauge(APP_SECRET_AGE_DAYS, Unit::NoUnit, 0);
+    m.stage_count(SELLERS_CONNECTED, 1);
+    m.stage_count(SELLERS_CONNECTED, 2);
+    m.stage_count(CONSENT_FAILURES, 0);
+    m.flush();
+    let docs = parsed(&sink);
+    assert_eq!(docs.len(), 2);
+    let per_seller = docs
+        .iter()
+        .find(|d| d.dimension("Seller").is_some())
+        .unwrap();
+    assert_eq!(per_seller.values[AUTHORIZATION_DAYS_LEFT], 29.0);
+    assert_eq!(per_seller.unit_of(AUTHORIZATION_DAYS_LEFT), Some("None"));
+    let stage = docs
+        .iter()
+        .find(|d| d.dimension("Seller").is_none())
+        .unwrap();
+    assert_eq!(stage.values[AUTHORIZATION_MIN_DAYS_LEFT], 29.0);
+    assert_eq!(
+        stage.values[APP_SECRET_AGE_DAYS], 0.0,
+        "a gauge of 0 is written"
+    );
+    assert_eq!(stage.values[SELLERS_CONNECTED], 3.0);
+    assert!(
+        !stage.values.contains_key(CONSENT_FAILURES),
+        "a 0 count is not"
+    );
+    assert_eq!(stage.sets_of(SELLERS_CONNECTED), sets(&[&["Stage"]]));
+}
+
+#[test]
 fn the_guard_flushes_at_the_end_of_an_invocation_also_a_panicking_one() {
     let (m, sink) = metrics();
     {

@@ -1,5 +1,6 @@
 //! One module per API; one struct per operation, implementing [`crate::Call`].
 
+pub mod application;
 pub mod feeds;
 pub mod listings;
 pub mod orders;
