@@ -440,10 +440,7 @@ impl Pusher {
                 continue;
             }
             report.feeds_settled += 1;
-            let parsed = outcome
-                .report
-                .as_deref()
-                .map(serde_json::from_slice::<ProcessingReport>);
+            let parsed = outcome.report.as_deref().map(ProcessingReport::parse);
             match (status, parsed) {
                 (ProcessingStatus::Done, Some(Ok(r))) if r.feed_level_errors().next().is_none() => {
                     self.apply_report(seller, book, &feed.feed_id, &r, report);
