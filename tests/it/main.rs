@@ -7,6 +7,8 @@ mod client_sim;
 mod credentials;
 mod demo;
 mod e2e;
+mod fuzz_handlers;
+mod fuzz_jobs;
 mod idempotency;
 mod inventory_push;
 mod labels;

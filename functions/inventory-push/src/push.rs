@@ -247,8 +247,12 @@ impl Pusher {
     }
 
     async fn push(&self, seller_id: &str, deadline: &Deadline) -> Result<PushReport, PushError> {
-        let seller = SellerId::new(seller_id)
-            .map_err(|e| PushError::InvalidSeller(seller_id.to_string(), e.to_string()))?;
+        let seller = SellerId::new(seller_id).map_err(|e| {
+            PushError::InvalidSeller(match e {
+                domain::DomainError::Invalid { expected, .. } => expected,
+                domain::DomainError::Settings(_) => "Amazon's merchant token",
+            })
+        })?;
         let settings = self
             .settings
             .get_settings(&seller)
