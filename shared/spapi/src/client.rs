@@ -543,7 +543,7 @@ pub fn decode<T: serde::de::DeserializeOwned>(
         body
     };
     let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         // A key named "" prints as nothing: say "the document" rather than ``.
         let path = match e.path().to_string() {
             p if p.is_empty() => ".".to_string(),
@@ -556,7 +556,20 @@ pub fn decode<T: serde::de::DeserializeOwned>(
             message: mismatch(e.inner()),
             request_id: request_id.map(str::to_string),
         }
-    })
+    })?;
+    // One answer, one JSON value: trailing data means a broken body.
+    de.end().map_err(|e| SpApiError::Decode {
+        operation: op,
+        status,
+        path: ".".to_string(),
+        message: format!(
+            "something follows the JSON document (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
+        request_id: request_id.map(str::to_string),
+    })?;
+    Ok(value)
 }
 
 /// What serde_json found wrong, without the value it found: Amazon's
@@ -704,6 +717,22 @@ mod tests {
             assert!(!e.contains("Jane"), "{e}");
             assert!(e.contains(expected), "{e}");
         }
+    }
+
+    /// Found with the job bodies' property tests (the same reader): data
+    /// after the JSON document was ignored.
+    #[test]
+    fn trailing_data_is_refused() {
+        let e = decode::<SearchOrdersResponse>(
+            Operation::SearchOrders,
+            200,
+            None,
+            br#"{"orders": []} {"orders": []}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("something follows"), "{e}");
+        decode::<SearchOrdersResponse>(Operation::SearchOrders, 200, None, b"{\"orders\": []}\n")
+            .expect("trailing whitespace is fine");
     }
 
     #[test]

@@ -519,8 +519,15 @@ fn xml_mutated() -> impl Strategy<Value = (String, Vec<Vec<String>>)> {
         for (at, op) in edits {
             let paths = xml_paths(&root);
             let path = at.get(&paths).clone();
-            places.push(names_along(&root, &path));
+            let before = names_along(&root, &path);
             xml_apply(&mut root, &path, op);
+            // A renamed or wrapped element is named as it is now.
+            let after = names_along(&root, &path);
+            places.push(if after.len() >= before.len() {
+                after
+            } else {
+                before
+            });
         }
         (document(&root), places)
     })

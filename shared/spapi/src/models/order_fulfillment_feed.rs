@@ -333,6 +333,11 @@ pub fn parse_processing_report(xml: &[u8]) -> Result<ProcessingReport, SpApiErro
         match event {
             Event::Start(e) => {
                 let name = e.local_name().as_ref().to_string();
+                // quick-xml reads `<\tName>` as an element named "": refuse it
+                // (its content could not be placed, and no error could name it).
+                if name.is_empty() {
+                    return Err(unreadable(where_in(&path), "has an element without a name"));
+                }
                 if name == "ProcessingReport" {
                     seen_report = true;
                 }
@@ -652,5 +657,11 @@ mod tests {
         assert!(!e.to_string().contains("Jane"), "{e}");
         let e = parse_processing_report(b"<ProcessingReport><StatusCode>x</Status").unwrap_err();
         assert!(e.to_string().contains("not well-formed XML"), "{e}");
+        let e =
+            parse_processing_report(b"<ProcessingReport><\tStatusCode>x</StatusCode>").unwrap_err();
+        let SpApiError::Decode { path, .. } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(path, "ProcessingReport", "{e}");
     }
 }
