@@ -23,7 +23,7 @@ use proptest::test_runner::TestCaseError;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-const CI_CASES: u32 = 150;
+const CI_CASES: u32 = 300;
 
 #[derive(Default)]
 struct Letters(Mutex<Vec<DeadLetter>>);

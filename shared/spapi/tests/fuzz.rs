@@ -40,7 +40,7 @@ use spapi::ops::shipping::{
 use spapi::{Call, SpApiError};
 
 /// CI's cases per property (the bench sets `PROPTEST_CASES`).
-const CI_CASES: u32 = 200;
+const CI_CASES: u32 = 500;
 
 fn amazon(path: &str) -> Value {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

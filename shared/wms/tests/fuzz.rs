@@ -27,7 +27,7 @@ use wms::{Contract, ContractError, LabelRequest, ShipmentMessage, StockPage};
 const CONTRACTS_MD: &str = include_str!("../CONTRACTS.md");
 
 /// CI's cases per property (the bench sets `PROPTEST_CASES`).
-const CI_CASES: u32 = 300;
+const CI_CASES: u32 = 1000;
 
 /// The JSON examples of CONTRACTS.md tagged `tag` (```json <tag> blocks, or
 /// a `<!-- example: <tag> -->` line before a ```json block).
