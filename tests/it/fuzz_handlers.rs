@@ -166,6 +166,70 @@ fn refused_shipment_messages_are_dead_lettered_with_the_field() {
     assert_eq!(rig.calls(Operation::ConfirmShipment).calls, 0);
 }
 
+/// Messages the contract accepts but that are wrong for this seller:
+/// another seller, an unknown or foreign order number, SKUs and quantities
+/// the order does not have, a package id seen with other content, odd
+/// carriers and dates. Every one is confirmed (its package bound in the
+/// store) or dead-lettered with its reason; none is left to SQS retries.
+#[test]
+fn accepted_but_wrong_shipment_messages_are_confirmed_or_dead_lettered() {
+    use store::ShipmentRecords;
+    let rt = runtime();
+    let rig = rt.block_on(ShipRig::new("fuzz-ship-valid", "A1FUZZVALID", 3));
+    let seller = rig.seller_id();
+    let keys = fuzz_kit::schema_keys(
+        &serde_json::from_str(wms::Contract::ShipmentMessage.schema_text()).expect("schema"),
+    );
+    let seeds: Vec<Value> = (1..=3u32)
+        .map(|n| {
+            serde_json::from_str(&rig.message(n, &format!("PKG-V{n}"), "DHL", &[]))
+                .expect("a message")
+        })
+        .collect();
+    let accepted = fuzz_kit::mutated_any(seeds, keys, 2)
+        .prop_map(|m: Mutated| sqs_safe(m.text()))
+        .prop_filter("the contract accepts it", |b| {
+            wms::ShipmentMessage::parse(b).is_ok()
+        });
+    fuzz_kit::run(
+        "handler.shipment_confirm.accepted_but_wrong",
+        CI_CASES,
+        prop::collection::vec(accepted, 1..=10),
+        |bodies: Vec<String>| {
+            rt.block_on(async {
+                let answer = rig.batch(&bodies).await.map_err(TestCaseError::fail)?;
+                prop_assert!(
+                    ShipRig::failures(&answer).is_empty(),
+                    "a message left to SQS retries: {answer}"
+                );
+                let dead = rig.dead_letters().await;
+                for (body, reason) in dead.iter().map(|d| (&d.body, &d.reason)) {
+                    prop_assert!(bodies.contains(body), "a dead letter nobody sent");
+                    prop_assert!(!reason.is_empty() && !reason.contains(SENTINEL), "{reason}");
+                }
+                for body in &bodies {
+                    if dead.iter().any(|d| &d.body == body) {
+                        continue;
+                    }
+                    let m = wms::ShipmentMessage::parse(body)
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    let bound = rig
+                        .pull
+                        .store
+                        .get_package(&seller, &m.package_id)
+                        .await
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    prop_assert!(
+                        bound.is_some(),
+                        "neither confirmed nor dead-lettered: {body}"
+                    );
+                }
+                Ok(())
+            })
+        },
+    );
+}
+
 /// Found by fuzzing the feed-check job bodies: `checks` comes from the
 /// body, and `checks + 1` overflowed (a panic in a debug build, a wrap to 0
 /// and a feed checked forever in release) for a feed still in progress.
@@ -439,6 +503,35 @@ fn refused_label_requests_get_a_4xx_naming_the_field() {
                 prop_assert!(!error.message.contains(SENTINEL), "{}", error.message);
                 prop_assert!(
                     error.message.contains("not valid JSON") || error.message.contains("`/"),
+                    "the answer names no field: {}",
+                    error.message
+                );
+                Ok(())
+            })
+        },
+    );
+    // A direct invoke (the event is the request): the same refusals, as the
+    // response JSON.
+    let seed = rig.rates_request(&number, vec![package("PKG-1", "1.25", &[("SKU-1", 1)])]);
+    let refused = fuzz_kit::mutated(seed, Vec::new(), 3)
+        .prop_filter("the contract refuses it", |m: &Mutated| {
+            wms::LabelRequest::parse(&m.text()).is_err()
+        });
+    fuzz_kit::run(
+        "handler.labels.direct",
+        CI_CASES * 5,
+        refused,
+        |m: Mutated| {
+            rt.block_on(async {
+                let response = rig.invoke(m.value).await;
+                prop_assert!(!response.ok);
+                let error = response
+                    .error
+                    .ok_or_else(|| TestCaseError::fail("no error in the answer"))?;
+                prop_assert_eq!(error.code, wms::label::ErrorCode::InvalidRequest);
+                prop_assert!(!error.message.contains(SENTINEL), "{}", error.message);
+                prop_assert!(
+                    error.message.contains("`/") || error.message.contains("not valid JSON"),
                     "the answer names no field: {}",
                     error.message
                 );
