@@ -307,6 +307,22 @@ fn refused_order_pull_jobs_are_dead_lettered_with_the_field() {
         .expect("the job queue")
         .arn
         .clone();
+    // Found by these tests: a malformed `seller_id` was refused with
+    // `invalid seller id "<the value>"`, naming no field.
+    let bad = [
+        json!({"seller_id": "", "mode": "incremental"}).to_string(),
+        json!({"seller_id": format!("{SENTINEL} x"), "mode": "reconcile"}).to_string(),
+    ];
+    rt.block_on(async {
+        for body in &bad {
+            pull_job(&rig, &arn, body).await.expect("dead-lettered");
+        }
+        let dead = drain(&rig.stack.sqs(), &rig.config.job_dead_letter_queue_url).await;
+        all_dead_lettered(&bad, &dead, |r| {
+            r.contains("`seller_id` is not a seller id")
+        })
+        .expect("named, not quoted");
+    });
     // A seller nobody onboarded: a body that parses is refused too.
     let seed = json!({"seller_id": "A1NOTONBOARDED", "mode": "incremental", "attempt": 1});
     fuzz_kit::run(
@@ -414,6 +430,22 @@ fn refused_push_jobs_and_stock_pages_are_dead_lettered_with_the_field() {
         .clone();
     let dlq = rig.config.job_dead_letter_queue_url.clone();
 
+    // Found by these tests: a malformed `seller_id` was refused with
+    // `invalid seller id "<the value>"`, naming no field.
+    let bad = [
+        json!({"seller_id": ""}).to_string(),
+        json!({"seller_id": format!("{SENTINEL} x")}).to_string(),
+    ];
+    rt.block_on(async {
+        for body in &bad {
+            push_job(&rig, &arn, body).await.expect("dead-lettered");
+        }
+        let dead = drain(&rig.stack.sqs(), &dlq).await;
+        all_dead_lettered(&bad, &dead, |r| {
+            r.contains("`seller_id` is not a seller id")
+        })
+        .expect("named, not quoted");
+    });
     // Job bodies: for a seller nobody onboarded, so a body that parses is refused too.
     fuzz_kit::run(
         "handler.inventory_push.jobs",
