@@ -69,38 +69,8 @@ fn variants(seed: Value) -> impl Strategy<Value = String> {
     .prop_map(sqs_safe)
 }
 
-/// Reads (and deletes) a dead-letter queue: (body, `error_reason`).
 async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    loop {
-        let got = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .expect("receive from the dead-letter queue");
-        let messages = got.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return out;
-        }
-        for m in messages {
-            let reason = m
-                .message_attributes
-                .as_ref()
-                .and_then(|a| a.get(lambda_kit::batch::REASON_ATTRIBUTE))
-                .and_then(|v| v.string_value.clone())
-                .unwrap_or_default();
-            out.push((m.body.clone().unwrap_or_default(), reason));
-            sqs.delete_message()
-                .queue_url(url)
-                .receipt_handle(m.receipt_handle.unwrap_or_default())
-                .send()
-                .await
-                .expect("delete a dead letter");
-        }
-    }
+    tests::moto::drain_dead_letters(sqs, url).await
 }
 
 /// Every body sent is in `dead` exactly once, each with a reason that
