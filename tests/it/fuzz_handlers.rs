@@ -105,6 +105,25 @@ fn names_a_field(reason: &str) -> bool {
 
 // ---- shipment-confirm --------------------------------------------------------
 
+/// One batch from the shipment queue: none of it may be left to SQS
+/// retries; returns what was dead-lettered (body, reason).
+async fn shipment_batch(
+    rig: &ShipRig,
+    bodies: &[String],
+) -> Result<Vec<(String, String)>, TestCaseError> {
+    let answer = rig.batch(bodies).await.map_err(TestCaseError::fail)?;
+    prop_assert!(
+        ShipRig::failures(&answer).is_empty(),
+        "a message left to SQS retries: {answer}"
+    );
+    Ok(rig
+        .dead_letters()
+        .await
+        .into_iter()
+        .map(|d| (d.body, d.reason))
+        .collect())
+}
+
 #[test]
 fn refused_shipment_messages_are_dead_lettered_with_the_field() {
     let rt = runtime();
@@ -120,14 +139,7 @@ fn refused_shipment_messages_are_dead_lettered_with_the_field() {
         prop::collection::vec(refused, 1..=10),
         |bodies: Vec<String>| {
             rt.block_on(async {
-                let answer = rig.batch(&bodies).await.map_err(TestCaseError::fail)?;
-                prop_assert!(
-                    ShipRig::failures(&answer).is_empty(),
-                    "refused messages left to SQS retries: {answer}"
-                );
-                let dead = rig.dead_letters().await;
-                let dead: Vec<(String, String)> =
-                    dead.into_iter().map(|d| (d.body, d.reason)).collect();
+                let dead = shipment_batch(&rig, &bodies).await?;
                 all_dead_lettered(&bodies, &dead, names_a_field)
             })
         },
@@ -167,18 +179,13 @@ fn accepted_but_wrong_shipment_messages_are_confirmed_or_dead_lettered() {
         prop::collection::vec(accepted, 1..=10),
         |bodies: Vec<String>| {
             rt.block_on(async {
-                let answer = rig.batch(&bodies).await.map_err(TestCaseError::fail)?;
-                prop_assert!(
-                    ShipRig::failures(&answer).is_empty(),
-                    "a message left to SQS retries: {answer}"
-                );
-                let dead = rig.dead_letters().await;
-                for (body, reason) in dead.iter().map(|d| (&d.body, &d.reason)) {
+                let dead = shipment_batch(&rig, &bodies).await?;
+                for (body, reason) in &dead {
                     prop_assert!(bodies.contains(body), "a dead letter nobody sent");
                     prop_assert!(!reason.is_empty() && !reason.contains(SENTINEL), "{reason}");
                 }
                 for body in &bodies {
-                    if dead.iter().any(|d| &d.body == body) {
+                    if dead.iter().any(|(b, _)| b == body) {
                         continue;
                     }
                     let m = wms::ShipmentMessage::parse(body)
