@@ -13,6 +13,8 @@ mod features_confirm;
 mod features_marketplaces;
 mod features_shipping;
 mod features_stock_time;
+mod fuzz_handlers;
+mod fuzz_jobs;
 mod idempotency;
 mod inventory_push;
 mod labels;

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_sqs::types::MessageSystemAttributeName;
 use domain::{AmazonOrderId, Deadline, Operation, SellerId};
 use lambda_kit::metrics::{MemorySink, Metrics};
 use serde_json::{Value, json};
@@ -211,22 +210,6 @@ impl ShipRig {
         }
     }
 
-    async fn receive(&self, url: &str, max: i32) -> Vec<aws_sdk_sqs::types::Message> {
-        self.pull
-            .stack
-            .sqs()
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(max)
-            .message_attribute_names("All")
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await
-            .expect("receive")
-            .messages
-            .unwrap_or_default()
-    }
-
     /// Lambda's SQS trigger on `url`: batches of up to 10, each message
     /// deleted unless the answer reports it failed (then it is visible again
     /// at once). Stops when a receive is empty or after `rounds`. Returns the
@@ -275,32 +258,11 @@ impl ShipRig {
 
     /// Reads (and deletes) the dead-letter queue.
     pub async fn dead_letters(&self) -> Vec<Dead> {
-        let sqs = self.pull.stack.sqs();
-        let mut out = Vec::new();
-        loop {
-            let messages = self.receive(&self.config.dead_letter_queue_url, 10).await;
-            if messages.is_empty() {
-                return out;
-            }
-            for m in messages {
-                let reason = m
-                    .message_attributes
-                    .as_ref()
-                    .and_then(|a| a.get("error_reason"))
-                    .and_then(|v| v.string_value.clone())
-                    .unwrap_or_default();
-                out.push(Dead {
-                    body: m.body.clone().unwrap_or_default(),
-                    reason,
-                });
-                sqs.delete_message()
-                    .queue_url(&self.config.dead_letter_queue_url)
-                    .receipt_handle(m.receipt_handle.unwrap_or_default())
-                    .send()
-                    .await
-                    .expect("delete a dead letter");
-            }
-        }
+        crate::moto::drain_dead_letters(&self.pull.stack.sqs(), &self.config.dead_letter_queue_url)
+            .await
+            .into_iter()
+            .map(|(body, reason)| Dead { body, reason })
+            .collect()
     }
 
     /// Messages waiting on the shipment queue (approximate, as SQS counts).

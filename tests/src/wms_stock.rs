@@ -25,6 +25,8 @@ pub enum WmsMode {
     Garbage,
     /// The second page fails with 500 (the first one succeeds).
     FailSecondPage,
+    /// 200 with the body given to [`FakeWms::set_raw_page`] on every page.
+    Raw,
 }
 
 struct FakeState {
@@ -32,6 +34,7 @@ struct FakeState {
     stock: BTreeMap<String, Vec<StockItem>>,
     page_size: usize,
     mode: WmsMode,
+    raw_page: String,
     requests: u32,
 }
 
@@ -51,6 +54,7 @@ impl FakeWms {
             stock: BTreeMap::new(),
             page_size: page_size.max(1),
             mode: WmsMode::Normal,
+            raw_page: String::new(),
             requests: 0,
         }));
         let app = Router::new()
@@ -97,6 +101,15 @@ impl FakeWms {
         self.with(|s| s.mode = mode);
     }
 
+    /// Answers every page with `body` (HTTP 200, JSON content type): a
+    /// stock page as a broken WMS might write it.
+    pub fn set_raw_page(&self, body: &str) {
+        self.with(|s| {
+            s.mode = WmsMode::Raw;
+            s.raw_page = body.to_string();
+        });
+    }
+
     pub fn requests(&self) -> u32 {
         self.with(|s| s.requests)
     }
@@ -128,6 +141,14 @@ async fn stock(
     match s.mode {
         WmsMode::Status500 => return (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
         WmsMode::Garbage => return (StatusCode::OK, "<html>not json</html>").into_response(),
+        WmsMode::Raw => {
+            return (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                s.raw_page.clone(),
+            )
+                .into_response();
+        }
         WmsMode::FailSecondPage if offset > 0 => {
             return (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response();
         }

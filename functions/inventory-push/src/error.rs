@@ -8,8 +8,10 @@ pub enum PushError {
         "seller {0} has no settings: onboard it with `connector-admin seller put --file SETTINGS.json --refresh-token-stdin` first"
     )]
     UnknownSeller(String),
-    #[error("invalid seller id {0:?}: {1}")]
-    InvalidSeller(String, String),
+    /// The job's `seller_id` breaks the rule given (never quoting it: a job
+    /// body is whatever reached the queue).
+    #[error("the job's `seller_id` is not a seller id ({0})")]
+    InvalidSeller(&'static str),
     /// The WMS stock endpoint failed: nothing was pushed, nothing recorded.
     #[error("reading the WMS stock failed, nothing was pushed: {0}")]
     Stock(#[source] StockError),

@@ -252,8 +252,12 @@ impl Pusher {
     }
 
     async fn push(&self, seller_id: &str, deadline: &Deadline) -> Result<PushReport, PushError> {
-        let seller = SellerId::new(seller_id)
-            .map_err(|e| PushError::InvalidSeller(seller_id.to_string(), e.to_string()))?;
+        let seller = SellerId::new(seller_id).map_err(|e| {
+            PushError::InvalidSeller(match e {
+                domain::DomainError::Invalid { expected, .. } => expected,
+                domain::DomainError::Settings(_) => "Amazon's merchant token",
+            })
+        })?;
         let settings = self
             .settings
             .get_settings(&seller)
@@ -472,10 +476,7 @@ impl Pusher {
                 continue;
             }
             report.feeds_settled += 1;
-            let parsed = outcome
-                .report
-                .as_deref()
-                .map(serde_json::from_slice::<ProcessingReport>);
+            let parsed = outcome.report.as_deref().map(ProcessingReport::parse);
             match (status, parsed) {
                 (ProcessingStatus::Done, Some(Ok(r))) if r.feed_level_errors().next().is_none() => {
                     self.apply_report(seller, book, &feed.feed_id, &r, report);

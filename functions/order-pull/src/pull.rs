@@ -194,8 +194,15 @@ impl Puller {
     /// Runs one job to its window's end or to the deadline.
     pub async fn run(&self, job: &PullJob, deadline: &Deadline) -> Result<PullReport, PullError> {
         let mut report = PullReport::new(job);
-        let seller_id =
-            SellerId::new(&job.seller_id).map_err(|e| PullError::BadJob(e.to_string()))?;
+        // The rule, never the value: a job body is whatever reached the queue.
+        let seller_id = SellerId::new(&job.seller_id).map_err(|e| {
+            PullError::BadJob(match e {
+                domain::DomainError::Invalid { expected, .. } => {
+                    format!("`seller_id` is not a seller id ({expected})")
+                }
+                other => format!("`seller_id`: {other}"),
+            })
+        })?;
         let Some(settings) = self.settings.get_settings(&seller_id).await? else {
             return Err(PullError::UnknownSeller(job.seller_id.clone()));
         };
@@ -231,12 +238,16 @@ impl Puller {
                 };
                 Ok(report)
             }
-            Err(e) if e.is_retryable() && job.attempt + 1 < self.options.max_attempts => {
+            // `attempt` comes from the job body: saturate, never overflow.
+            Err(e)
+                if e.is_retryable()
+                    && job.attempt.saturating_add(1) < self.options.max_attempts =>
+            {
                 let delay = e.resume_after().unwrap_or_else(|| {
                     self.options.retry_delay * 2u32.saturating_pow(job.attempt.min(4))
                 });
                 let next = PullJob {
-                    attempt: job.attempt + 1,
+                    attempt: job.attempt.saturating_add(1),
                     ..job.clone()
                 };
                 self.jobs.enqueue(&next, delay).await?;

@@ -314,11 +314,11 @@ impl Confirmer {
         let status = outcome.feed.processing_status;
         check.status = status.as_str().to_string();
         if !status.is_terminal() {
-            if job.checks + 1 >= self.options.feed_max_checks {
+            if job.checks.saturating_add(1) >= self.options.feed_max_checks {
                 let why = format!(
                     "feed {} was still {status} after {} checks",
                     job.feed_id,
-                    job.checks + 1
+                    job.checks.saturating_add(1)
                 );
                 self.metrics.count(
                     Job::ShipmentConfirm,
@@ -330,7 +330,7 @@ impl Confirmer {
                 return Ok(check);
             }
             let next = FeedJob {
-                checks: job.checks + 1,
+                checks: job.checks.saturating_add(1),
                 ..job.clone()
             };
             self.feed_jobs

@@ -74,7 +74,7 @@ pub struct FeedView {
 
 fn parse_report(feed: &Feed, bytes: &[u8]) -> Result<(u64, u64, Vec<ReportError>), String> {
     if feed.feed_type == "JSON_LISTINGS_FEED" {
-        let r: spapi::models::listings_feed::ProcessingReport = serde_json::from_slice(bytes)
+        let r = spapi::models::listings_feed::ProcessingReport::parse(bytes)
             .map_err(|e| format!("not a JSON_LISTINGS_FEED processing report: {e}"))?;
         let errors = r
             .issues
@@ -93,7 +93,8 @@ fn parse_report(feed: &Feed, bytes: &[u8]) -> Result<(u64, u64, Vec<ReportError>
             errors,
         ))
     } else {
-        let r = spapi::models::order_fulfillment_feed::parse_processing_report(bytes)?;
+        let r = spapi::models::order_fulfillment_feed::parse_processing_report(bytes)
+            .map_err(|e| e.to_string())?;
         let summary = r.summary.unwrap_or_default();
         let errors = r
             .results

@@ -294,7 +294,7 @@ where
 fn parse<T: DeserializeOwned>(record: &SqsMessage) -> Result<T, String> {
     let body = record.body.as_deref().unwrap_or_default();
     let de = &mut serde_json::Deserializer::from_str(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value: T = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         use serde_json::error::Category;
@@ -324,7 +324,17 @@ fn parse<T: DeserializeOwned>(record: &SqsMessage) -> Result<T, String> {
                 format!("the message does not match the contract at `{path}`: {what}")
             }
         }
-    })
+    })?;
+    // One message, one JSON value: anything after it (a second message glued
+    // on, garbage) refuses the record rather than being silently dropped.
+    de.end().map_err(|e| {
+        format!(
+            "the message body is not valid JSON: something follows the message (line {}, column {}); send one JSON object per message",
+            e.line(),
+            e.column()
+        )
+    })?;
+    Ok(value)
 }
 
 /// The message attributes of a record as plain strings.
@@ -468,6 +478,35 @@ mod tests {
         let e = event(&[r#"{"n":1}"#, r#"{"n":0}"#]);
         let r = process(e, false, &sink, handler).await.unwrap();
         assert_eq!(failures(&r), vec!["m0"], "nothing is lost");
+    }
+
+    /// Found by the property tests (tests/it/fuzz_jobs.rs): a body with a
+    /// second message (or garbage) after the first was read as the first
+    /// alone, and the rest vanished.
+    #[tokio::test]
+    async fn a_body_with_something_after_the_message_is_refused() {
+        let sink = Sink::default();
+        let e = event(&[r#"{"n":0}{"n":1}"#, r#"{"n":0} x"#, "{\"n\":0}\n  "]);
+        let mut seen = 0;
+        let r = process(e, false, &sink, |meta: RecordMeta, msg: Msg| {
+            seen += 1;
+            handler(meta, msg)
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            (r.succeeded, r.dead_lettered),
+            (1, 2),
+            "trailing blanks are fine"
+        );
+        assert_eq!(seen, 1);
+        let letters = sink.letters.lock().unwrap();
+        assert!(
+            letters[0].reason.contains("something follows"),
+            "{}",
+            letters[0].reason
+        );
+        assert_eq!(letters[0].body, r#"{"n":0}{"n":1}"#);
     }
 
     #[tokio::test]

@@ -237,7 +237,11 @@ impl Lwa {
                             serde_json::from_slice(&bytes).map_err(|e| SpApiError::Lwa {
                                 status,
                                 code: "malformed_response".into(),
-                                description: format!("token answer is not LWA's JSON: {e}"),
+                                // Never serde's own text: it would quote what it found.
+                                description: format!(
+                                    "token answer is not LWA's JSON: {}",
+                                    crate::client::mismatch(&e)
+                                ),
                                 retryable: true,
                             })?;
                         return Ok(answer);

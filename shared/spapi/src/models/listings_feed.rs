@@ -105,6 +105,13 @@ pub struct ProcessingReport {
 }
 
 impl ProcessingReport {
+    /// Reads a downloaded report. A report that does not fit the schema is
+    /// [`crate::SpApiError::Decode`] (operation `getFeedDocument`) with the
+    /// path of the field that broke and no value from the document.
+    pub fn parse(bytes: &[u8]) -> Result<Self, crate::SpApiError> {
+        crate::client::decode(domain::Operation::GetFeedDocument, 200, None, bytes)
+    }
+
     /// The message ids that have at least one `ERROR` issue: not applied.
     pub fn rejected_message_ids(&self) -> std::collections::BTreeSet<u32> {
         self.issues

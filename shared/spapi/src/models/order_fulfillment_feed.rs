@@ -17,6 +17,10 @@ use quick_xml::Reader;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
+use domain::Operation;
+
+use crate::SpApiError;
+
 pub const FEED_TYPE: &str = "POST_ORDER_FULFILLMENT_DATA";
 /// `Header/DocumentVersion` (`\d{1,2}\.\d{1,2}`).
 pub const DOCUMENT_VERSION: &str = "1.01";
@@ -337,10 +341,23 @@ impl ProcessingReport {
     }
 }
 
+/// A report that cannot be read: [`SpApiError::Decode`] for
+/// `getFeedDocument`, with the element (`path`) and what is wrong with it.
+fn unreadable(path: impl Into<String>, message: impl Into<String>) -> SpApiError {
+    SpApiError::Decode {
+        operation: Operation::GetFeedDocument,
+        status: 200,
+        path: path.into(),
+        message: message.into(),
+        request_id: None,
+    }
+}
+
 /// Reads a processing report (the `AmazonEnvelope` Amazon answers with, or
-/// a bare `ProcessingReport`). Names what is missing, never quotes the
-/// document.
-pub fn parse_processing_report(xml: &[u8]) -> Result<ProcessingReport, String> {
+/// a bare `ProcessingReport`). A refusal is [`SpApiError::Decode`] naming
+/// the element (`Message/ProcessingReport/Result/MessageID`) and the rule;
+/// it never quotes the document's text.
+pub fn parse_processing_report(xml: &[u8]) -> Result<ProcessingReport, SpApiError> {
     let mut reader = Reader::from_reader(xml);
     let mut path: Vec<String> = Vec::new();
     let mut text = String::new();
@@ -354,12 +371,24 @@ pub fn parse_processing_report(xml: &[u8]) -> Result<ProcessingReport, String> {
     let mut result: Option<ReportResult> = None;
     let mut buf = Vec::new();
     loop {
-        let event = reader
-            .read_event_into(&mut buf)
-            .map_err(|e| format!("the processing report is not well-formed XML: {e}"))?;
+        let event = reader.read_event_into(&mut buf).map_err(|e| {
+            unreadable(
+                where_in(&path),
+                format!(
+                    "the processing report is not well-formed XML (byte {}): {}",
+                    reader.error_position(),
+                    xml_problem(&e)
+                ),
+            )
+        })?;
         match event {
             Event::Start(e) => {
                 let name = e.local_name().as_ref().to_string();
+                // quick-xml reads `<\tName>` as an element named "": refuse it
+                // (its content could not be placed, and no error could name it).
+                if name.is_empty() {
+                    return Err(unreadable(where_in(&path), "has an element without a name"));
+                }
                 if name == "ProcessingReport" {
                     seen_report = true;
                 }
@@ -382,11 +411,22 @@ pub fn parse_processing_report(xml: &[u8]) -> Result<ProcessingReport, String> {
             Event::Text(t) => text.push_str(&t.xml10_content()),
             Event::CData(t) => text.push_str(&t.xml10_content()),
             Event::GeneralRef(r) => {
-                let decoded = match r.resolve_char_ref().map_err(|e| e.to_string())? {
-                    Some(c) => c.to_string(),
-                    None => quick_xml::escape::unescape(&format!("&{};", r.xml10_content()))
-                        .map_err(|e| format!("the processing report has a bad entity: {e}"))?
+                let decoded = match r.resolve_char_ref() {
+                    Ok(Some(c)) => c.to_string(),
+                    Ok(None) => quick_xml::escape::unescape(&format!("&{};", r.xml10_content()))
+                        .map_err(|_| {
+                            unreadable(
+                                where_in(&path),
+                                "has an entity XML does not define (only &amp; &lt; &gt; &quot; &apos; and character references)",
+                            )
+                        })?
                         .into_owned(),
+                    Err(_) => {
+                        return Err(unreadable(
+                            where_in(&path),
+                            "has a character reference to no valid character",
+                        ));
+                    }
                 };
                 text.push_str(&decoded);
             }
@@ -395,24 +435,36 @@ pub fn parse_processing_report(xml: &[u8]) -> Result<ProcessingReport, String> {
                 let parent = path.last().map(String::as_str).unwrap_or("");
                 let value = text.trim().to_string();
                 let number = || {
-                    value
-                        .parse::<u64>()
-                        .map_err(|_| format!("{parent}/{name} is not a number"))
+                    value.parse::<u64>().map_err(|_| {
+                        let mut at = path.clone();
+                        at.push(name.clone());
+                        unreadable(
+                            where_in(&at),
+                            "is not a whole number from 0 to 18446744073709551615",
+                        )
+                    })
                 };
                 match (parent, name.as_str()) {
                     ("ProcessingReport", "DocumentTransactionID") => {
                         report.document_transaction_id = value
                     }
                     ("ProcessingReport", "StatusCode") => report.status_code = value,
-                    ("ProcessingSummary", field) => {
+                    // Only the four counts are numbers: an element Amazon adds
+                    // to the summary must not make the report unreadable.
+                    (
+                        "ProcessingSummary",
+                        field @ ("MessagesProcessed"
+                        | "MessagesSuccessful"
+                        | "MessagesWithError"
+                        | "MessagesWithWarning"),
+                    ) => {
                         let n = number()?;
                         if let Some(s) = report.summary.as_mut() {
                             match field {
                                 "MessagesProcessed" => s.processed = n,
                                 "MessagesSuccessful" => s.successful = n,
                                 "MessagesWithError" => s.with_error = n,
-                                "MessagesWithWarning" => s.with_warning = n,
-                                _ => {}
+                                _ => s.with_warning = n,
                             }
                         }
                     }
@@ -457,12 +509,67 @@ pub fn parse_processing_report(xml: &[u8]) -> Result<ProcessingReport, String> {
         buf.clear();
     }
     if !seen_report {
-        return Err("the document has no ProcessingReport element".into());
+        return Err(unreadable(
+            "ProcessingReport",
+            "is missing: the document is not a processing report",
+        ));
     }
     if report.status_code.is_empty() {
-        return Err("ProcessingReport/StatusCode is missing".into());
+        return Err(unreadable(
+            "ProcessingReport/StatusCode",
+            "is missing or empty",
+        ));
     }
     Ok(report)
+}
+
+/// The open elements as a path below the envelope
+/// (`Message/ProcessingReport/Result`), or `(document)` at the top.
+fn where_in(path: &[String]) -> String {
+    let inner: Vec<&str> = path
+        .iter()
+        .map(String::as_str)
+        .skip_while(|n| *n == "AmazonEnvelope")
+        .collect();
+    if inner.is_empty() {
+        "(document)".to_string()
+    } else {
+        inner.join("/")
+    }
+}
+
+/// quick-xml's complaint without the text it found (tag names and content
+/// from the document stay out of logs).
+fn xml_problem(e: &quick_xml::Error) -> &'static str {
+    use quick_xml::errors::{IllFormedError, SyntaxError};
+    match e {
+        quick_xml::Error::Syntax(s) => match s {
+            SyntaxError::InvalidBangMarkup => "a `<!` that is neither a comment, CDATA nor DOCTYPE",
+            SyntaxError::UnclosedPI | SyntaxError::UnclosedXmlDecl => {
+                "an unclosed `<?` declaration"
+            }
+            SyntaxError::UnclosedComment => "an unclosed comment",
+            SyntaxError::UnclosedDoctype => "an unclosed DOCTYPE",
+            SyntaxError::UnclosedCData => "an unclosed CDATA section",
+            SyntaxError::UnclosedTag => "an unclosed tag",
+            _ => "a syntax error",
+        },
+        quick_xml::Error::IllFormed(i) => match i {
+            IllFormedError::MissingDeclVersion(_) => "an XML declaration without a version",
+            IllFormedError::MissingDoctypeName => "a DOCTYPE without a name",
+            IllFormedError::MissingEndTag(_) => "an element that is never closed",
+            IllFormedError::UnmatchedEndTag(_) => "an end tag that closes nothing",
+            IllFormedError::MismatchedEndTag { .. } => {
+                "an end tag that does not match its start tag"
+            }
+            IllFormedError::DoubleHyphenInComment => "`--` inside a comment",
+            IllFormedError::UnclosedReference => "an `&` reference without its `;`",
+            _ => "ill-formed XML",
+        },
+        quick_xml::Error::Encoding(_) => "text that is not in its declared encoding",
+        quick_xml::Error::Escape(_) => "a bad escape",
+        _ => "unreadable XML",
+    }
 }
 
 #[cfg(test)]
@@ -614,5 +721,40 @@ mod tests {
         assert!(r.document_errors().is_empty());
         assert!(parse_processing_report(b"<Other/>").is_err());
         assert!(parse_processing_report(b"<ProcessingReport>").is_err());
+    }
+
+    /// Found by the property tests (shared/spapi/tests/fuzz.rs): an element
+    /// the summary does not define, with text in it, made the whole report
+    /// unreadable (every child of ProcessingSummary was read as a number).
+    #[test]
+    fn an_unknown_summary_element_is_ignored_and_bad_counts_are_named() {
+        let report = |summary: &str| {
+            format!(
+                "<ProcessingReport><DocumentTransactionID>1</DocumentTransactionID><StatusCode>Complete</StatusCode>\
+                 <ProcessingSummary>{summary}</ProcessingSummary></ProcessingReport>"
+            )
+        };
+        let r = parse_processing_report(
+            report("<MessagesProcessed>3</MessagesProcessed><NewCount>n/a</NewCount>").as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(r.summary.unwrap().processed, 3);
+        let e = parse_processing_report(
+            report("<MessagesWithError>Jane Buyer</MessagesWithError>").as_bytes(),
+        )
+        .unwrap_err();
+        let SpApiError::Decode { path, .. } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(path, "ProcessingReport/ProcessingSummary/MessagesWithError");
+        assert!(!e.to_string().contains("Jane"), "{e}");
+        let e = parse_processing_report(b"<ProcessingReport><StatusCode>x</Status").unwrap_err();
+        assert!(e.to_string().contains("not well-formed XML"), "{e}");
+        let e =
+            parse_processing_report(b"<ProcessingReport><\tStatusCode>x</StatusCode>").unwrap_err();
+        let SpApiError::Decode { path, .. } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(path, "ProcessingReport", "{e}");
     }
 }

@@ -1,0 +1,313 @@
+//! Property tests of the WMS contracts the connector receives (issue 16,
+//! "Bad input, fuzzed"): the shipment message (SQS), the stock page (HTTP
+//! answer) and the label request (Function URL). For arbitrary bytes, for
+//! byte-level edits of the documented examples and for structure-aware
+//! edits of them (fields removed, retyped, repeated, renamed, extreme
+//! values, fields of the schema added where they do not belong):
+//!
+//! - the parser never panics;
+//! - a message it accepts is one we can write back and read again, equal
+//!   (the schema and the Rust type agree);
+//! - a message it refuses gets a typed error: not JSON (with line and
+//!   column), an unsupported version, or the contract's violations, each a
+//!   JSON pointer to the field and its rule, and — after a single edit —
+//!   about the edited field, a parent of it, or a field inside it;
+//! - no error text quotes a value from the message.
+//!
+//! Case counts: small by default (CI), `PROPTEST_CASES` for the bench
+//! (`infra/fuzz.sh`, figures in BENCHMARKS.md).
+
+use fuzz_kit::{Edit, Mutated, SENTINEL, pointer_segments, related};
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use serde_json::Value;
+use wms::label::{LabelContractError, label_schema_texts};
+use wms::{Contract, ContractError, LabelRequest, ShipmentMessage, StockPage};
+
+const CONTRACTS_MD: &str = include_str!("../CONTRACTS.md");
+
+/// CI's cases per property (the bench sets `PROPTEST_CASES`).
+const CI_CASES: u32 = 1000;
+
+/// The JSON examples of CONTRACTS.md tagged `tag` (```json <tag> blocks, or
+/// a `<!-- example: <tag> -->` line before a ```json block).
+fn examples(tag: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut lines = CONTRACTS_MD.lines().peekable();
+    while let Some(line) = lines.next() {
+        let tagged = line.strip_prefix("```json ").map(str::trim) == Some(tag)
+            || (line == format!("<!-- example: {tag} -->")
+                && lines.next_if(|l| *l == "```json").is_some());
+        if !tagged {
+            continue;
+        }
+        let body: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
+        out.push(serde_json::from_str(&body.join("\n")).expect("a JSON example"));
+    }
+    assert!(out.len() >= 2, "CONTRACTS.md shows {tag} examples");
+    out
+}
+
+fn keys(schema_text: &str) -> Vec<String> {
+    fuzz_kit::schema_keys(&serde_json::from_str(schema_text).expect("schema JSON"))
+}
+
+fn label_request_schema() -> &'static str {
+    label_schema_texts()
+        .into_iter()
+        .find(|(name, _)| *name == "label-request.v1.json")
+        .map(|(_, text)| text)
+        .expect("the label request schema")
+}
+
+/// An edit after which any field may be the one refused: the version, or
+/// the label operation's name (it decides which fields are required).
+fn switches_shape(edit: &Edit) -> bool {
+    matches!(
+        edit.path.first().map(String::as_str),
+        Some("schema" | "operation")
+    ) || edit.path.is_empty()
+}
+
+/// What every refusal must be: violations with pointers and rules, none
+/// quoting a value; after one edit, one of them about the edited field.
+fn check_violations(
+    text: &str,
+    violations: &[wms::Violation],
+    edits: &[Edit],
+) -> Result<(), TestCaseError> {
+    prop_assert!(
+        !violations.is_empty(),
+        "an Invalid error without violations"
+    );
+    prop_assert!(violations.len() <= 10, "at most 10 violations reported");
+    for v in violations {
+        prop_assert!(v.path.starts_with('/'), "not a JSON pointer: {}", v.path);
+        prop_assert!(!v.rule.is_empty(), "a violation without its rule");
+        prop_assert!(text.contains(&format!("`{}`", v.path)), "{text}");
+    }
+    if let [edit] = edits
+        && !switches_shape(edit)
+    {
+        prop_assert!(
+            violations
+                .iter()
+                .any(|v| related(&pointer_segments(&v.path), &edit.path)),
+            "edit at {} ({}), but the error names other fields: {text}",
+            edit.pointer(),
+            edit.op
+        );
+    }
+    Ok(())
+}
+
+fn check_contract_error(e: &ContractError, edits: &[Edit]) -> Result<(), TestCaseError> {
+    let text = e.to_string();
+    prop_assert!(!text.contains(SENTINEL), "the error quotes a value: {text}");
+    prop_assert!(!e.is_retryable());
+    match e {
+        ContractError::NotJson { line, .. } => {
+            prop_assert!(edits.is_empty(), "an edited value is still JSON: {text}");
+            prop_assert!(*line >= 1);
+        }
+        ContractError::UnsupportedVersion { .. } => {
+            prop_assert!(
+                edits.is_empty() || edits.iter().any(switches_shape),
+                "{text}"
+            );
+        }
+        ContractError::Invalid { violations, .. } => check_violations(&text, violations, edits)?,
+        ContractError::NewerField { path, .. } => {
+            // A valid example is never refused: an edit put a version-2
+            // field into a version-1 message, or set the version down.
+            let named = pointer_segments(path);
+            prop_assert!(
+                edits
+                    .iter()
+                    .any(|e| switches_shape(e) || related(&e.path, &named)),
+                "{text}"
+            );
+        }
+        ContractError::Encode { .. } | ContractError::SchemaUnavailable { .. } => {
+            prop_assert!(false, "a parse must never fail like this: {text}");
+        }
+    }
+    Ok(())
+}
+
+fn check_label_error(e: &LabelContractError, edits: &[Edit]) -> Result<(), TestCaseError> {
+    let text = e.to_string();
+    prop_assert!(!text.contains(SENTINEL), "the error quotes a value: {text}");
+    prop_assert!(!e.is_retryable());
+    match e {
+        LabelContractError::NotJson { line, .. } => {
+            prop_assert!(edits.is_empty(), "an edited value is still JSON: {text}");
+            prop_assert!(*line >= 1);
+        }
+        LabelContractError::UnsupportedVersion { .. } => {
+            prop_assert!(
+                edits.is_empty() || edits.iter().any(switches_shape),
+                "{text}"
+            );
+        }
+        LabelContractError::Invalid { violations, .. } => {
+            check_violations(&text, violations, edits)?
+        }
+        LabelContractError::Encode { .. } | LabelContractError::SchemaUnavailable { .. } => {
+            prop_assert!(false, "a parse must never fail like this: {text}");
+        }
+    }
+    Ok(())
+}
+
+fn shipment(text: &str, edits: &[Edit]) -> Result<(), TestCaseError> {
+    match ShipmentMessage::parse(text) {
+        Ok(m) => {
+            let again = m.to_json().map_err(|e| {
+                TestCaseError::fail(format!("accepted but cannot be written back: {e}"))
+            })?;
+            let back = ShipmentMessage::parse(&again)
+                .map_err(|e| TestCaseError::fail(format!("our own text refused: {e}")))?;
+            prop_assert_eq!(back, m);
+            Ok(())
+        }
+        Err(e) => check_contract_error(&e, edits),
+    }
+}
+
+fn stock(text: &str, edits: &[Edit]) -> Result<(), TestCaseError> {
+    match StockPage::parse(text) {
+        Ok(p) => {
+            let again = p.to_json().map_err(|e| {
+                TestCaseError::fail(format!("accepted but cannot be written back: {e}"))
+            })?;
+            let back = StockPage::parse(&again)
+                .map_err(|e| TestCaseError::fail(format!("our own text refused: {e}")))?;
+            prop_assert_eq!(back, p);
+            Ok(())
+        }
+        Err(e) => check_contract_error(&e, edits),
+    }
+}
+
+fn label(text: &str, edits: &[Edit]) -> Result<(), TestCaseError> {
+    match LabelRequest::parse(text) {
+        Ok(r) => {
+            let again = r.to_json().map_err(|e| {
+                TestCaseError::fail(format!("accepted but cannot be written back: {e}"))
+            })?;
+            let back = LabelRequest::parse(&again)
+                .map_err(|e| TestCaseError::fail(format!("our own text refused: {e}")))?;
+            prop_assert_eq!(back, r);
+            Ok(())
+        }
+        Err(e) => check_label_error(&e, edits),
+    }
+}
+
+fn structured(
+    name: &str,
+    seeds: Vec<Value>,
+    schema: &str,
+    check: fn(&str, &[Edit]) -> Result<(), TestCaseError>,
+) {
+    fuzz_kit::run(
+        name,
+        CI_CASES,
+        fuzz_kit::mutated_any(seeds, keys(schema), 3),
+        |m: Mutated| check(&m.text(), &m.edits),
+    );
+}
+
+fn textual(name: &str, seeds: Vec<Value>, check: fn(&str, &[Edit]) -> Result<(), TestCaseError>) {
+    let texts: Vec<String> = seeds.iter().map(Value::to_string).collect();
+    let strategy = (0..texts.len()).prop_flat_map(move |i| fuzz_kit::text_edits(texts[i].clone()));
+    fuzz_kit::run(name, CI_CASES, strategy, |text: String| check(&text, &[]));
+}
+
+fn bytes(name: &str, check: fn(&str, &[Edit]) -> Result<(), TestCaseError>) {
+    fuzz_kit::run(
+        name,
+        CI_CASES,
+        fuzz_kit::arbitrary_text(),
+        |text: String| check(&text, &[]),
+    );
+}
+
+#[test]
+fn every_documented_seed_is_valid() {
+    for m in examples("shipment-message") {
+        shipment(&m.to_string(), &[]).unwrap();
+        ShipmentMessage::parse(&m.to_string()).unwrap();
+    }
+    for p in examples("stock-page") {
+        StockPage::parse(&p.to_string()).unwrap();
+    }
+    for r in examples("label-request") {
+        LabelRequest::parse(&r.to_string()).unwrap();
+    }
+}
+
+#[test]
+fn shipment_message_structure_edits() {
+    structured(
+        "wms.shipment_message.structure",
+        examples("shipment-message"),
+        Contract::ShipmentMessage.schema_text(),
+        shipment,
+    );
+}
+
+#[test]
+fn shipment_message_text_edits() {
+    textual(
+        "wms.shipment_message.text",
+        examples("shipment-message"),
+        shipment,
+    );
+}
+
+#[test]
+fn shipment_message_arbitrary_bytes() {
+    bytes("wms.shipment_message.bytes", shipment);
+}
+
+#[test]
+fn stock_page_structure_edits() {
+    structured(
+        "wms.stock_page.structure",
+        examples("stock-page"),
+        Contract::StockPage.schema_text(),
+        stock,
+    );
+}
+
+#[test]
+fn stock_page_text_edits() {
+    textual("wms.stock_page.text", examples("stock-page"), stock);
+}
+
+#[test]
+fn stock_page_arbitrary_bytes() {
+    bytes("wms.stock_page.bytes", stock);
+}
+
+#[test]
+fn label_request_structure_edits() {
+    structured(
+        "wms.label_request.structure",
+        examples("label-request"),
+        label_request_schema(),
+        label,
+    );
+}
+
+#[test]
+fn label_request_text_edits() {
+    textual("wms.label_request.text", examples("label-request"), label);
+}
+
+#[test]
+fn label_request_arbitrary_bytes() {
+    bytes("wms.label_request.bytes", label);
+}
