@@ -13,6 +13,7 @@
 //! `domain`, and production code must never depend on it. It never logs buyer
 //! data or tokens (operation, status and request id only).
 
+mod collection_forms;
 mod control;
 mod control_http;
 mod error;
@@ -20,6 +21,7 @@ mod faults;
 mod feeds;
 mod http;
 mod listings;
+mod listings_search;
 mod lwa;
 mod marketplaces;
 mod money;
@@ -28,6 +30,7 @@ mod quota;
 mod search;
 mod shipments;
 mod shipping;
+mod shipping_inputs;
 mod spapi;
 mod state;
 
@@ -53,7 +56,9 @@ pub use orders::{
     ShipItem, ShipSpec, TimeWindow, random_order_id,
 };
 pub use quota::{MetricsRow, OperationMetrics};
+pub use collection_forms::CollectionFormView;
 pub use shipping::{PICKUP_AFTER, ShipmentView, TOKEN_LIFETIME, label_file};
+pub use shipping_inputs::customs_schema;
 
 /// How to run the simulator.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -38,6 +38,13 @@ pub enum Operation {
     CancelShipment,
     GetTracking,
     GetShipmentDocuments,
+    // Issue 17 (additional inputs, collection forms, SKU reconciliation).
+    GetAdditionalInputs,
+    GenerateCollectionForm,
+    GetCollectionFormHistory,
+    GetUnmanifestedShipments,
+    GetCollectionForm,
+    SearchListingsItems,
 }
 
 /// Static facts about one operation.
@@ -51,7 +58,7 @@ pub struct OperationSpec {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 18] = [
+    pub const ALL: [Operation; 24] = [
         Operation::SearchOrders,
         Operation::GetOrder,
         Operation::GetMarketplaceParticipations,
@@ -70,6 +77,12 @@ impl Operation {
         Operation::CancelShipment,
         Operation::GetTracking,
         Operation::GetShipmentDocuments,
+        Operation::GetAdditionalInputs,
+        Operation::GenerateCollectionForm,
+        Operation::GetCollectionFormHistory,
+        Operation::GetUnmanifestedShipments,
+        Operation::GetCollectionForm,
+        Operation::SearchListingsItems,
     ];
 
     pub const fn spec(self) -> OperationSpec {
@@ -101,6 +114,21 @@ impl Operation {
             Operation::CancelShipment => ("cancelShipment", 80.0, 100, Idempotent),
             Operation::GetTracking => ("getTracking", 80.0, 100, Idempotent),
             Operation::GetShipmentDocuments => ("getShipmentDocuments", 80.0, 100, Idempotent),
+            Operation::GetAdditionalInputs => ("getAdditionalInputs", 80.0, 100, Idempotent),
+            // A retried POST with the same `x-amzn-IdempotencyKey` is the same
+            // collection form (the model gives this operation the header).
+            Operation::GenerateCollectionForm => {
+                ("generateCollectionForm", 80.0, 100, WithIdempotencyKey)
+            }
+            // Reads sent as PUT with a body (the model's choice).
+            Operation::GetCollectionFormHistory => {
+                ("getCollectionFormHistory", 80.0, 100, Idempotent)
+            }
+            Operation::GetUnmanifestedShipments => {
+                ("getUnmanifestedShipments", 80.0, 100, Idempotent)
+            }
+            Operation::GetCollectionForm => ("getCollectionForm", 80.0, 100, Idempotent),
+            Operation::SearchListingsItems => ("searchListingsItems", 5.0, 5, Idempotent),
         };
         OperationSpec {
             name,
@@ -142,6 +170,9 @@ mod tests {
             (Operation::GetFeeds, 0.0222, 10),
             (Operation::PatchListingsItem, 5.0, 5),
             (Operation::PurchaseShipment, 80.0, 100),
+            (Operation::SearchListingsItems, 5.0, 5),
+            (Operation::GenerateCollectionForm, 80.0, 100),
+            (Operation::GetAdditionalInputs, 80.0, 100),
         ] {
             assert_eq!(op.spec().rate_per_sec, rate, "{op}");
             assert_eq!(op.spec().burst, burst, "{op}");

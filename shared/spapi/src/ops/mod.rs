@@ -1,5 +1,6 @@
 //! One module per API; one struct per operation, implementing [`crate::Call`].
 
+pub mod collection_forms;
 pub mod feeds;
 pub mod listings;
 pub mod orders;
