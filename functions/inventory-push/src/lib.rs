@@ -39,8 +39,8 @@ use serde_json::Value;
 
 pub use error::PushError;
 pub use ports::{PushJob, PushTask};
-pub use skus::SkuReport;
 pub use push::{FanoutReport, PushOptions, PushReport, Pusher};
+pub use skus::SkuReport;
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -206,10 +206,7 @@ impl Pusher {
                 .and_then(|r| r.ran_at);
             if reconcile_is_due(self.options.reconcile_hour, &s.time_zone, reconciled, now) {
                 self.jobs
-                    .enqueue(
-                        &PushJob::reconcile(s.seller_id.to_string()),
-                        Duration::ZERO,
-                    )
+                    .enqueue(&PushJob::reconcile(s.seller_id.to_string()), Duration::ZERO)
                     .await?;
                 report.reconciliations += 1;
             }
@@ -224,10 +221,7 @@ impl Pusher {
                 continue;
             }
             self.jobs
-                .enqueue(
-                    &PushJob::push(s.seller_id.to_string()),
-                    Duration::ZERO,
-                )
+                .enqueue(&PushJob::push(s.seller_id.to_string()), Duration::ZERO)
                 .await?;
             report.jobs += 1;
         }
@@ -696,10 +690,7 @@ impl Pusher {
                 report.deferred = left;
                 tracing::warn!(seller_id = %seller, deferred = left, "JSON_LISTINGS_FEED limit (5 per 5 minutes) reached; the rest follows in a delayed job");
                 self.jobs
-                    .enqueue(
-                        &PushJob::push(seller.to_string()),
-                        self.options.feed_window,
-                    )
+                    .enqueue(&PushJob::push(seller.to_string()), self.options.feed_window)
                     .await?;
                 return Ok(());
             }
@@ -889,7 +880,12 @@ mod tests {
         // Berlin in winter: 03:00 local is 02:00 UTC.
         assert!(reconcile_is_due(3, "Europe/Berlin", None, at(5, 2)));
         assert!(!reconcile_is_due(3, "Europe/Berlin", None, at(5, 3)));
-        assert!(reconcile_is_due(3, "Europe/Berlin", Some(at(5, 2)), at(12, 2)));
+        assert!(reconcile_is_due(
+            3,
+            "Europe/Berlin",
+            Some(at(5, 2)),
+            at(12, 2)
+        ));
         assert!(
             !reconcile_is_due(3, "Europe/Berlin", Some(at(6, 2)), at(12, 2)),
             "six days"

@@ -237,7 +237,11 @@ impl Pusher {
         report.calls = scan.calls;
         report.windows = scan.windows;
         if !report.complete {
-            tracing::warn!(seller_id, reason = report.incomplete_reason.as_deref().unwrap_or(""), "the SKU reconciliation read only part of the Amazon listings: SKUs only in the WMS are not reported");
+            tracing::warn!(
+                seller_id,
+                reason = report.incomplete_reason.as_deref().unwrap_or(""),
+                "the SKU reconciliation read only part of the Amazon listings: SKUs only in the WMS are not reported"
+            );
         }
         if record {
             self.record_reconciliation(&seller, &report, now).await?;
@@ -295,7 +299,9 @@ impl Pusher {
                 );
             }
         };
-        outcome_line("SKUs differ between Amazon and the WMS: `connector-admin skus report` shows them");
+        outcome_line(
+            "SKUs differ between Amazon and the WMS: `connector-admin skus report` shows them",
+        );
         lambda_kit::audit!(
             success,
             RECONCILE_ACTION,
@@ -334,7 +340,9 @@ mod tests {
     fn item(channels: &[&str], status: &[&str]) -> Item {
         Item {
             sku: "S".into(),
-            summaries: vec![serde_json::json!({"marketplaceId": "A1PA6795UKMFR9", "status": status})],
+            summaries: vec![
+                serde_json::json!({"marketplaceId": "A1PA6795UKMFR9", "status": status}),
+            ],
             attributes: None,
             issues: Vec::new(),
             fulfillment_availability: channels
@@ -356,10 +364,16 @@ mod tests {
         let fba = facts(&item(&["AMAZON_EU"], &["BUYABLE"]), "DEFAULT");
         assert!(!fba.merchant_fulfilled);
         let fresh = facts(&item(&[], &["DISCOVERABLE"]), "DEFAULT");
-        assert!(fresh.merchant_fulfilled, "no channel yet: the push would set one");
+        assert!(
+            fresh.merchant_fulfilled,
+            "no channel yet: the push would set one"
+        );
         let closed = facts(&item(&["DEFAULT"], &[]), "DEFAULT");
         assert!(!closed.active);
         let sfp = facts(&item(&["SFP_CHANNEL"], &["BUYABLE"]), "SFP_CHANNEL");
-        assert!(sfp.merchant_fulfilled, "the seller's own configured channel");
+        assert!(
+            sfp.merchant_fulfilled,
+            "the seller's own configured channel"
+        );
     }
 }

@@ -266,7 +266,11 @@ mod tests {
             ]),
             &settings(),
         );
-        assert_eq!(r.only_on_amazon.skus, ["NOBODY"], "closed listings are not missing stock");
+        assert_eq!(
+            r.only_on_amazon.skus,
+            ["NOBODY"],
+            "closed listings are not missing stock"
+        );
         assert_eq!(
             r.only_in_wms.as_ref().unwrap().skus,
             ["TEAPOT", "WMS-SPOON"],
@@ -289,7 +293,12 @@ mod tests {
             ]
         );
         assert_eq!(
-            (r.matched, r.matched_inactive, r.amazon_fba, r.amazon_active_mfn),
+            (
+                r.matched,
+                r.matched_inactive,
+                r.amazon_fba,
+                r.amazon_active_mfn
+            ),
             (4, 1, 1, 4)
         );
         assert_eq!(r.problems(), 1 + 2 + 1 + 2);
@@ -317,6 +326,9 @@ mod tests {
             ..SkuReport::default()
         };
         let t = r.trimmed(100);
-        assert_eq!((t.only_on_amazon.count, t.only_on_amazon.skus.len()), (500, 100));
+        assert_eq!(
+            (t.only_on_amazon.count, t.only_on_amazon.skus.len()),
+            (500, 100)
+        );
     }
 }

@@ -171,8 +171,11 @@ impl LabelService {
         deadline: &Deadline,
     ) -> Result<CollectionFormResult, LabelError> {
         let hash = payload_hash(&wms::label::LabelOperation::CollectionForm(request.clone()))?;
-        let layer = Idempotency::new(self.idempotency.clone(), format!("forms#{}", seller.seller_id))
-            .with_clock(self.clock.clone());
+        let layer = Idempotency::new(
+            self.idempotency.clone(),
+            format!("forms#{}", seller.seller_id),
+        )
+        .with_clock(self.clock.clone());
         let lock_for = deadline.remaining().min(Duration::from_secs(900));
         let options = RunOptions::new(
             self.clock.now_ms() + i64::try_from(lock_for.as_millis()).unwrap_or(i64::MAX),
@@ -210,7 +213,10 @@ impl LabelService {
             Some(docs) => (false, docs),
             None => {
                 tracing::info!(seller_id = %seller.seller_id, carrier_id = %made.carrier_id, "replaying a collection form made before under the same idempotency key");
-                (true, self.print_again(seller, request, &made, deadline).await?)
+                (
+                    true,
+                    self.print_again(seller, request, &made, deadline).await?,
+                )
             }
         };
         Ok(CollectionFormResult {

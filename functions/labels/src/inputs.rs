@@ -83,9 +83,8 @@ mod tests {
             violations(&schema, &missing).unwrap(),
             ["`/customsDeclaration` is required"]
         );
-        let bad = object(
-            json!({"customsDeclaration": {"contentsType": "Jane Buyer", "hsCode": "Jane"}}),
-        );
+        let bad =
+            object(json!({"customsDeclaration": {"contentsType": "Jane Buyer", "hsCode": "Jane"}}));
         let found = violations(&schema, &bad).unwrap();
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(found.iter().all(|v| !v.contains("Jane")), "{found:?}");

@@ -8,8 +8,8 @@ use domain::AmazonOrderId;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use spapi::models::shipping::{self as amazon, Decimal};
-use wms::Money;
 use wms::MessageVersion;
+use wms::Money;
 use wms::label::{Channel, LabelFormat, Offer, PurchasedLabel, Window};
 
 /// A label size Amazon supports for a format.

@@ -269,6 +269,11 @@ mod tests {
         };
         let err = choose(&o, None, Some(&sel), Zpl, None, false).unwrap_err();
         assert!(err.to_string().contains("S-D is not offered"), "{err}");
-        assert_eq!(choose(&o, Some("B"), None, Zpl, None, false).unwrap().rate_id, "B");
+        assert_eq!(
+            choose(&o, Some("B"), None, Zpl, None, false)
+                .unwrap()
+                .rate_id,
+            "B"
+        );
     }
 }

@@ -36,8 +36,8 @@ use wms::label::{
     AdditionalInputsRequest, AdditionalInputsResult, CancelRequest, Cancellation, Channel,
     Document, DocumentsRequest, DocumentsResult, IneligibleOffer, LabelFormat, LabelOperation,
     LabelRequest, LabelResult, LabelSpec, Location, OneClickRequest, OperationName,
-    PurchaseRequest, PurchasedLabel, RatesRequest, RatesResult, Reason, ShipmentSpec,
-    TrackRequest, Tracking, TrackingEvent,
+    PurchaseRequest, PurchasedLabel, RatesRequest, RatesResult, Reason, ShipmentSpec, TrackRequest,
+    Tracking, TrackingEvent,
 };
 use wms::{Decimal, MessageVersion, Money};
 
@@ -129,7 +129,10 @@ pub(crate) fn to_json<T: serde::Serialize>(what: &str, v: &T) -> Result<String, 
         .map_err(|e| LabelError::Internal(format!("{what} not serialisable: {e}")))
 }
 
-pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, LabelError> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    what: &str,
+    text: &str,
+) -> Result<T, LabelError> {
     serde_json::from_str(text).map_err(|e| {
         LabelError::Internal(format!(
             "stored {what} unreadable at line {}, column {}",
@@ -361,9 +364,7 @@ impl LabelService {
         deadline: &Deadline,
     ) -> Result<RatesResult, LabelError> {
         let v2 = version >= MessageVersion::V2;
-        let (quote, token, answer) = self
-            .quote(seller, &request.shipment, v2, deadline)
-            .await?;
+        let (quote, token, answer) = self.quote(seller, &request.shipment, v2, deadline).await?;
         let mut offers = Vec::new();
         let mut ineligible: Vec<IneligibleOffer> = answer
             .ineligible_rates
@@ -1121,8 +1122,14 @@ impl LabelService {
         let schema = match &rate.additional_inputs_schema {
             Some(s) => s.clone(),
             None => {
-                self.inputs_schema(seller, token, &rate.rate_id, &quote.marketplace_id, deadline)
-                    .await?
+                self.inputs_schema(
+                    seller,
+                    token,
+                    &rate.rate_id,
+                    &quote.marketplace_id,
+                    deadline,
+                )
+                .await?
             }
         };
         let Some(given) = given else {
@@ -1175,7 +1182,10 @@ impl LabelService {
                 token: request.request_token.clone(),
                 rate_id: request.rate_id.clone(),
             })?;
-        let schema = match (&rate.additional_inputs_schema, rate.requires_additional_inputs) {
+        let schema = match (
+            &rate.additional_inputs_schema,
+            rate.requires_additional_inputs,
+        ) {
             (_, false) => serde_json::Map::new(),
             (Some(s), true) => s.clone(),
             (None, true) => {

@@ -74,7 +74,13 @@ pub fn same_place(a: &Value, b: &Value) -> bool {
     let key = |v: &Value| {
         ["addressLine1", "postalCode", "countryCode"]
             .iter()
-            .map(|f| v[*f].as_str().unwrap_or_default().trim().to_ascii_lowercase())
+            .map(|f| {
+                v[*f]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            })
             .collect::<Vec<_>>()
     };
     key(a) == key(b)
@@ -88,7 +94,10 @@ pub fn routes() -> Router<Arc<Shared>> {
             "/shipping/v2/collectionForms/{collection_form_id}",
             get(reprint_route),
         )
-        .route("/shipping/v2/unmanifestedShipments", put(unmanifested_route))
+        .route(
+            "/shipping/v2/unmanifestedShipments",
+            put(unmanifested_route),
+        )
 }
 
 fn form_pdf(id: &str, form: &Form) -> String {
@@ -132,13 +141,20 @@ fn unmanifested(inner: &Inner, seller: &str) -> Vec<(String, String, String, Val
         .collect()
 }
 
-fn last_form_at(inner: &Inner, seller: &str, carrier: &str, place: &Value) -> Option<DateTime<Utc>> {
+fn last_form_at(
+    inner: &Inner,
+    seller: &str,
+    carrier: &str,
+    place: &Value,
+) -> Option<DateTime<Utc>> {
     inner
         .shipping
         .forms
         .forms
         .values()
-        .filter(|f| f.seller == seller && f.carrier_id == carrier && same_place(&f.ship_from, place))
+        .filter(|f| {
+            f.seller == seller && f.carrier_id == carrier && same_place(&f.ship_from, place)
+        })
         .map(|f| f.created)
         .max()
 }

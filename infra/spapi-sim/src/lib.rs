@@ -45,6 +45,7 @@ use axum::routing::post;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use collection_forms::CollectionFormView;
 pub use control::{MetricsReport, SellerSpec, SimControl};
 pub use error::SimError;
 pub use faults::{Fault, FaultTarget};
@@ -56,7 +57,6 @@ pub use orders::{
     ShipItem, ShipSpec, TimeWindow, random_order_id,
 };
 pub use quota::{MetricsRow, OperationMetrics};
-pub use collection_forms::CollectionFormView;
 pub use shipping::{PICKUP_AFTER, ShipmentView, TOKEN_LIFETIME, label_file};
 pub use shipping_inputs::customs_schema;
 

@@ -567,16 +567,15 @@ async fn get_route(
                 "attributes" => item["attributes"] = Value::Object(listing.attributes.clone()),
                 "issues" => item["issues"] = json!([]),
                 "fulfillmentAvailability" => {
-                    item["fulfillmentAvailability"] = Value::Array(listing.fulfillment_availability())
+                    item["fulfillmentAvailability"] =
+                        Value::Array(listing.fulfillment_availability())
                 }
-                "productTypes" => {
-                    item["productTypes"] = Value::Array(
-                        markets
-                            .iter()
-                            .map(|m| json!({"marketplaceId": m, "productType": listing.product_type}))
-                            .collect(),
-                    )
-                }
+                "productTypes" => item["productTypes"] = Value::Array(
+                    markets
+                        .iter()
+                        .map(|m| json!({"marketplaceId": m, "productType": listing.product_type}))
+                        .collect(),
+                ),
                 "offers" | "procurement" | "relationships" => {}
                 other => {
                     return Err(invalid_input(format!(

@@ -40,7 +40,8 @@ pub fn routes() -> Router<Arc<Shared>> {
 
 /// A fingerprint of the query without its page token (FNV-1a).
 fn fingerprint(pairs: &[(String, String)]) -> u64 {
-    let mut sorted: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| k != "pageToken").collect();
+    let mut sorted: Vec<&(String, String)> =
+        pairs.iter().filter(|(k, _)| k != "pageToken").collect();
     sorted.sort();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for (k, v) in sorted {
@@ -52,7 +53,10 @@ fn fingerprint(pairs: &[(String, String)]) -> u64 {
     h
 }
 
-fn time(pairs: &[(String, String)], name: &str) -> Result<Option<DateTime<Utc>>, (StatusCode, Value)> {
+fn time(
+    pairs: &[(String, String)],
+    name: &str,
+) -> Result<Option<DateTime<Utc>>, (StatusCode, Value)> {
     match param(pairs, name) {
         None => Ok(None),
         Some(t) => DateTime::parse_from_rfc3339(t)
@@ -96,8 +100,17 @@ fn item_json(sku: &str, listing: &Listing, markets: &[String], included: &[&str]
     item
 }
 
-fn search(inner: &Inner, seller: &str, pairs: &[(String, String)]) -> Result<Value, (StatusCode, Value)> {
-    for unsupported in ["identifiers", "identifiersType", "variationParentSku", "packageHierarchySku"] {
+fn search(
+    inner: &Inner,
+    seller: &str,
+    pairs: &[(String, String)],
+) -> Result<Value, (StatusCode, Value)> {
+    for unsupported in [
+        "identifiers",
+        "identifiersType",
+        "variationParentSku",
+        "packageHierarchySku",
+    ] {
         if param(pairs, unsupported).is_some() {
             return Err(invalid_input(format!(
                 "'{unsupported}' is not supported by the simulator."
@@ -115,10 +128,18 @@ fn search(inner: &Inner, seller: &str, pairs: &[(String, String)]) -> Result<Val
     for part in &included {
         if !matches!(
             *part,
-            "summaries" | "attributes" | "issues" | "offers" | "fulfillmentAvailability"
-                | "procurement" | "relationships" | "productTypes"
+            "summaries"
+                | "attributes"
+                | "issues"
+                | "offers"
+                | "fulfillmentAvailability"
+                | "procurement"
+                | "relationships"
+                | "productTypes"
         ) {
-            return Err(invalid_input(format!("'{part}' is not a valid includedData value.")));
+            return Err(invalid_input(format!(
+                "'{part}' is not a valid includedData value."
+            )));
         }
     }
     let page_size: usize = match param(pairs, "pageSize") {
@@ -152,10 +173,12 @@ fn search(inner: &Inner, seller: &str, pairs: &[(String, String)]) -> Result<Val
     match sort_by {
         "sku" => found.sort_by(|a, b| a.0.cmp(b.0)),
         "createdDate" => found.sort_by(|a, b| a.1.created.cmp(&b.1.created).then(a.0.cmp(b.0))),
-        "lastUpdatedDate" => {
-            found.sort_by(|a, b| a.1.updated.cmp(&b.1.updated).then(a.0.cmp(b.0)))
+        "lastUpdatedDate" => found.sort_by(|a, b| a.1.updated.cmp(&b.1.updated).then(a.0.cmp(b.0))),
+        _ => {
+            return Err(invalid_input(
+                "'sortBy' must be sku, createdDate or lastUpdatedDate.",
+            ));
         }
-        _ => return Err(invalid_input("'sortBy' must be sku, createdDate or lastUpdatedDate.")),
     }
     if !ascending {
         found.reverse();
@@ -186,7 +209,10 @@ fn search(inner: &Inner, seller: &str, pairs: &[(String, String)]) -> Result<Val
     }
     if offset > 0 {
         let previous = offset.saturating_sub(page_size as u64);
-        pagination.insert("previousToken".into(), json!(format!("{previous}.{print:x}")));
+        pagination.insert(
+            "previousToken".into(),
+            json!(format!("{previous}.{print:x}")),
+        );
     }
     let mut answer = json!({ "numberOfResults": total, "items": items });
     if !pagination.is_empty() {

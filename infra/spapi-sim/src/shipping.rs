@@ -496,7 +496,12 @@ fn parse_shipment(
             if let Some(list) = item.get("serialNumbers") {
                 let list: Vec<String> = list
                     .as_array()
-                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
                     .ok_or_else(|| invalid_input("serialNumbers must be an array of strings."))?;
                 if !list.is_empty() && channel_type != "AMAZON" {
                     return Err(invalid_input(
@@ -574,8 +579,8 @@ fn offers(inner: &mut Inner, shipment: &Shipment) -> (Vec<SimRate>, Vec<Value>) 
         }
         let id = inner.shipping.next_id();
         let delivery_day = day_start(now) + TimeDelta::days(s.delivery_days);
-        let cross_border = shipment.ship_from["countryCode"].as_str()
-            != Some(shipment.country_code.as_str());
+        let cross_border =
+            shipment.ship_from["countryCode"].as_str() != Some(shipment.country_code.as_str());
         rates.push(SimRate {
             rate_id: format!("RATE{id:08}{}", s.carrier_id),
             service: n,

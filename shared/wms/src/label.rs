@@ -504,7 +504,12 @@ fn newer_request_field(value: &Value) -> Option<String> {
     }
     let packages = value.pointer("/shipment/packages")?.as_array()?;
     for (p, package) in packages.iter().enumerate() {
-        for (i, item) in package["items"].as_array().into_iter().flatten().enumerate() {
+        for (i, item) in package["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
             if item.get("serial_numbers").is_some() {
                 return Some(format!("/shipment/packages/{p}/items/{i}/serial_numbers"));
             }
@@ -1479,7 +1484,10 @@ mod tests {
         let err = LabelRequest::parse(&close_out.to_string())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("`/operation` is part of label contract version 2"), "{err}");
+        assert!(
+            err.contains("`/operation` is part of label contract version 2"),
+            "{err}"
+        );
         let inputs = json!({"schema": 1, "operation": "purchase", "client_code": "ACME",
             "idempotency_key": "K1", "request_token": "RT", "rate_id": "R",
             "label": {"format": "PDF"}, "additional_inputs": {"x": 1}});

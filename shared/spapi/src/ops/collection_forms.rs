@@ -163,7 +163,10 @@ mod tests {
             business: Business::for_marketplace("A1F83G8C2ARO7P"),
         };
         assert!(generate.validate().is_ok());
-        assert_eq!(generate.body().unwrap(), serde_json::json!({"carrierId": "AMZN"}));
+        assert_eq!(
+            generate.body().unwrap(),
+            serde_json::json!({"carrierId": "AMZN"})
+        );
         assert_eq!(generate.idempotency_key(), Some("close-2026-09-01"));
         assert_eq!(GenerateCollectionForm::METHOD, Method::Post);
         assert!(

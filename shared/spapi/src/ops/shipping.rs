@@ -11,10 +11,9 @@ use domain::Operation;
 use crate::call::{Call, Method, encode_path_segment};
 use crate::models::shipping::{
     CancelShipmentResponse, ChannelType, DocumentFormat, GetAdditionalInputsResponse,
-    GetRatesRequest, GetRatesResponse,
-    GetShipmentDocumentsResponse, GetTrackingResponse, OneClickShipmentRequest,
-    OneClickShipmentResponse, Package, PurchaseShipmentRequest, PurchaseShipmentResponse,
-    shipping_business_id,
+    GetRatesRequest, GetRatesResponse, GetShipmentDocumentsResponse, GetTrackingResponse,
+    OneClickShipmentRequest, OneClickShipmentResponse, Package, PurchaseShipmentRequest,
+    PurchaseShipmentResponse, shipping_business_id,
 };
 
 pub const BUSINESS_ID_HEADER: &str = "x-amzn-shipping-business-id";
