@@ -11,6 +11,7 @@ mod features_confirm;
 mod features_labels;
 mod features_marketplaces;
 mod features_shipping;
+mod features_skus;
 mod features_stock_time;
 mod idempotency;
 mod inventory_push;

@@ -122,6 +122,9 @@ impl AdminRig {
         {
             args.file = Some(self.files.join(file));
         }
+        if let Command::Golive(args) = &mut cli.command {
+            args.relative_to(&self.files);
+        }
         let stdin = stdin_file
             .map(|f| {
                 std::fs::read_to_string(self.files.join(Path::new(&f)))

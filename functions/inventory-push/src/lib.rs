@@ -17,7 +17,7 @@
 //! zone): its Amazon listings against the WMS's SKUs ([`skus`], pure; the
 //! run in [`reconcile`]), kept as a report with gauges per seller;
 //! `{"kind": "reconcile_skus", "seller_id": ...}` runs one directly, and
-//! `connector-admin skus reconcile` runs the same code.
+//! the operator CLI's `skus reconcile` runs the same code.
 //!
 //! Must not depend on other functions; reads no environment (see `main.rs`).
 
@@ -26,6 +26,7 @@ pub mod cron;
 pub mod error;
 pub mod plan;
 pub mod ports;
+pub mod preview;
 pub mod push;
 pub mod reconcile;
 pub mod skus;

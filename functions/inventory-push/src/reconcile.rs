@@ -10,9 +10,10 @@
 //!
 //! Amazon pages through at most 1000 items of one search (the model's note
 //! on `numberOfResults`): a search that finds more is split by creation
-//! date, halves until each holds at most 1000 (listings created within the
-//! same second beyond 1000 cannot be split further: the scan is then
-//! incomplete, and says so). At 5 calls per second and 20 listings per
+//! date, halves until each holds at most 1000 — also when paging simply
+//! ends before `numberOfResults` items came, whatever the cap (listings
+//! created within the same second beyond it cannot be split further: the
+//! scan is then incomplete, and says so). At 5 calls per second and 20 listings per
 //! page, about 100 listings a second: ~85,000 in the function's 15
 //! minutes, any number from the CLI. A scan the deadline or the quota
 //! stops is incomplete, never guessed (see [`crate::skus`]).
@@ -57,6 +58,40 @@ pub struct StoredReconciliation {
     pub report: Option<SkuReport>,
 }
 
+/// What a reconciliation (or the stock dry run) read.
+pub(crate) struct Gathered {
+    pub seller: SellerId,
+    pub settings: domain::settings::SellerSettings,
+    pub markets: Vec<MarketplaceId>,
+    pub items: Vec<wms::StockItem>,
+    pub scan: Scan,
+    pub now: DateTime<Utc>,
+}
+
+impl Gathered {
+    /// The reconciliation of what was read.
+    pub fn report(&self) -> SkuReport {
+        let wms: BTreeSet<String> = self
+            .items
+            .iter()
+            .map(|i| i.sku.as_str().to_string())
+            .collect();
+        let mut report = reconcile(
+            &self.scan.listings,
+            self.scan.complete,
+            &wms,
+            &self.settings.inventory,
+        );
+        report.seller_id = self.seller.to_string();
+        report.marketplaces = self.markets.iter().map(|m| m.to_string()).collect();
+        report.incomplete_reason = self.scan.incomplete_reason.clone();
+        report.listings_read = self.scan.listings.len();
+        report.calls = self.scan.calls;
+        report.windows = self.scan.windows;
+        report
+    }
+}
+
 /// Every listing Amazon gave, and whether that was all of them.
 #[derive(Clone, Debug, Default)]
 pub struct Scan {
@@ -87,6 +122,32 @@ fn facts(item: &Item, channel: &str) -> ListingFacts {
     }
 }
 
+/// Splits `[from, to]` (whole seconds) into two halves to read, the
+/// earlier popped first. They share their middle second: Amazon compares
+/// to the millisecond while the bounds are whole seconds, so a listing
+/// created inside that second is in the later half (and one on it exactly
+/// in both: the scan keeps each SKU once). `false` when a second cannot be
+/// split.
+fn split(
+    todo: &mut Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> bool {
+    let span = (to - from).num_seconds();
+    if span <= 1 {
+        return false;
+    }
+    let mid = from + TimeDelta::seconds(span / 2);
+    todo.push((mid, to));
+    todo.push((from, mid));
+    true
+}
+
+/// `t` rounded down to the second.
+fn whole_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
 impl Pusher {
     /// Reads every listing of the seller in `markets` (see the module).
     pub async fn scan_listings(
@@ -98,9 +159,11 @@ impl Pusher {
         deadline: &Deadline,
     ) -> Result<Scan, PushError> {
         let mut scan = Scan::default();
-        let now = self.clock.now();
-        // Windows of creation dates still to read, oldest last (popped first).
-        let mut todo: Vec<(DateTime<Utc>, DateTime<Utc>)> = vec![(epoch(), now)];
+        // The last window ends a minute ahead (bounds are whole seconds,
+        // and a listing created while the scan runs must not fall outside).
+        let end = whole_second(self.clock.now()) + TimeDelta::minutes(1);
+        // Windows of creation dates still to read, the oldest popped first.
+        let mut todo: Vec<(DateTime<Utc>, DateTime<Utc>)> = vec![(epoch(), end)];
         let base = SearchListingsItems {
             seller_id: seller.clone(),
             marketplace_ids: markets.to_vec(),
@@ -119,6 +182,9 @@ impl Pusher {
                 ..base.clone()
             };
             let mut first = true;
+            // Listings of this window read so far, and how many Amazon says it has.
+            let mut read = 0u64;
+            let mut found = 0u64;
             loop {
                 if !deadline.allows(MARGIN) {
                     incomplete = Some(format!(
@@ -140,32 +206,33 @@ impl Pusher {
                     Err(e) => return Err(e.into()),
                 };
                 scan.calls += 1;
+                read += page.items.len() as u64;
+                found = found.max(page.number_of_results);
                 for item in &page.items {
                     scan.listings.insert(item.sku.clone(), facts(item, channel));
                 }
-                if first && page.number_of_results > SEARCH_RESULTS_CAP {
-                    let span = to - from;
-                    if span > TimeDelta::seconds(1) {
-                        // Too many to page through: halve the window.
-                        let mid = from + span / 2;
-                        todo.push((mid + TimeDelta::seconds(1), to));
-                        todo.push((from, mid));
-                        continue 'windows;
-                    }
-                    incomplete.get_or_insert_with(|| {
-                        format!(
-                            "{} listings were created within one second ({}); Amazon pages through {} of them",
-                            page.number_of_results,
-                            from.to_rfc3339(),
-                            SEARCH_RESULTS_CAP
-                        )
-                    });
+                // More than Amazon pages through: narrow at once.
+                if first
+                    && page.number_of_results > SEARCH_RESULTS_CAP
+                    && split(&mut todo, from, to)
+                {
+                    continue 'windows;
                 }
                 first = false;
                 match page.pagination.and_then(|p| p.next_token) {
                     Some(token) => call.page_token = Some(token),
                     None => break,
                 }
+            }
+            // Paging ended before all Amazon counted (its cap, whatever it
+            // is): read the window again in halves.
+            if read < found && !split(&mut todo, from, to) {
+                incomplete.get_or_insert_with(|| {
+                    format!(
+                        "{found} listings were created within one second ({}); Amazon paged through {read} of them",
+                        from.to_rfc3339()
+                    )
+                });
             }
         }
         scan.complete = incomplete.is_none();
@@ -188,12 +255,14 @@ impl Pusher {
         result
     }
 
-    async fn reconcile_inner(
+    /// What both the reconciliation and the stock dry run read: the
+    /// seller's settings and marketplaces, the whole WMS stock (first:
+    /// without it there is nothing to compare) and every Amazon listing.
+    pub(crate) async fn gather(
         &self,
         seller_id: &str,
         deadline: &Deadline,
-        record: bool,
-    ) -> Result<SkuReport, PushError> {
+    ) -> Result<Gathered, PushError> {
         let seller = SellerId::new(seller_id)
             .map_err(|e| PushError::InvalidSeller(seller_id.to_string(), e.to_string()))?;
         let settings = self
@@ -212,15 +281,11 @@ impl Pusher {
         )
         .await?
         .marketplaces;
-        // The WMS first: without it there is nothing to compare.
-        let wms: BTreeSet<String> = self
+        let items = self
             .source
             .fetch_all(settings.client_code.as_str(), deadline)
             .await
-            .map_err(PushError::Stock)?
-            .into_iter()
-            .map(|i| i.sku.as_str().to_string())
-            .collect();
+            .map_err(PushError::Stock)?;
         let channel = settings
             .inventory
             .fulfillment_channel_code
@@ -229,13 +294,25 @@ impl Pusher {
         let scan = self
             .scan_listings(&ctx, &seller, &markets, &channel, deadline)
             .await?;
-        let mut report = reconcile(&scan.listings, scan.complete, &wms, &settings.inventory);
-        report.seller_id = seller_id.to_string();
-        report.marketplaces = markets.iter().map(|m| m.to_string()).collect();
-        report.incomplete_reason = scan.incomplete_reason.clone();
-        report.listings_read = scan.listings.len();
-        report.calls = scan.calls;
-        report.windows = scan.windows;
+        Ok(Gathered {
+            seller,
+            settings,
+            markets,
+            items,
+            scan,
+            now,
+        })
+    }
+
+    async fn reconcile_inner(
+        &self,
+        seller_id: &str,
+        deadline: &Deadline,
+        record: bool,
+    ) -> Result<SkuReport, PushError> {
+        let g = self.gather(seller_id, deadline).await?;
+        let report = g.report();
+        let (seller, now) = (g.seller, g.now);
         if !report.complete {
             tracing::warn!(
                 seller_id,
@@ -285,23 +362,17 @@ impl Pusher {
             Ok(_) | Err(store::StoreError::Conflict { .. }) => {}
             Err(e) => return Err(e.into()),
         }
-        let problems = report.problems();
-        let outcome_line = |msg: &str| {
-            if problems > 0 {
-                tracing::warn!(
-                    seller_id = %seller,
-                    only_on_amazon = report.only_on_amazon.count,
-                    only_in_wms = report.only_in_wms.as_ref().map(|l| l.count),
-                    not_mfn_on_amazon = report.not_mfn_on_amazon.as_ref().map(|l| l.count),
-                    dangling_mappings = report.dangling_mappings.len(),
-                    first_only_on_amazon = %report.only_on_amazon.skus.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
-                    "{msg}"
-                );
-            }
-        };
-        outcome_line(
-            "SKUs differ between Amazon and the WMS: `connector-admin skus report` shows them",
-        );
+        if report.problems() > 0 {
+            tracing::warn!(
+                seller_id = %seller,
+                only_on_amazon = report.only_on_amazon.count,
+                only_in_wms = report.only_in_wms.as_ref().map(|l| l.count),
+                not_mfn_on_amazon = report.not_mfn_on_amazon.as_ref().map(|l| l.count),
+                dangling_mappings = report.dangling_mappings.len(),
+                first_only_on_amazon = %report.only_on_amazon.skus.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+                "SKUs differ between Amazon and the WMS: `connector-admin skus report {seller}` shows them"
+            );
+        }
         lambda_kit::audit!(
             success,
             RECONCILE_ACTION,

@@ -8,9 +8,9 @@ use clap::{Parser, Subcommand};
 use crate::context::Context;
 use crate::error::{CliError, EXIT_CODES};
 use crate::output::Console;
-use crate::{backfill, check, dlq, feeds, order, sellers};
+use crate::{backfill, check, dlq, feeds, golive, order, sellers, skus};
 
-const ABOUT: &str = "Operate a WMS-Amazon connector deployment: sellers, consent checks, backfills, dead letters, order histories, feeds";
+const ABOUT: &str = "Operate a WMS-Amazon connector deployment: sellers, consent checks, backfills, dead letters, order histories, feeds, SKU reconciliation, go-live checks";
 
 const LONG_ABOUT: &str = "\
 Operate one deployment (a Stage) of the WMS-Amazon connector.
@@ -75,6 +75,12 @@ pub enum Command {
     /// A seller's recent feeds (stock and shipments), their status and report errors.
     #[command(after_help = feeds::EXAMPLES)]
     Feeds(feeds::FeedsArgs),
+    /// The seller's Amazon listings against the WMS's SKUs: reconcile now, or the last report.
+    #[command(subcommand)]
+    Skus(skus::SkusCommand),
+    /// The go-live checklist: authorisation and roles, orders and stock dry runs, a test label.
+    #[command(after_help = golive::EXAMPLES)]
+    Golive(golive::GoliveArgs),
 }
 
 /// Runs one command against `ctx`, writing to `console`.
@@ -87,6 +93,8 @@ pub async fn run(command: Command, ctx: &Context, console: &Console) -> Result<(
         Command::Dlq(command) => dlq::run(command, ctx, console).await,
         Command::Order(args) => order::run(args, ctx, console).await,
         Command::Feeds(args) => feeds::run(args, ctx, console).await,
+        Command::Skus(command) => skus::run(command, ctx, console).await,
+        Command::Golive(args) => golive::run(args, ctx, console).await,
     }
 }
 
