@@ -5,30 +5,20 @@
 //! and `skus report`, Amazon's 1000-item search cap narrowed by creation
 //! date, and a scan that cannot finish saying so instead of guessing.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Timelike, Utc};
 use connector_admin::Context;
 use domain::{Deadline, Operation};
-use lambda_kit::spapi_env::SpApiEnv;
 use spapi_sim::ListingSpec;
-use store::Clock;
-use tests::admin::run_line;
+use tests::admin::{context_for, run_line};
 use tests::emf::{documents, total};
 use tests::inventory::{PushRig, client_code};
-use tests::pull::SimClock;
 use tests::sim::{UK, add_seller_in};
 
 /// The operator CLI against the rig's stack and simulator.
 fn cli(rig: &PushRig) -> Context {
-    let clock: Arc<dyn Clock> = Arc::new(SimClock(rig.sim.control().clone()));
-    let env = SpApiEnv {
-        endpoint: Some(rig.sim.base_url()),
-        lwa_token_url: Some(rig.sim.lwa_token_url()),
-        time_scale: 1000.0,
-    };
-    Context::new(rig.stack.sdk.clone(), &rig.stack.stage, &env, clock).expect("the CLI's context")
+    context_for(&rig.stack, &rig.sim)
 }
 
 /// Amazon: 130 merchant-fulfilled listings (SKU-000..SKU-129) created over

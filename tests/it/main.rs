@@ -8,6 +8,7 @@ mod credentials;
 mod demo;
 mod e2e;
 mod features_confirm;
+mod features_golive;
 mod features_labels;
 mod features_marketplaces;
 mod features_shipping;

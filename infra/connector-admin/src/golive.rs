@@ -582,9 +582,9 @@ async fn test_label(
         cancelled,
     };
     let detail = format!(
-        "{} {} label {} bought for {}{}, saved as {}{}",
-        test.carrier,
+        "{} ({}) label {} bought for {}{}, saved as {}{}",
         test.service,
+        test.carrier,
         test.shipment_id,
         test.price,
         if test.replayed {
@@ -680,7 +680,7 @@ pub async fn run(args: GoliveArgs, ctx: &Context, console: &Console) -> Result<(
                     vec![
                         o.amazon_order_id.clone(),
                         o.status.clone(),
-                        format!("{:?}", o.would),
+                        format!("{:?}", o.would).to_lowercase(),
                         o.reason.clone().unwrap_or_default(),
                     ]
                 })

@@ -233,9 +233,18 @@ pub fn print_report(report: &SkuReport, show: usize, console: &Console) {
 }
 
 /// Exit status of a report: 4 when SKUs differ.
-pub fn verdict(report: &SkuReport, stage: &str) -> Result<(), CliError> {
+pub fn verdict(report: &SkuReport, stage: &str, console: &Console) -> Result<(), CliError> {
     let problems = report.problems();
     if problems == 0 {
+        console.line(format!(
+            "no SKU mismatch: {} WMS SKU(s) matched on Amazon{}",
+            report.matched,
+            if report.complete {
+                ""
+            } else {
+                " (the Amazon scan is incomplete: see the note)"
+            }
+        ));
         return Ok(());
     }
     Err(CliError::seller_action(format!(
@@ -269,7 +278,7 @@ pub async fn run(command: SkusCommand, ctx: &Context, console: &Console) -> Resu
             };
             print_report(&report, args.show, console);
             console.json(&report)?;
-            verdict(&report, &ctx.deployment.stage)
+            verdict(&report, &ctx.deployment.stage, console)
         }
         SkusCommand::Report(args) => {
             let seller = seller_id(&args.seller)?;
@@ -297,7 +306,7 @@ pub async fn run(command: SkusCommand, ctx: &Context, console: &Console) -> Resu
                 ran_at,
                 report: &report,
             })?;
-            verdict(&report, &ctx.deployment.stage)
+            verdict(&report, &ctx.deployment.stage, console)
         }
     }
 }
