@@ -368,7 +368,7 @@ impl LabelService {
         request: &CollectionFormHistoryRequest,
         deadline: &Deadline,
     ) -> Result<CollectionFormsResult, LabelError> {
-        let date_range = (request.from.is_some() || request.to.is_some()).then(|| DateRange {
+        let date_range = (request.from.is_some() || request.to.is_some()).then_some(DateRange {
             start_date: request.from,
             end_date: request.to,
         });
@@ -404,7 +404,7 @@ impl LabelService {
                 ship_from: r.ship_from_address.as_ref().map(to_wms),
             })
             .collect();
-        forms.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        forms.sort_by_key(|f| std::cmp::Reverse(f.created_at));
         Ok(CollectionFormsResult { forms })
     }
 

@@ -130,12 +130,12 @@ pub fn check(inputs: &Value) -> Result<(), (StatusCode, Value)> {
         {
             return Err(refuse(&at("countryOfOrigin"), "must be a country code"));
         }
-        if !item["quantity"].as_u64().is_some_and(|q| q >= 1) {
+        if item["quantity"].as_u64().is_none_or(|q| q < 1) {
             return Err(refuse(&at("quantity"), "must be at least 1"));
         }
         let value = &item["unitValue"];
-        if !value["value"].as_f64().is_some_and(|v| v >= 0.0)
-            || !value["unit"].as_str().is_some_and(|u| u.len() == 3)
+        if value["value"].as_f64().is_none_or(|v| v < 0.0)
+            || value["unit"].as_str().is_none_or(|u| u.len() != 3)
         {
             return Err(refuse(&at("unitValue"), "needs a value and a currency"));
         }
