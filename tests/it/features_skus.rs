@@ -279,3 +279,53 @@ async fn a_scan_that_cannot_finish_reports_only_what_it_knows() {
     assert_eq!(none.code, 3, "{}", none.err);
     assert!(none.err.contains("skus reconcile"), "{}", none.err);
 }
+
+/// Measured (README, "Measured"): a catalogue over Amazon's 1000-item cap is
+/// read whole, the search narrowed by creation date as often as needed.
+#[tokio::test]
+async fn a_catalogue_beyond_amazons_cap_is_read_whole() {
+    let rig = PushRig::new("feat-skus-large", 1000.0).await;
+    let seller = add_seller_in(&rig.sim, "A1SKULARGE", &[UK], true);
+    rig.onboard(&seller, |_| {}).await;
+    let start = Utc::now() - TimeDelta::days(400);
+    let n = 2_500;
+    let listings = (0..n)
+        .map(|i| {
+            ListingSpec::new(&format!("BIG-{i:05}"), 1)
+                .created_at(start + TimeDelta::minutes(i as i64 * 200))
+        })
+        .collect();
+    rig.sim
+        .control()
+        .seed_listings(&seller.seller_id, listings)
+        .unwrap();
+    let stock: Vec<String> = (0..n).map(|i| format!("BIG-{i:05}")).collect();
+    let refs: Vec<(&str, u32, u32)> = stock.iter().map(|s| (s.as_str(), 1, 1)).collect();
+    rig.wms.set_stock(&client_code(&seller), &refs);
+    let started = std::time::Instant::now();
+    let report = rig
+        .pusher
+        .reconcile_skus(
+            &seller.seller_id,
+            &Deadline::after(Duration::from_secs(600)),
+            false,
+        )
+        .await
+        .unwrap();
+    println!(
+        "{n} listings: {} searchListingsItems calls, {} date windows, {:?} here (Amazon's 5 calls/s would take about {} s)",
+        report.calls,
+        report.windows,
+        started.elapsed(),
+        report.calls / 5
+    );
+    assert!(report.complete, "{:?}", report.incomplete_reason);
+    assert_eq!(report.listings_read, n);
+    assert_eq!((report.matched, report.problems()), (n, 0));
+    let pages = n.div_ceil(20) as u32;
+    assert!(
+        report.calls < pages + 2 * report.windows,
+        "{} calls for {pages} pages",
+        report.calls
+    );
+}

@@ -2,7 +2,11 @@
 //! rates, buys a label (never paying twice for one idempotency key, also
 //! under concurrent calls), reprints it, cancels it and tracks it — the
 //! contract is `wms::label` (`shared/wms/CONTRACTS.md`, "Label request and
-//! response").
+//! response"). Version 2 of the contract adds an offer's additional inputs
+//! ([`inputs`]: Amazon's schema shown at rates time, the WMS's inputs checked
+//! against it before buying), serial numbers on Amazon orders, and the
+//! close-out operations ([`close_out`]: the carrier's collection forms per
+//! ship-from address); every response is written in its request's version.
 //!
 //! Triggers (template.yaml): the function's URL (`AuthType: AWS_IAM`; the
 //! event is a `LambdaFunctionUrlRequest` whose JSON body is the request; the

@@ -1,7 +1,11 @@
 //! SP-API simulator: a stateful HTTP server on 127.0.0.1 that answers like
 //! Amazon for what the connector calls — Login with Amazon (`/auth/o2/token`),
 //! Orders v2026-01-01 (`searchOrders`, `getOrder`) and Sellers
-//! (`getMarketplaceParticipations`) — with response shapes built from the
+//! (`getMarketplaceParticipations`), Feeds, Listings (`patchListingsItem`,
+//! `getListingsItem`, `searchListingsItems` with Amazon's 1000-item cap),
+//! v0 `confirmShipment` and Amazon Shipping v2 (rates that may need
+//! additional inputs, purchases with serial numbers, collection forms) —
+//! with response shapes built from the
 //! official models in `shared/amazon/models/`, Amazon's parameter rules,
 //! per-(seller, operation) token buckets with the published rates from
 //! [`domain::Operation::spec`], time compression (`speed`), and injectable
