@@ -515,9 +515,7 @@ async fn a_queued_job_logs_every_rejected_sku_and_the_skus_the_wms_left_out() {
         &code,
         &[("A", 5, 5), ("B", 5, 5), ("C", 5, 5), ("GHOST", 1, 1)],
     );
-    let job = inventory_push::PushJob {
-        seller_id: seller.seller_id.clone(),
-    };
+    let job = inventory_push::PushJob::push(seller.seller_id.clone());
     rig.pusher.jobs.enqueue(&job, Duration::ZERO).await.unwrap();
     let results = rig.run_jobs(1).await;
     assert!(results[0].is_ok(), "{results:?}");

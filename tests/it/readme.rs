@@ -34,11 +34,14 @@ fn readme_commands() -> Vec<(String, String)> {
     out
 }
 
+/// The section whose lines another test runs (see the loop below).
+const GO_LIVE_SECTION: &str = "Go-live and SKU checks";
+
 #[tokio::test]
 async fn the_readmes_operator_commands_run_as_written_against_the_local_stack() {
     let commands = readme_commands();
     let sections: Vec<&str> = commands.iter().map(|(s, _)| s.as_str()).collect();
-    for wanted in ["Deploy", "Operate", "Troubleshooting"] {
+    for wanted in ["Deploy", "Operate", "Troubleshooting", GO_LIVE_SECTION] {
         assert!(
             sections.contains(&wanted),
             "no commands in {wanted}: {commands:#?}"
@@ -77,6 +80,12 @@ async fn the_readmes_operator_commands_run_as_written_against_the_local_stack() 
     let mut prepared_troubleshooting = false;
     let mut invited = 0;
     for (section, line) in &commands {
+        if section == GO_LIVE_SECTION {
+            // Needs a WMS stock endpoint and the section's test shipment:
+            // `features_golive::the_readmes_go_live_lines_run_as_written`
+            // runs these lines as written, with both.
+            continue;
+        }
         if line.contains("--secret-stdin") {
             // The secret Developer Central shows after the rotation above.
             let current = sim

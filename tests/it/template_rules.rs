@@ -243,16 +243,25 @@ fn the_agreed_metric_alarms_exist() {
         stuck,
         BTreeSet::from(["inventory-push".to_string(), "shipment-confirm".to_string()])
     );
-    let ratio = alarms
-        .iter()
-        .find(|(_, a)| a.get("Metrics").is_some())
-        .map(|(_, a)| *a)
-        .expect("the 429 ratio alarm (metric math)");
+    let math = |metric: &str| {
+        alarms
+            .iter()
+            .find(|(_, a)| a.get("Metrics").is_some() && a.to_string().contains(metric))
+            .map(|(_, a)| *a)
+    };
+    let ratio = math("SpApiThrottled").expect("the 429 ratio alarm (metric math)");
     let text = serde_json::to_string(ratio).expect("json");
     for needle in ["SpApiThrottled", "SpApiCalls", "ThrottleAlarmMinCalls"] {
         assert!(text.contains(needle), "ratio alarm lacks {needle}");
     }
     assert!(refers_to(&ratio["Threshold"], "ThrottleRatioAlarm", None));
+    // The weekly SKU reconciliation's three gauges, one alarm.
+    let skus = math("SkusOnlyOnAmazon").expect("the SKU mismatch alarm (metric math)");
+    let text = serde_json::to_string(skus).expect("json");
+    for needle in ["SkusOnlyInWms", "SkuMapDangling", "inventory-push"] {
+        assert!(text.contains(needle), "SKU alarm lacks {needle}");
+    }
+    assert_eq!(skus["TreatMissingData"], "notBreaching");
 }
 
 #[test]

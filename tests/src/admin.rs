@@ -122,6 +122,9 @@ impl AdminRig {
         {
             args.file = Some(self.files.join(file));
         }
+        if let Command::Golive(args) = &mut cli.command {
+            args.relative_to(&self.files);
+        }
         let stdin = stdin_file
             .map(|f| {
                 std::fs::read_to_string(self.files.join(Path::new(&f)))
@@ -158,7 +161,8 @@ pub async fn run_line(ctx: &Context, line: &str) -> Outcome {
     run_parsed(cli, ctx, line, "").await
 }
 
-async fn run_parsed(cli: Cli, ctx: &Context, line: &str, stdin: &str) -> Outcome {
+/// Runs a parsed command line against `ctx`, as the binary does.
+pub async fn run_parsed(cli: Cli, ctx: &Context, line: &str, stdin: &str) -> Outcome {
     let (console, captured) = Console::capture(cli.json, stdin);
     let code = match connector_admin::run(cli.command, ctx, &console).await {
         Ok(()) => 0,
@@ -179,4 +183,15 @@ impl Drop for AdminRig {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.files);
     }
+}
+
+/// The CLI's context for any test stack and simulator (on the simulator's clock).
+pub fn context_for(stack: &crate::moto::TestStack, sim: &crate::sim::SimHandle) -> Context {
+    let clock: Arc<dyn Clock> = Arc::new(SimClock(sim.control().clone()));
+    let env = SpApiEnv {
+        endpoint: Some(sim.base_url()),
+        lwa_token_url: Some(sim.lwa_token_url()),
+        time_scale: 1000.0,
+    };
+    Context::new(stack.sdk.clone(), &stack.stage, &env, clock).expect("the CLI's context")
 }

@@ -25,6 +25,16 @@ pub enum PushError {
     Marketplaces(String),
 }
 
+impl PushError {
+    /// A seller id that breaks its rule, named by the rule (never the value).
+    pub(crate) fn invalid_seller(e: domain::DomainError) -> Self {
+        PushError::InvalidSeller(match e {
+            domain::DomainError::Invalid { expected, .. } => expected,
+            domain::DomainError::Settings(_) => "Amazon's merchant token",
+        })
+    }
+}
+
 impl lambda_kit::error::ErrorType for PushError {
     fn error_type(&self) -> &'static str {
         match self {

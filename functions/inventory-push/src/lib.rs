@@ -12,6 +12,13 @@
 //! The rules are in [`plan`] (pure); the flow, the feeds and their reports
 //! in [`push`]; the WMS endpoint and the queue in [`ports`].
 //!
+//! The same fan-out enqueues each seller's weekly **SKU reconciliation**
+//! (a job with `"task": "reconcile_skus"`, at 03:00 in the seller's time
+//! zone): its Amazon listings against the WMS's SKUs ([`skus`], pure; the
+//! run in [`reconcile`]), kept as a report with gauges per seller;
+//! `{"kind": "reconcile_skus", "seller_id": ...}` runs one directly, and
+//! the operator CLI's `skus reconcile` runs the same code.
+//!
 //! Must not depend on other functions; reads no environment (see `main.rs`).
 
 pub mod config;
@@ -19,7 +26,10 @@ pub mod cron;
 pub mod error;
 pub mod plan;
 pub mod ports;
+pub mod preview;
 pub mod push;
+pub mod reconcile;
+pub mod skus;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use domain::Deadline;
@@ -29,14 +39,16 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use error::PushError;
-pub use ports::PushJob;
+pub use ports::{PushJob, PushTask};
 pub use push::{FanoutReport, PushOptions, PushReport, Pusher};
+pub use skus::SkuReport;
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum Command {
     Schedule,
     Push { seller_id: String },
+    ReconcileSkus { seller_id: String },
 }
 
 /// The function's handler, for any of its triggers.
@@ -56,10 +68,14 @@ pub async fn handle(
             false,
             dead_letters,
             |_meta, job: PushJob| async move {
-                match pusher.run(&job.seller_id, &deadline).await {
-                    Ok(_) => Ok(()),
-                    Err(e) => Err(RecordError::from_error(&e, e.is_retryable())),
-                }
+                let done = match job.task {
+                    PushTask::Push => pusher.run(&job.seller_id, &deadline).await.map(|_| ()),
+                    PushTask::ReconcileSkus => pusher
+                        .reconcile_skus(&job.seller_id, &deadline, true)
+                        .await
+                        .map(|_| ()),
+                };
+                done.map_err(|e| RecordError::from_error(&e, e.is_retryable()))
             },
         )
         .await
@@ -68,7 +84,7 @@ pub async fn handle(
             .map_err(|e| HandlerError::Event(e.to_string()));
     }
     let command: Command = serde_json::from_value(event).map_err(|e| {
-        HandlerError::Event(format!("expected {{\"kind\": \"schedule\"}}, {{\"kind\": \"push\", \"seller_id\": ...}} or an SQS event: {e}"))
+        HandlerError::Event(format!("expected {{\"kind\": \"schedule\"}}, {{\"kind\": \"push\", \"seller_id\": ...}}, {{\"kind\": \"reconcile_skus\", \"seller_id\": ...}} or an SQS event: {e}"))
     })?;
     let value = match command {
         Command::Schedule => {
@@ -77,6 +93,12 @@ pub async fn handle(
         Command::Push { seller_id } => serde_json::to_value(
             pusher
                 .run(&seller_id, &deadline)
+                .await
+                .map_err(HandlerError::Push)?,
+        ),
+        Command::ReconcileSkus { seller_id } => serde_json::to_value(
+            pusher
+                .reconcile_skus(&seller_id, &deadline, true)
                 .await
                 .map_err(HandlerError::Push)?,
         ),

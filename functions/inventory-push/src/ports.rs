@@ -252,10 +252,45 @@ impl StockSource for HttpStockSource {
     }
 }
 
-/// A per-seller push job (the job queue's message body).
+/// A per-seller job (the job queue's message body): the stock push, or
+/// the weekly SKU reconciliation (`"task": "reconcile_skus"`). A body
+/// without `task` is a push, as before the reconciliation existed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushJob {
     pub seller_id: String,
+    #[serde(default, skip_serializing_if = "PushTask::is_push")]
+    pub task: PushTask,
+}
+
+impl PushJob {
+    pub fn push(seller_id: impl Into<String>) -> Self {
+        Self {
+            seller_id: seller_id.into(),
+            task: PushTask::Push,
+        }
+    }
+
+    pub fn reconcile(seller_id: impl Into<String>) -> Self {
+        Self {
+            seller_id: seller_id.into(),
+            task: PushTask::ReconcileSkus,
+        }
+    }
+}
+
+/// What a job does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushTask {
+    #[default]
+    Push,
+    ReconcileSkus,
+}
+
+impl PushTask {
+    pub fn is_push(&self) -> bool {
+        *self == PushTask::Push
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

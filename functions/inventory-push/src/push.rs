@@ -64,7 +64,13 @@ pub struct PushOptions {
     /// Most rejected SKUs logged one by one per run (each with Amazon's
     /// issue code and message); beyond it one line counts the rest by code.
     pub log_rejections: usize,
+    /// The weekly SKU reconciliation runs at this hour in the seller's time
+    /// zone, once it is [`RECONCILE_EVERY`] old.
+    pub reconcile_hour: u32,
 }
+
+/// How often each seller's SKUs are reconciled.
+pub const RECONCILE_EVERY: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 impl Default for PushOptions {
     fn default() -> Self {
@@ -79,6 +85,7 @@ impl Default for PushOptions {
             default_hour: 20,
             sample: 20,
             log_rejections: 500,
+            reconcile_hour: 3,
         }
     }
 }
@@ -128,8 +135,12 @@ pub struct PushReport {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct FanoutReport {
     pub sellers: u32,
+    /// Push jobs enqueued.
     pub jobs: u32,
+    /// Sellers given no push job.
     pub skipped: u32,
+    /// SKU reconciliation jobs enqueued (weekly per seller).
+    pub reconciliations: u32,
 }
 
 pub struct Pusher {
@@ -192,6 +203,16 @@ impl Pusher {
                 report.skipped += 1;
                 continue;
             }
+            let reconciled = self
+                .last_reconciliation(&s.seller_id)
+                .await?
+                .and_then(|r| r.ran_at);
+            if reconcile_is_due(self.options.reconcile_hour, &s.time_zone, reconciled, now) {
+                self.jobs
+                    .enqueue(&PushJob::reconcile(s.seller_id.to_string()), Duration::ZERO)
+                    .await?;
+                report.reconciliations += 1;
+            }
             let last = self
                 .checkpoints
                 .get_checkpoint(&s.seller_id, CHECKPOINT)
@@ -203,12 +224,7 @@ impl Pusher {
                 continue;
             }
             self.jobs
-                .enqueue(
-                    &PushJob {
-                        seller_id: s.seller_id.to_string(),
-                    },
-                    Duration::ZERO,
-                )
+                .enqueue(&PushJob::push(s.seller_id.to_string()), Duration::ZERO)
                 .await?;
             report.jobs += 1;
         }
@@ -216,6 +232,7 @@ impl Pusher {
             sellers = report.sellers,
             jobs = report.jobs,
             skipped = report.skipped,
+            reconciliations = report.reconciliations,
             "inventory push fanned out"
         );
         Ok(report)
@@ -252,12 +269,7 @@ impl Pusher {
     }
 
     async fn push(&self, seller_id: &str, deadline: &Deadline) -> Result<PushReport, PushError> {
-        let seller = SellerId::new(seller_id).map_err(|e| {
-            PushError::InvalidSeller(match e {
-                domain::DomainError::Invalid { expected, .. } => expected,
-                domain::DomainError::Settings(_) => "Amazon's merchant token",
-            })
-        })?;
+        let seller = SellerId::new(seller_id).map_err(PushError::invalid_seller)?;
         let settings = self
             .settings
             .get_settings(&seller)
@@ -677,12 +689,7 @@ impl Pusher {
                 report.deferred = left;
                 tracing::warn!(seller_id = %seller, deferred = left, "JSON_LISTINGS_FEED limit (5 per 5 minutes) reached; the rest follows in a delayed job");
                 self.jobs
-                    .enqueue(
-                        &PushJob {
-                            seller_id: seller.to_string(),
-                        },
-                        self.options.feed_window,
-                    )
+                    .enqueue(&PushJob::push(seller.to_string()), self.options.feed_window)
                     .await?;
                 return Ok(());
             }
@@ -793,6 +800,31 @@ pub fn is_due(
         || since >= chrono::Duration::hours(25)
 }
 
+/// Whether a seller's weekly SKU reconciliation is due: at `hour` in its
+/// time zone (03:00 by default, away from the evening push) once the last
+/// one is [`RECONCILE_EVERY`] old (12 hours of slack), or whenever it is a
+/// day overdue; a seller never reconciled waits for that hour too.
+pub fn reconcile_is_due(
+    hour: u32,
+    time_zone: &str,
+    last: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> bool {
+    use chrono::Timelike;
+    let local_hour = time_zone
+        .parse::<chrono_tz::Tz>()
+        .map(|tz| now.with_timezone(&tz).hour())
+        .unwrap_or_else(|_| now.hour());
+    match last {
+        None => local_hour == hour,
+        Some(last) => {
+            let since = now - last;
+            (local_hour == hour && since >= RECONCILE_EVERY - chrono::TimeDelta::hours(12))
+                || since >= RECONCILE_EVERY + chrono::TimeDelta::days(1)
+        }
+    }
+}
+
 /// The feed will not (or no longer) confirm its SKUs: forget their pending
 /// value, so the next diff pushes them again.
 fn release(book: &mut StockBook, feed_id: &str) {
@@ -838,6 +870,29 @@ mod tests {
             ("90220".to_string(), 1),
         ]);
         assert_eq!(codes(&by_code), "4000001: 3, 4000002: 1, 90220: 1");
+    }
+
+    #[test]
+    fn the_reconciliation_is_weekly_at_3_in_the_sellers_time_zone() {
+        use chrono::TimeZone;
+        let at = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 1, d, h, 0, 0).unwrap();
+        // Berlin in winter: 03:00 local is 02:00 UTC.
+        assert!(reconcile_is_due(3, "Europe/Berlin", None, at(5, 2)));
+        assert!(!reconcile_is_due(3, "Europe/Berlin", None, at(5, 3)));
+        assert!(reconcile_is_due(
+            3,
+            "Europe/Berlin",
+            Some(at(5, 2)),
+            at(12, 2)
+        ));
+        assert!(
+            !reconcile_is_due(3, "Europe/Berlin", Some(at(6, 2)), at(12, 2)),
+            "six days"
+        );
+        assert!(
+            reconcile_is_due(3, "Europe/Berlin", Some(at(1, 2)), at(9, 10)),
+            "a day overdue runs at any hour"
+        );
     }
 
     #[test]

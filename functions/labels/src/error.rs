@@ -88,6 +88,39 @@ pub enum LabelError {
     #[error("shipment {shipment} cannot be cancelled: {reason}")]
     NotCancellable { shipment: String, reason: String },
 
+    #[error(
+        "offer {rate_id} ({service}) can only be bought with additional inputs{}: send them as `additional_inputs` following the offer's `additional_inputs_schema` (operation \"additional_inputs\" gives it; label contract version 2), or choose another offer",
+        if required.is_empty() { String::new() } else { format!(" ({})", required.join(", ")) }
+    )]
+    AdditionalInputsRequired {
+        rate_id: String,
+        service: String,
+        /// The schema's required top-level inputs.
+        required: Vec<String>,
+    },
+
+    #[error(
+        "the additional inputs for offer {rate_id} do not follow Amazon's schema: {}; fix them and send the purchase again (nothing was bought)",
+        violations.join("; ")
+    )]
+    AdditionalInputsInvalid {
+        rate_id: String,
+        violations: Vec<String>,
+    },
+
+    #[error("serial numbers: {0}")]
+    SerialNumbersInvalid(String),
+
+    #[error(
+        "carrier {carrier} has no parcels waiting for a collection form at this ship-from address: ask \"unmanifested\" for the carriers and addresses that have some"
+    )]
+    NothingToManifest { carrier: String },
+
+    #[error(
+        "collection form {0} is not one of this seller's: check the collection_form_id (operation \"collection_form_history\" lists them)"
+    )]
+    UnknownCollectionForm(String),
+
     #[error("Amazon Shipping: {0}")]
     Amazon(#[source] SpApiError),
 
@@ -150,6 +183,11 @@ impl LabelError {
             LabelError::InProgress { .. } => ErrorCode::InProgress,
             LabelError::UnknownShipment(_) => ErrorCode::UnknownShipment,
             LabelError::NotCancellable { .. } => ErrorCode::NotCancellable,
+            LabelError::AdditionalInputsRequired { .. } => ErrorCode::AdditionalInputsRequired,
+            LabelError::AdditionalInputsInvalid { .. } => ErrorCode::AdditionalInputsInvalid,
+            LabelError::SerialNumbersInvalid(_) => ErrorCode::SerialNumbersInvalid,
+            LabelError::NothingToManifest { .. } => ErrorCode::NothingToManifest,
+            LabelError::UnknownCollectionForm(_) => ErrorCode::UnknownCollectionForm,
             LabelError::Amazon(e) => match e {
                 SpApiError::AuthorizationRevoked { .. } => ErrorCode::AuthorizationRevoked,
                 SpApiError::InvalidRequest { .. } => ErrorCode::InvalidRequest,
@@ -168,17 +206,22 @@ impl LabelError {
             ErrorCode::InvalidRequest
             | ErrorCode::UnknownSku
             | ErrorCode::UnknownRate
-            | ErrorCode::UnsupportedLabelFormat => 400,
+            | ErrorCode::UnsupportedLabelFormat
+            | ErrorCode::AdditionalInputsInvalid
+            | ErrorCode::SerialNumbersInvalid => 400,
             ErrorCode::LabelsDisabled | ErrorCode::AuthorizationRevoked => 403,
             ErrorCode::UnknownSeller
             | ErrorCode::UnknownOrder
             | ErrorCode::UnknownRateToken
-            | ErrorCode::UnknownShipment => 404,
+            | ErrorCode::UnknownShipment
+            | ErrorCode::UnknownCollectionForm => 404,
             ErrorCode::OrderNotShippable
             | ErrorCode::NoMatchingRate
             | ErrorCode::IdempotencyKeyReused
             | ErrorCode::InProgress
-            | ErrorCode::NotCancellable => 409,
+            | ErrorCode::NotCancellable
+            | ErrorCode::AdditionalInputsRequired
+            | ErrorCode::NothingToManifest => 409,
             ErrorCode::RateTokenExpired => 410,
             ErrorCode::AmazonRejected => 422,
             ErrorCode::AmazonUnavailable => 503,
@@ -194,6 +237,9 @@ impl LabelError {
             LabelError::InProgress { .. } => {
                 Some("retry in a few seconds with the same idempotency_key".to_string())
             }
+            LabelError::AdditionalInputsRequired { .. } => Some(
+                "ask with operation \"additional_inputs\" (label contract version 2) for the schema, then purchase with `additional_inputs`".to_string(),
+            ),
             LabelError::Amazon(e) if e.is_retryable() => Some(
                 "retry later with the same idempotency_key: a label already bought is answered, never bought again".to_string(),
             ),

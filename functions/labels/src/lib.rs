@@ -2,7 +2,11 @@
 //! rates, buys a label (never paying twice for one idempotency key, also
 //! under concurrent calls), reprints it, cancels it and tracks it — the
 //! contract is `wms::label` (`shared/wms/CONTRACTS.md`, "Label request and
-//! response").
+//! response"). Version 2 of the contract adds an offer's additional inputs
+//! ([`inputs`]: Amazon's schema shown at rates time, the WMS's inputs checked
+//! against it before buying), serial numbers on Amazon orders, and the
+//! close-out operations ([`close_out`]: the carrier's collection forms per
+//! ship-from address); every response is written in its request's version.
 //!
 //! Triggers (template.yaml): the function's URL (`AuthType: AWS_IAM`; the
 //! event is a `LambdaFunctionUrlRequest` whose JSON body is the request; the
@@ -19,8 +23,10 @@
 //!
 //! Must not depend on other functions; reads no environment (see `main.rs`).
 
+pub mod close_out;
 pub mod config;
 pub mod error;
+pub mod inputs;
 pub mod model;
 pub mod select;
 pub mod service;
@@ -29,8 +35,8 @@ use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use base64::Engine;
 use domain::Deadline;
 use serde_json::{Value, json};
-use wms::LabelRequest;
 use wms::label::{ErrorCode, LabelError as WireError, LabelResponse, OperationName};
+use wms::{LabelRequest, MessageVersion};
 
 pub use error::LabelError;
 pub use service::{LabelOptions, LabelService};
@@ -42,7 +48,7 @@ pub async fn handle(service: &LabelService, event: Value, deadline: Deadline) ->
     if is_function_url(&event) {
         let (status, body) = match function_url_body(event) {
             Ok(text) => respond(service, &text, &deadline).await,
-            Err(e) => failure_text(None, None, &e),
+            Err(e) => failure_text(MessageVersion::V1, None, None, &e),
         };
         json!({
             "statusCode": status,
@@ -54,6 +60,17 @@ pub async fn handle(service: &LabelService, event: Value, deadline: Deadline) ->
         let (_, body) = respond(service, &event.to_string(), &deadline).await;
         serde_json::from_str(&body).unwrap_or_else(|_| json!({"schema": 1, "ok": false}))
     }
+}
+
+/// The version a request names, to answer in (version 1 when it names no
+/// version this connector reads).
+fn version_of(value: Option<&Value>) -> MessageVersion {
+    value
+        .and_then(|v| v.get("schema"))
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
+        .and_then(MessageVersion::from_number)
+        .unwrap_or(MessageVersion::V1)
 }
 
 /// A Function URL event (payload format 2.0) rather than a direct invoke.
@@ -107,6 +124,7 @@ pub async fn respond(service: &LabelService, text: &str, deadline: &Deadline) ->
     let raw: Option<Value> = serde_json::from_str(text).ok();
     let operation = raw.as_ref().and_then(OperationName::from_value);
     let request_id = raw.as_ref().and_then(echo_id);
+    let version = version_of(raw.as_ref());
     let request = match LabelRequest::parse(text) {
         Ok(r) => r,
         Err(e) => {
@@ -114,16 +132,18 @@ pub async fn respond(service: &LabelService, text: &str, deadline: &Deadline) ->
             if let Some(op) = operation {
                 service.failed(op, None, &e);
             }
-            return failure_text(operation, request_id, &e);
+            return failure_text(version, operation, request_id, &e);
         }
     };
     let operation = request.operation.name();
+    let version = request.schema;
     match service.execute(&request, deadline).await {
         Ok(result) => {
-            let response = LabelResponse::success(operation, request_id.clone(), result);
+            let response = LabelResponse::success(version, operation, request_id.clone(), result);
             match response.to_json() {
                 Ok(text) => (200, text),
                 Err(e) => failure_text(
+                    version,
                     Some(operation),
                     request_id,
                     &LabelError::Internal(format!("our own response breaks the contract: {e}")),
@@ -132,22 +152,24 @@ pub async fn respond(service: &LabelService, text: &str, deadline: &Deadline) ->
         }
         Err(e) => {
             tracing::warn!(operation = operation.as_str(), code = ?e.code(), retryable = e.is_retryable(), error = %e, "label request failed");
-            failure_text(Some(operation), request_id, &e)
+            failure_text(version, Some(operation), request_id, &e)
         }
     }
 }
 
 fn failure_text(
+    version: MessageVersion,
     operation: Option<OperationName>,
     request_id: Option<String>,
     e: &LabelError,
 ) -> (u16, String) {
-    let response = LabelResponse::failure(operation, request_id, e.to_wire());
+    let response = LabelResponse::failure(version, operation, request_id, e.to_wire());
     match response.to_json() {
         Ok(text) => (e.http_status(), text),
         Err(_) => {
             // Our error did not fit the contract (a bug): a minimal one that does.
             let minimal = LabelResponse::failure(
+                version,
                 operation,
                 None,
                 WireError {

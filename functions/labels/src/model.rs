@@ -6,7 +6,9 @@
 use chrono::{DateTime, Utc};
 use domain::AmazonOrderId;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use spapi::models::shipping::{self as amazon, Decimal};
+use wms::MessageVersion;
 use wms::Money;
 use wms::label::{Channel, LabelFormat, Offer, PurchasedLabel, Window};
 
@@ -45,6 +47,10 @@ pub struct QuotedRate {
     pub formats: Vec<FormatOption>,
     #[serde(default)]
     pub requires_additional_inputs: bool,
+    /// Amazon's JSON schema of those inputs (getAdditionalInputs), when
+    /// fetched with the rates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_inputs_schema: Option<Map<String, Value>>,
 }
 
 impl QuotedRate {
@@ -88,6 +94,7 @@ impl QuotedRate {
             delivery_window: rate.promise.delivery_window.as_ref().map(window),
             formats,
             requires_additional_inputs: rate.requires_additional_inputs,
+            additional_inputs_schema: None,
         })
     }
 
@@ -113,7 +120,10 @@ impl QuotedRate {
         Some(end <= by)
     }
 
-    pub fn offer(&self, deliver_by: Option<DateTime<Utc>>) -> Offer {
+    /// The offer as the response of `version` shows it (version 2 says
+    /// whether it needs additional inputs, and their schema).
+    pub fn offer(&self, deliver_by: Option<DateTime<Utc>>, version: MessageVersion) -> Offer {
+        let v2 = version >= MessageVersion::V2;
         Offer {
             rate_id: self.rate_id.clone(),
             carrier_id: self.carrier_id.clone(),
@@ -125,6 +135,12 @@ impl QuotedRate {
             delivery_window: self.delivery_window.clone(),
             label_formats: self.label_formats(),
             on_time: self.on_time(deliver_by),
+            requires_additional_inputs: v2.then_some(self.requires_additional_inputs),
+            additional_inputs_schema: if v2 {
+                self.additional_inputs_schema.clone()
+            } else {
+                None
+            },
         }
     }
 }

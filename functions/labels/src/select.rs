@@ -35,13 +35,15 @@ fn delivery_cmp(a: &QuotedRate, b: &QuotedRate) -> Ordering {
     }
 }
 
-/// The offer to buy.
+/// The offer to buy. A rule chooses among offers that need additional
+/// inputs only when the request carries some (`with_inputs`).
 pub fn choose<'a>(
     rates: &'a [QuotedRate],
     rate_id: Option<&str>,
     selection: Option<&Selection>,
     format: LabelFormat,
     deliver_by: Option<DateTime<Utc>>,
+    with_inputs: bool,
 ) -> Result<&'a QuotedRate, LabelError> {
     if let Some(id) = rate_id {
         let rate = rates.iter().find(|r| r.rate_id == id).ok_or_else(|| {
@@ -69,13 +71,18 @@ pub fn choose<'a>(
     };
     let printable: Vec<&QuotedRate> = rates
         .iter()
-        .filter(|r| r.prints(format) && !r.requires_additional_inputs)
+        .filter(|r| r.prints(format) && (with_inputs || !r.requires_additional_inputs))
         .collect();
     if printable.is_empty() {
         return Err(LabelError::NoMatchingRate(format!(
-            "none of the {} offer(s) can print {} labels without additional inputs",
+            "none of the {} offer(s) can print {} labels{}",
             rates.len(),
-            format.as_str()
+            format.as_str(),
+            if with_inputs {
+                ""
+            } else {
+                " without additional inputs (send `additional_inputs` to consider those that need them)"
+            }
         )));
     }
     let cheapest = |set: &[&'a QuotedRate]| -> Option<&'a QuotedRate> {
@@ -171,6 +178,7 @@ mod tests {
                 })
                 .collect(),
             requires_additional_inputs: false,
+            additional_inputs_schema: None,
         }
     }
 
@@ -215,9 +223,27 @@ mod tests {
             ),
         ];
         for (sel, format, by, expected) in cases {
-            let got = choose(&o, None, Some(&sel), format, by).unwrap();
+            let got = choose(&o, None, Some(&sel), format, by, false).unwrap();
             assert_eq!(got.rate_id, expected, "{sel:?} {format:?} {by:?}");
         }
+    }
+
+    #[test]
+    fn offers_that_need_inputs_are_chosen_only_with_inputs() {
+        let mut o = offers();
+        o[3].requires_additional_inputs = true; // D, the cheapest PDF offer
+        let cheapest = rule(SelectRule::Cheapest);
+        let without = choose(&o, None, Some(&cheapest), Pdf, None, false).unwrap();
+        assert_eq!(without.rate_id, "A");
+        let with = choose(&o, None, Some(&cheapest), Pdf, None, true).unwrap();
+        assert_eq!(with.rate_id, "D");
+        // Named by id it is what the WMS chose (its inputs are checked later).
+        assert_eq!(
+            choose(&o, Some("D"), None, Pdf, None, false)
+                .unwrap()
+                .rate_id,
+            "D"
+        );
     }
 
     #[test]
@@ -229,19 +255,25 @@ mod tests {
             Some(&rule(SelectRule::CheapestOnTime)),
             Pdf,
             Some(t(2, 0)),
+            false,
         )
         .unwrap_err();
         assert!(err.to_string().contains("no offer delivers by"), "{err}");
-        let err = choose(&o, Some("D"), None, Zpl, None).unwrap_err();
+        let err = choose(&o, Some("D"), None, Zpl, None, false).unwrap_err();
         assert!(err.to_string().contains("cannot print ZPL"), "{err}");
-        let err = choose(&o, Some("X"), None, Pdf, None).unwrap_err();
+        let err = choose(&o, Some("X"), None, Pdf, None, false).unwrap_err();
         assert!(err.to_string().contains("not among"), "{err}");
         let sel = Selection {
             rule: SelectRule::Service,
             service_id: Some("S-D".into()),
         };
-        let err = choose(&o, None, Some(&sel), Zpl, None).unwrap_err();
+        let err = choose(&o, None, Some(&sel), Zpl, None, false).unwrap_err();
         assert!(err.to_string().contains("S-D is not offered"), "{err}");
-        assert_eq!(choose(&o, Some("B"), None, Zpl, None).unwrap().rate_id, "B");
+        assert_eq!(
+            choose(&o, Some("B"), None, Zpl, None, false)
+                .unwrap()
+                .rate_id,
+            "B"
+        );
     }
 }

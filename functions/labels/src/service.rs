@@ -23,7 +23,8 @@ use spapi::models::shipping::{
 };
 use spapi::ops::orders::GetOrder;
 use spapi::ops::shipping::{
-    Business, CancelShipment, GetRates, GetShipmentDocuments, GetTracking, PurchaseShipment,
+    Business, CancelShipment, GetAdditionalInputs, GetRates, GetShipmentDocuments, GetTracking,
+    PurchaseShipment,
 };
 use spapi::{SellerContext, SpApi, SpApiError};
 use store::labels::Cancelled;
@@ -32,14 +33,16 @@ use store::{
     Ledger, RateQuote, RunOptions, SettingsStore, ShipmentRecords, sha256_hex,
 };
 use wms::label::{
-    CancelRequest, Cancellation, Channel, Document, DocumentsRequest, DocumentsResult,
-    IneligibleOffer, LabelFormat, LabelOperation, LabelRequest, LabelResult, LabelSpec, Location,
-    OneClickRequest, OperationName, PurchaseRequest, PurchasedLabel, RatesRequest, RatesResult,
-    Reason, ShipmentSpec, TrackRequest, Tracking, TrackingEvent,
+    AdditionalInputsRequest, AdditionalInputsResult, CancelRequest, Cancellation, Channel,
+    Document, DocumentsRequest, DocumentsResult, IneligibleOffer, LabelFormat, LabelOperation,
+    LabelRequest, LabelResult, LabelSpec, Location, OneClickRequest, OperationName,
+    PurchaseRequest, PurchasedLabel, RatesRequest, RatesResult, Reason, ShipmentSpec, TrackRequest,
+    Tracking, TrackingEvent,
 };
-use wms::{Decimal, Money};
+use wms::{Decimal, MessageVersion, Money};
 
 use crate::error::LabelError;
+use crate::inputs;
 use crate::model::{self, BoughtPackage, Purchase, Quote, QuotedRate};
 use crate::select::choose;
 
@@ -121,12 +124,15 @@ fn canonical(v: &Value) -> String {
     }
 }
 
-fn to_json<T: serde::Serialize>(what: &str, v: &T) -> Result<String, LabelError> {
+pub(crate) fn to_json<T: serde::Serialize>(what: &str, v: &T) -> Result<String, LabelError> {
     serde_json::to_string(v)
         .map_err(|e| LabelError::Internal(format!("{what} not serialisable: {e}")))
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, LabelError> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    what: &str,
+    text: &str,
+) -> Result<T, LabelError> {
     serde_json::from_str(text).map_err(|e| {
         LabelError::Internal(format!(
             "stored {what} unreadable at line {}, column {}",
@@ -163,7 +169,7 @@ fn marketplace_currency(marketplace_id: &str) -> &'static str {
     }
 }
 
-fn address(a: &wms::label::Address) -> amazon::Address {
+pub(crate) fn address(a: &wms::label::Address) -> amazon::Address {
     amazon::Address {
         name: a.name.clone(),
         address_line1: a.address_line1.clone(),
@@ -272,8 +278,11 @@ impl LabelService {
         request: &LabelRequest,
         deadline: &Deadline,
     ) -> Result<LabelResult, LabelError> {
+        let version = request.schema;
         let result = match &request.operation {
-            LabelOperation::Rates(r) => LabelResult::Rates(self.rates(seller, r, deadline).await?),
+            LabelOperation::Rates(r) => {
+                LabelResult::Rates(self.rates(seller, r, version, deadline).await?)
+            }
             LabelOperation::Purchase(r) => {
                 LabelResult::Label(self.purchase(seller, r, deadline).await?)
             }
@@ -289,6 +298,21 @@ impl LabelService {
             LabelOperation::Track(r) => {
                 LabelResult::Tracking(self.track(seller, r, deadline).await?)
             }
+            LabelOperation::AdditionalInputs(r) => {
+                LabelResult::AdditionalInputs(self.additional_inputs(seller, r, deadline).await?)
+            }
+            LabelOperation::Unmanifested(r) => {
+                LabelResult::Unmanifested(self.unmanifested(seller, r, deadline).await?)
+            }
+            LabelOperation::CollectionForm(r) => {
+                LabelResult::CollectionForm(self.collection_form(seller, r, deadline).await?)
+            }
+            LabelOperation::CollectionFormHistory(r) => LabelResult::CollectionForms(
+                self.collection_form_history(seller, r, deadline).await?,
+            ),
+            LabelOperation::CollectionFormReprint(r) => LabelResult::CollectionForm(
+                self.collection_form_reprint(seller, r, deadline).await?,
+            ),
         };
         Ok(result)
     }
@@ -336,9 +360,11 @@ impl LabelService {
         &self,
         seller: &SellerSettings,
         request: &RatesRequest,
+        version: MessageVersion,
         deadline: &Deadline,
     ) -> Result<RatesResult, LabelError> {
-        let (quote, token, answer) = self.quote(seller, &request.shipment, deadline).await?;
+        let v2 = version >= MessageVersion::V2;
+        let (quote, token, answer) = self.quote(seller, &request.shipment, v2, deadline).await?;
         let mut offers = Vec::new();
         let mut ineligible: Vec<IneligibleOffer> = answer
             .ineligible_rates
@@ -359,6 +385,20 @@ impl LabelService {
             })
             .collect();
         for rate in &quote.rates {
+            if rate.requires_additional_inputs && !v2 {
+                // Version 1 cannot send the inputs: say so now, not at purchase.
+                ineligible.push(IneligibleOffer {
+                    carrier_id: rate.carrier_id.clone(),
+                    carrier_name: rate.carrier_name.clone(),
+                    service_id: rate.service_id.clone(),
+                    service_name: rate.service_name.clone(),
+                    reasons: vec![Reason {
+                        code: "ADDITIONAL_INPUTS_REQUIRED".into(),
+                        message: "This offer needs additional inputs (such as a customs declaration): ask with label contract version 2 to buy it.".into(),
+                    }],
+                });
+                continue;
+            }
             match request.label_format {
                 Some(f) if !rate.prints(f) => ineligible.push(IneligibleOffer {
                     carrier_id: rate.carrier_id.clone(),
@@ -370,7 +410,7 @@ impl LabelService {
                         message: format!("This offer cannot print {} labels.", f.as_str()),
                     }],
                 }),
-                _ => offers.push(rate.offer(quote.deliver_by)),
+                _ => offers.push(rate.offer(quote.deliver_by, version)),
             }
         }
         Ok(RatesResult {
@@ -384,11 +424,14 @@ impl LabelService {
         })
     }
 
-    /// getRates for a shipment; the offers are kept under the token.
+    /// getRates for a shipment; the offers are kept under the token. With
+    /// `schemas`, the additional-inputs schema of every offer that needs
+    /// inputs is fetched too (getAdditionalInputs) and kept with it.
     async fn quote(
         &self,
         seller: &SellerSettings,
         shipment: &ShipmentSpec,
+        schemas: bool,
         deadline: &Deadline,
     ) -> Result<(Quote, String, amazon::GetRatesResult), LabelError> {
         let prepared = self.prepare(seller, shipment, deadline).await?;
@@ -402,7 +445,7 @@ impl LabelService {
             .await?
             .payload;
         let now = self.now();
-        let rates: Vec<QuotedRate> = answer
+        let mut rates: Vec<QuotedRate> = answer
             .rates
             .iter()
             .filter_map(|r| {
@@ -413,6 +456,27 @@ impl LabelService {
                 q
             })
             .collect();
+        if schemas {
+            for rate in rates.iter_mut().filter(|r| r.requires_additional_inputs) {
+                match self
+                    .inputs_schema(
+                        seller,
+                        &answer.request_token,
+                        &rate.rate_id,
+                        &prepared.marketplace_id,
+                        deadline,
+                    )
+                    .await
+                {
+                    Ok(schema) => rate.additional_inputs_schema = Some(schema),
+                    // The offer still says it needs inputs; the schema is
+                    // asked for again at purchase or with "additional_inputs".
+                    Err(e) => {
+                        tracing::warn!(rate_id = %rate.rate_id, error = %e, "the schema of an offer's additional inputs could not be read")
+                    }
+                }
+            }
+        }
         let quote = Quote {
             channel: prepared.channel,
             amazon_order_id: prepared.amazon_order_id,
@@ -511,6 +575,7 @@ impl LabelService {
         let mut packages = Vec::new();
         for (n, p) in shipment.packages.iter().enumerate() {
             let field = |f: &str| format!("shipment/packages/{n}/{f}");
+            check_serial_numbers(n, p, order.is_some())?;
             let mut items = Vec::new();
             let mut total: Option<Decimal> = Some(zero()?);
             for (k, item) in p.items.iter().enumerate() {
@@ -550,6 +615,7 @@ impl LabelService {
                             })
                         })
                         .transpose()?,
+                    serial_numbers: item.serial_numbers.clone(),
                 });
             }
             let insured = match (&p.insured_value, total) {
@@ -726,14 +792,26 @@ impl LabelService {
                 request.select.as_ref(),
                 request.label.format,
                 quote.deliver_by,
+                request.additional_inputs.is_some(),
             )?
             .clone();
+            let inputs = self
+                .checked_inputs(
+                    seller,
+                    &quote,
+                    &request.request_token,
+                    &rate,
+                    request.additional_inputs.as_ref(),
+                    deadline,
+                )
+                .await?;
             self.buy(
                 seller,
                 &quote,
                 &request.request_token,
                 &rate,
                 &request.label,
+                inputs,
                 &request.idempotency_key,
                 deadline,
             )
@@ -750,21 +828,36 @@ impl LabelService {
     ) -> Result<PurchasedLabel, LabelError> {
         let hash = payload_hash(&LabelOperation::OneClick(request.clone()))?;
         self.idempotent(seller, &request.idempotency_key, hash, deadline, || async {
-            let (quote, token, _) = self.quote(seller, &request.shipment, deadline).await?;
+            let with_inputs = request.additional_inputs.is_some();
+            let (quote, token, _) = self
+                .quote(seller, &request.shipment, with_inputs, deadline)
+                .await?;
             let rate = choose(
                 &quote.rates,
                 None,
                 Some(&request.select),
                 request.label.format,
                 quote.deliver_by,
+                with_inputs,
             )?
             .clone();
+            let inputs = self
+                .checked_inputs(
+                    seller,
+                    &quote,
+                    &token,
+                    &rate,
+                    request.additional_inputs.as_ref(),
+                    deadline,
+                )
+                .await?;
             self.buy(
                 seller,
                 &quote,
                 &token,
                 &rate,
                 &request.label,
+                inputs,
                 &request.idempotency_key,
                 deadline,
             )
@@ -856,6 +949,7 @@ impl LabelService {
         token: &str,
         rate: &QuotedRate,
         label: &LabelSpec,
+        additional_inputs: Option<serde_json::Map<String, Value>>,
         key: &str,
         deadline: &Deadline,
     ) -> Result<(Purchase, Vec<(String, Vec<Document>)>), LabelError> {
@@ -865,6 +959,7 @@ impl LabelService {
                 request_token: token.to_string(),
                 rate_id: rate.rate_id.clone(),
                 requested_document_specification: spec,
+                additional_inputs,
             },
             idempotency_key: key.to_string(),
             business: Business::for_marketplace(&quote.marketplace_id),
@@ -986,6 +1081,130 @@ impl LabelService {
             }
         }
         Ok((purchase, documents))
+    }
+
+    /// The schema of a rate's additional inputs (getAdditionalInputs).
+    async fn inputs_schema(
+        &self,
+        seller: &SellerSettings,
+        token: &str,
+        rate_id: &str,
+        marketplace_id: &str,
+        deadline: &Deadline,
+    ) -> Result<serde_json::Map<String, Value>, LabelError> {
+        let call = GetAdditionalInputs {
+            request_token: token.to_string(),
+            rate_id: rate_id.to_string(),
+            business: Business::for_marketplace(marketplace_id),
+        };
+        Ok(self
+            .api
+            .call(&SellerContext::from(seller), &call, deadline)
+            .await?
+            .payload)
+    }
+
+    /// The inputs to send with `rate`: none for an offer that needs none;
+    /// for one that needs them, the WMS's inputs once they follow Amazon's
+    /// schema (kept with the rates, else asked for now).
+    async fn checked_inputs(
+        &self,
+        seller: &SellerSettings,
+        quote: &Quote,
+        token: &str,
+        rate: &QuotedRate,
+        given: Option<&serde_json::Map<String, Value>>,
+        deadline: &Deadline,
+    ) -> Result<Option<serde_json::Map<String, Value>>, LabelError> {
+        if !rate.requires_additional_inputs {
+            return Ok(None);
+        }
+        let schema = match &rate.additional_inputs_schema {
+            Some(s) => s.clone(),
+            None => {
+                self.inputs_schema(
+                    seller,
+                    token,
+                    &rate.rate_id,
+                    &quote.marketplace_id,
+                    deadline,
+                )
+                .await?
+            }
+        };
+        let Some(given) = given else {
+            return Err(LabelError::AdditionalInputsRequired {
+                rate_id: rate.rate_id.clone(),
+                service: rate.service_name.clone(),
+                required: inputs::required_inputs(&schema),
+            });
+        };
+        match inputs::violations(&schema, given) {
+            Ok(found) if found.is_empty() => Ok(Some(given.clone())),
+            Ok(found) => Err(LabelError::AdditionalInputsInvalid {
+                rate_id: rate.rate_id.clone(),
+                violations: found,
+            }),
+            Err(why) => {
+                // Amazon checks them then.
+                tracing::warn!(rate_id = %rate.rate_id, reason = %why, "additional inputs not checked before the purchase");
+                Ok(Some(given.clone()))
+            }
+        }
+    }
+
+    /// Version 2 `additional_inputs`: the schema of an offer's inputs.
+    async fn additional_inputs(
+        &self,
+        seller: &SellerSettings,
+        request: &AdditionalInputsRequest,
+        deadline: &Deadline,
+    ) -> Result<AdditionalInputsResult, LabelError> {
+        let stored = self
+            .labels
+            .get_rate_quote(&seller.seller_id, &request.request_token)
+            .await?
+            .ok_or_else(|| LabelError::UnknownRateToken {
+                token: request.request_token.clone(),
+            })?;
+        if stored.token_expires_at <= self.now() {
+            return Err(LabelError::RateTokenExpired {
+                token: request.request_token.clone(),
+                expired_at: Some(stored.token_expires_at),
+            });
+        }
+        let quote: Quote = from_json("rate quote", &stored.payload)?;
+        let rate = quote
+            .rates
+            .iter()
+            .find(|r| r.rate_id == request.rate_id)
+            .ok_or_else(|| LabelError::UnknownRate {
+                token: request.request_token.clone(),
+                rate_id: request.rate_id.clone(),
+            })?;
+        let schema = match (
+            &rate.additional_inputs_schema,
+            rate.requires_additional_inputs,
+        ) {
+            (_, false) => serde_json::Map::new(),
+            (Some(s), true) => s.clone(),
+            (None, true) => {
+                self.inputs_schema(
+                    seller,
+                    &request.request_token,
+                    &rate.rate_id,
+                    &quote.marketplace_id,
+                    deadline,
+                )
+                .await?
+            }
+        };
+        Ok(AdditionalInputsResult {
+            request_token: request.request_token.clone(),
+            rate_id: rate.rate_id.clone(),
+            required: rate.requires_additional_inputs,
+            schema,
+        })
     }
 
     /// The files of a replayed purchase: stored ones, else Amazon's again.
@@ -1312,6 +1531,42 @@ fn add(a: &Decimal, b: &Decimal) -> Option<Decimal> {
         text.insert(text.len() - s, '.');
     }
     Decimal::new(text)
+}
+
+/// An item's serial numbers go to Amazon only with an Amazon order's label,
+/// at most one per unit, each once in the package.
+fn check_serial_numbers(
+    n: usize,
+    package: &wms::label::PackageSpec,
+    amazon_order: bool,
+) -> Result<(), LabelError> {
+    let mut seen = std::collections::HashSet::new();
+    for (k, item) in package.items.iter().enumerate() {
+        if item.serial_numbers.is_empty() {
+            continue;
+        }
+        let at = format!("`/shipment/packages/{n}/items/{k}/serial_numbers`");
+        if !amazon_order {
+            return Err(LabelError::SerialNumbersInvalid(format!(
+                "{at}: Amazon takes serial numbers only on a label for an Amazon order (`order_number`); leave them out for other shipments"
+            )));
+        }
+        if item.serial_numbers.len() > item.quantity as usize {
+            return Err(LabelError::SerialNumbersInvalid(format!(
+                "{at} has {} serial numbers for {} unit(s): at most one per unit",
+                item.serial_numbers.len(),
+                item.quantity
+            )));
+        }
+        for serial in &item.serial_numbers {
+            if !seen.insert(serial.as_str()) {
+                return Err(LabelError::SerialNumbersInvalid(format!(
+                    "{at} repeats a serial number of the package: each unit has its own"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The order line of a package item: its order item id and unit price.

@@ -19,6 +19,7 @@ pub mod error;
 pub mod fanout;
 pub mod job;
 pub mod ports;
+pub mod preview;
 pub mod pull;
 
 use aws_lambda_events::event::sqs::SqsEvent;
@@ -31,6 +32,7 @@ pub use backfill::{BackfillReport, Progress, Totals};
 pub use error::PullError;
 pub use fanout::FanoutReport;
 pub use job::{Command, Mode, PullJob};
+pub use preview::{Preview, PreviewOrder, WouldDo};
 pub use pull::{Outcome, PullOptions, PullReport, PullState, Puller, Window};
 
 /// The function's handler, for any of its triggers.

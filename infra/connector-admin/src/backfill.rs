@@ -76,7 +76,7 @@ pub fn parse_bound(text: &str, tz: &str, end: bool) -> Result<DateTime<Utc>, Cli
 }
 
 /// The pull's configuration for this stage, found as deployed.
-async fn config(ctx: &Context) -> Result<Config, CliError> {
+pub(crate) async fn config(ctx: &Context) -> Result<Config, CliError> {
     let d = &ctx.deployment;
     Ok(Config {
         table: d.table.clone(),

@@ -8,9 +8,9 @@ use clap::{Parser, Subcommand};
 use crate::context::Context;
 use crate::error::{CliError, EXIT_CODES};
 use crate::output::Console;
-use crate::{app, backfill, check, dlq, feeds, invite, order, sellers};
+use crate::{app, backfill, check, dlq, feeds, golive, invite, order, sellers, skus};
 
-const ABOUT: &str = "Operate a WMS-Amazon connector deployment: sellers, consent checks, backfills, dead letters, order histories, feeds";
+const ABOUT: &str = "Operate a WMS-Amazon connector deployment: sellers, consent checks, backfills, dead letters, order histories, feeds, SKU reconciliation, go-live checks";
 
 const LONG_ABOUT: &str = "\
 Operate one deployment (a Stage) of the WMS-Amazon connector.
@@ -85,6 +85,12 @@ pub enum Command {
     /// The application's own LWA client secret: its age, and rotating it.
     #[command(subcommand)]
     App(app::AppCommand),
+    /// The seller's Amazon listings against the WMS's SKUs: reconcile now, or the last report.
+    #[command(subcommand)]
+    Skus(skus::SkusCommand),
+    /// The go-live checklist: authorisation and roles, orders and stock dry runs, a test label.
+    #[command(after_help = golive::EXAMPLES)]
+    Golive(golive::GoliveArgs),
 }
 
 /// Runs one command against `ctx`, writing to `console`.
@@ -100,6 +106,8 @@ pub async fn run(command: Command, ctx: &Context, console: &Console) -> Result<(
         Command::Invite(args) => invite::run(args, ctx, console).await,
         Command::Invitations(args) => invite::list(args, ctx, console).await,
         Command::App(command) => app::run(command, ctx, console).await,
+        Command::Skus(command) => skus::run(command, ctx, console).await,
+        Command::Golive(args) => golive::run(args, ctx, console).await,
     }
 }
 

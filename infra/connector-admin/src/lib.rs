@@ -5,7 +5,10 @@
 //! (call Amazon with a seller's token and say what failed), [`backfill`]
 //! (re-pull a closed date range through the ledger), [`dlq`] (list, show and
 //! replay dead letters, resumably), [`order`] (an order's history from the
-//! table) and [`feeds`] (recent feeds and their reports). One error type
+//! table), [`feeds`] (recent feeds and their reports), [`skus`] (the SKU
+//! reconciliation, run here or as the weekly job kept it) and [`golive`]
+//! (the go-live checklist: dry runs of the pull and the push, a test
+//! label). One error type
 //! with exit codes ([`error`]); output as sentences and tables, or JSON
 //! ([`output`]). The binary is a thin `main.rs`; the tests run the same
 //! [`cli::run`] in-process against moto and the simulator.
@@ -15,8 +18,10 @@
 //! against the local stack exactly as against AWS and Amazon.
 //!
 //! Layering: infra → functions → shared. It uses the order-pull library for
-//! the backfill (the same eligibility, ledger, quotas and WMS queue as the
-//! scheduled pull) and must not be used by any function.
+//! the backfill and the orders dry run (the same eligibility, ledger, quotas
+//! and WMS queue as the scheduled pull), the inventory-push library for the
+//! SKU reconciliation and the stock dry run, and the label library for the
+//! go-live test label; it must not be used by any function.
 
 pub mod admin;
 pub mod app;
@@ -27,11 +32,13 @@ pub mod context;
 pub mod dlq;
 pub mod error;
 pub mod feeds;
+pub mod golive;
 pub mod invite;
 pub mod order;
 pub mod output;
 pub mod queues;
 pub mod sellers;
+pub mod skus;
 
 pub use admin::{Admin, AdminError, Deployment};
 pub use cli::{Cli, Command, run};

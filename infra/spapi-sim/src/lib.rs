@@ -1,7 +1,11 @@
 //! SP-API simulator: a stateful HTTP server on 127.0.0.1 that answers like
 //! Amazon for what the connector calls — Login with Amazon (`/auth/o2/token`),
 //! Orders v2026-01-01 (`searchOrders`, `getOrder`) and Sellers
-//! (`getMarketplaceParticipations`) — with response shapes built from the
+//! (`getMarketplaceParticipations`), Feeds, Listings (`patchListingsItem`,
+//! `getListingsItem`, `searchListingsItems` with Amazon's 1000-item cap),
+//! v0 `confirmShipment` and Amazon Shipping v2 (rates that may need
+//! additional inputs, purchases with serial numbers, collection forms) —
+//! with response shapes built from the
 //! official models in `shared/amazon/models/`, Amazon's parameter rules,
 //! per-(seller, operation) token buckets with the published rates from
 //! [`domain::Operation::spec`], time compression (`speed`), and injectable
@@ -13,6 +17,7 @@
 //! `domain`, and production code must never depend on it. It never logs buyer
 //! data or tokens (operation, status and request id only).
 
+mod collection_forms;
 mod consent;
 mod control;
 mod control_http;
@@ -21,6 +26,7 @@ mod faults;
 mod feeds;
 mod http;
 mod listings;
+mod listings_search;
 mod lwa;
 mod marketplaces;
 mod money;
@@ -29,6 +35,7 @@ mod quota;
 mod search;
 mod shipments;
 mod shipping;
+mod shipping_inputs;
 mod spapi;
 mod state;
 
@@ -43,6 +50,7 @@ use axum::routing::post;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use collection_forms::CollectionFormView;
 pub use consent::{CODE_LIFETIME, SECRET_OVERLAP, SolutionSpec};
 pub use control::{MetricsReport, SellerSpec, SimControl};
 pub use error::SimError;
@@ -56,6 +64,7 @@ pub use orders::{
 };
 pub use quota::{MetricsRow, OperationMetrics};
 pub use shipping::{PICKUP_AFTER, ShipmentView, TOKEN_LIFETIME, label_file};
+pub use shipping_inputs::customs_schema;
 
 /// How to run the simulator.
 #[derive(Clone, Copy, Debug, PartialEq)]

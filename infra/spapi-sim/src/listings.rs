@@ -43,6 +43,19 @@ pub struct ListingSpec {
     pub product_type: String,
     #[serde(default)]
     pub asin: Option<String>,
+    /// The `fulfillment_channel_code` of `quantity`: `None` = `DEFAULT`
+    /// (merchant fulfilled); e.g. `AMAZON_EU` for an FBA listing.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// When the listing was created (default: when it is seeded).
+    #[serde(default)]
+    pub created: Option<DateTime<Utc>>,
+    /// Closed or suppressed: its summaries carry no status.
+    #[serde(default)]
+    pub inactive: bool,
+    /// The marketplaces it is listed in; empty = all the seller's.
+    #[serde(default)]
+    pub marketplaces: Vec<String>,
 }
 
 fn default_product_type() -> String {
@@ -56,7 +69,32 @@ impl ListingSpec {
             quantity: Some(quantity),
             product_type: default_product_type(),
             asin: None,
+            channel: None,
+            created: None,
+            inactive: false,
+            marketplaces: Vec::new(),
         }
+    }
+
+    /// Fulfilled by Amazon on `channel` (e.g. `AMAZON_EU`).
+    pub fn fba(mut self, channel: &str) -> Self {
+        self.channel = Some(channel.to_string());
+        self
+    }
+
+    pub fn created_at(mut self, at: DateTime<Utc>) -> Self {
+        self.created = Some(at);
+        self
+    }
+
+    pub fn inactive(mut self) -> Self {
+        self.inactive = true;
+        self
+    }
+
+    pub fn in_marketplaces(mut self, marketplaces: &[&str]) -> Self {
+        self.marketplaces = marketplaces.iter().map(|m| m.to_string()).collect();
+        self
     }
 }
 
@@ -76,15 +114,20 @@ pub struct Listing {
     /// or feed named; a marketplace never named keeps the seeded value.
     pub by_marketplace: BTreeMap<String, Value>,
     seeded_availability: Option<Value>,
+    /// Closed or suppressed (no status in its summaries).
+    pub inactive: bool,
+    /// Listed only in these marketplaces; empty = all the seller's.
+    pub marketplaces: Vec<String>,
 }
 
 impl Listing {
     pub fn from_spec(spec: &ListingSpec, now: DateTime<Utc>) -> Self {
         let mut attributes = Map::new();
         if let Some(q) = spec.quantity {
+            let channel = spec.channel.as_deref().unwrap_or("DEFAULT");
             attributes.insert(
                 "fulfillment_availability".into(),
-                json!([{ "fulfillment_channel_code": "DEFAULT", "quantity": q }]),
+                json!([{ "fulfillment_channel_code": channel, "quantity": q }]),
             );
         }
         let asin = spec
@@ -96,11 +139,33 @@ impl Listing {
             asin,
             seeded_availability: attributes.get("fulfillment_availability").cloned(),
             attributes,
-            created: now,
-            updated: now,
+            created: spec.created.unwrap_or(now),
+            updated: spec.created.map_or(now, |c| c.max(now)),
             patches_applied: 0,
             refusal: None,
             by_marketplace: BTreeMap::new(),
+            inactive: spec.inactive,
+            marketplaces: spec.marketplaces.clone(),
+        }
+    }
+
+    /// Whether it is listed in `marketplace`.
+    pub fn listed_in(&self, marketplace: &str) -> bool {
+        self.marketplaces.is_empty() || self.marketplaces.iter().any(|m| m == marketplace)
+    }
+
+    /// Amazon's summary status: none when inactive, else buyable with stock
+    /// on any channel, discoverable without.
+    pub fn status(&self) -> Value {
+        let stock = self
+            .attributes
+            .get("fulfillment_availability")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|e| e["quantity"].as_u64().unwrap_or(0) > 0));
+        match (self.inactive, stock) {
+            (true, _) => json!([]),
+            (false, true) => json!(["BUYABLE", "DISCOVERABLE"]),
+            (false, false) => json!(["DISCOVERABLE"]),
         }
     }
 
@@ -129,7 +194,7 @@ impl Listing {
             .and_then(|q| u32::try_from(q).ok())
     }
 
-    fn fulfillment_availability(&self) -> Vec<Value> {
+    pub(crate) fn fulfillment_availability(&self) -> Vec<Value> {
         self.attributes
             .get("fulfillment_availability")
             .and_then(Value::as_array)
@@ -153,6 +218,9 @@ impl Listing {
 #[derive(Debug, Default)]
 pub struct Listings {
     pub by_seller: BTreeMap<String, BTreeMap<String, Listing>>,
+    /// How many items one searchListingsItems search can page through
+    /// (Amazon's model: 1000); control may lower it for tests.
+    pub search_cap: Option<u64>,
 }
 
 /// One problem with a patch, as Amazon reports it.
@@ -324,15 +392,17 @@ fn apply_one(attrs: &mut Map<String, Value>, op: String, name: &str, value: Opti
 }
 
 pub fn routes() -> Router<Arc<Shared>> {
-    Router::new().route(
-        "/listings/2021-08-01/items/{seller_id}/{sku}",
-        get(get_route).patch(patch_route),
-    )
+    Router::new()
+        .route(
+            "/listings/2021-08-01/items/{seller_id}/{sku}",
+            get(get_route).patch(patch_route),
+        )
+        .merge(crate::listings_search::routes())
 }
 
 type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(k, _)| k == name)
@@ -341,7 +411,7 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// The checks both operations share: the path's seller is the caller, and
 /// `marketplaceIds` names marketplaces the seller sells in.
-fn check_call(
+pub(crate) fn check_call(
     inner: &Inner,
     caller: &str,
     path_seller: &str,
@@ -485,7 +555,7 @@ async fn get_route(
                                     "asin": listing.asin,
                                     "productType": listing.product_type,
                                     "conditionType": "new_new",
-                                    "status": if listing.quantity("DEFAULT").unwrap_or(0) > 0 { json!(["BUYABLE", "DISCOVERABLE"]) } else { json!(["DISCOVERABLE"]) },
+                                    "status": listing.status(),
                                     "itemName": format!("Simulated item {sku}"),
                                     "createdDate": iso(listing.created),
                                     "lastUpdatedDate": iso(listing.updated),
@@ -497,16 +567,15 @@ async fn get_route(
                 "attributes" => item["attributes"] = Value::Object(listing.attributes.clone()),
                 "issues" => item["issues"] = json!([]),
                 "fulfillmentAvailability" => {
-                    item["fulfillmentAvailability"] = Value::Array(listing.fulfillment_availability())
+                    item["fulfillmentAvailability"] =
+                        Value::Array(listing.fulfillment_availability())
                 }
-                "productTypes" => {
-                    item["productTypes"] = Value::Array(
-                        markets
-                            .iter()
-                            .map(|m| json!({"marketplaceId": m, "productType": listing.product_type}))
-                            .collect(),
-                    )
-                }
+                "productTypes" => item["productTypes"] = Value::Array(
+                    markets
+                        .iter()
+                        .map(|m| json!({"marketplaceId": m, "productType": listing.product_type}))
+                        .collect(),
+                ),
                 "offers" | "procurement" | "relationships" => {}
                 other => {
                     return Err(invalid_input(format!(

@@ -24,6 +24,15 @@
 //! - **cancelShipment** works until pick-up (2 simulated hours), once.
 //! - Fault: [`SimControl::lose_purchase_answers`] makes the seller's next
 //!   purchases succeed but answer 503, as when Amazon's answer is lost.
+//! - A cross-border shipment (ship-to country other than the ship-from's)
+//!   needs a customs declaration for UPS: its rate has
+//!   `requiresAdditionalInputs`, getAdditionalInputs gives the schema and the
+//!   purchase checks `additionalInputs` against it ([`crate::shipping_inputs`]).
+//! - Items may carry `serialNumbers` (channel `AMAZON` only, at most the
+//!   quantity, unique); what Amazon was told is kept per shipment.
+//! - Every shipment remembers its ship-from address for the carrier's
+//!   collection forms ([`crate::collection_forms`]); a shipment on a form can
+//!   no longer be cancelled.
 //!
 //! The `x-amzn-shipping-business-id` header must be one of the model's values
 //! when present; the last one seen per seller is kept for tests.
@@ -121,12 +130,14 @@ const SERVICES: [Service; 3] = [
 ];
 
 #[derive(Clone, Debug)]
-struct SimRate {
-    rate_id: String,
+pub(crate) struct SimRate {
+    pub(crate) rate_id: String,
     service: usize,
     cents: u64,
     pickup: (DateTime<Utc>, DateTime<Utc>),
     delivery: (DateTime<Utc>, DateTime<Utc>),
+    /// A customs declaration is needed (getAdditionalInputs).
+    pub(crate) requires_inputs: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -134,24 +145,27 @@ struct SimPackage {
     reference_id: String,
     /// (order item id, quantity) for items that name one.
     items: Vec<(String, u32)>,
+    /// The serial numbers the items carried.
+    serials: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
-struct RateRequest {
-    seller: String,
-    issued: Stamp,
+pub(crate) struct RateRequest {
+    pub(crate) seller: String,
+    pub(crate) issued: Stamp,
     amazon_order: Option<String>,
     currency: String,
     packages: Vec<SimPackage>,
-    rates: Vec<SimRate>,
+    pub(crate) rates: Vec<SimRate>,
     /// Where the delivery event is (the ship-to postal code), if known.
     postal_code: Option<String>,
     country_code: String,
+    ship_from: Value,
 }
 
 #[derive(Clone, Debug)]
-struct SimShipment {
-    seller: String,
+pub(crate) struct SimShipment {
+    pub(crate) seller: String,
     rate: SimRate,
     currency: String,
     packages: Vec<(String, String)>,
@@ -162,13 +176,33 @@ struct SimShipment {
     amazon_order: Option<String>,
     postal_code: Option<String>,
     country_code: String,
+    /// The ship-from address as the rates request gave it.
+    pub(crate) ship_from: Value,
+    pub(crate) serials: Vec<String>,
+    /// The collection form the shipment is on.
+    pub(crate) manifest: Option<String>,
+}
+
+impl SimShipment {
+    pub(crate) fn carrier(&self) -> (&'static str, &'static str) {
+        let s = &SERVICES[self.rate.service];
+        (s.carrier_id, s.carrier_name)
+    }
+
+    pub(crate) fn tracking_ids(&self) -> Vec<String> {
+        self.packages.iter().map(|(_, t)| t.clone()).collect()
+    }
+
+    pub(crate) fn cancelled(&self) -> bool {
+        self.cancelled.is_some()
+    }
 }
 
 /// What the simulator remembers of Amazon Shipping.
 #[derive(Default)]
 pub struct ShippingState {
-    rate_requests: HashMap<String, RateRequest>,
-    shipments: BTreeMap<String, SimShipment>,
+    pub(crate) rate_requests: HashMap<String, RateRequest>,
+    pub(crate) shipments: BTreeMap<String, SimShipment>,
     /// (seller, idempotency key) → (body, answer) of the purchase.
     idempotency: HashMap<(String, String), (Value, Value)>,
     purchases: BTreeMap<String, u64>,
@@ -176,10 +210,12 @@ pub struct ShippingState {
     business_ids: HashMap<String, String>,
     label_padding: usize,
     next: u64,
+    /// Collection forms and their idempotency keys.
+    pub(crate) forms: crate::collection_forms::FormsState,
 }
 
 impl ShippingState {
-    fn next_id(&mut self) -> u64 {
+    pub(crate) fn next_id(&mut self) -> u64 {
         self.next += 1;
         self.next
     }
@@ -196,6 +232,10 @@ pub struct ShipmentView {
     pub cancelled: bool,
     pub price: String,
     pub currency: String,
+    /// The serial numbers the purchase carried.
+    pub serial_numbers: Vec<String>,
+    /// The collection form the shipment is on, if any.
+    pub collection_form_id: Option<String>,
 }
 
 pub fn routes() -> Router<Arc<Shared>> {
@@ -212,20 +252,22 @@ pub fn routes() -> Router<Arc<Shared>> {
             get(documents_route),
         )
         .route("/shipping/v2/tracking", get(tracking_route))
+        .merge(crate::shipping_inputs::routes())
+        .merge(crate::collection_forms::routes())
 }
 
-fn call(op: Operation) -> OpCall {
+pub(crate) fn call(op: Operation) -> OpCall {
     OpCall {
         op,
         has_page_token: false,
     }
 }
 
-fn not_found(message: &str) -> (StatusCode, Value) {
+pub(crate) fn not_found(message: &str) -> (StatusCode, Value) {
     (StatusCode::NOT_FOUND, error_list("NotFound", message, ""))
 }
 
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -233,7 +275,7 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// Checks and remembers `x-amzn-shipping-business-id`.
-fn business(
+pub(crate) fn business(
     inner: &mut Inner,
     seller: &str,
     value: Option<&str>,
@@ -252,13 +294,15 @@ fn business(
     Ok(())
 }
 
-fn body_of(body: Result<Json<Value>, JsonRejection>) -> Result<Value, (StatusCode, Value)> {
+pub(crate) fn body_of(
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Value, (StatusCode, Value)> {
     body.map(|Json(v)| v).map_err(|_| {
         invalid_input("Request is missing or has invalid parameters: the body is not valid JSON.")
     })
 }
 
-fn missing(field: &str) -> (StatusCode, Value) {
+pub(crate) fn missing(field: &str) -> (StatusCode, Value) {
     (
         StatusCode::BAD_REQUEST,
         error_list(
@@ -300,7 +344,7 @@ fn cents_text(cents: u64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
 
-fn address_ok(a: &Value) -> bool {
+pub(crate) fn address_ok(a: &Value) -> bool {
     [
         "name",
         "addressLine1",
@@ -321,6 +365,7 @@ struct Shipment {
     currency: String,
     postal_code: Option<String>,
     country_code: String,
+    ship_from: Value,
 }
 
 fn parse_shipment(
@@ -442,11 +487,42 @@ fn parse_shipment(
             )));
         }
         let mut named = Vec::new();
+        let mut serials = Vec::new();
         for item in &items {
             let quantity = item["quantity"]
                 .as_u64()
                 .filter(|q| *q >= 1)
                 .ok_or_else(|| invalid_input("Every item needs a quantity of at least 1."))?;
+            if let Some(list) = item.get("serialNumbers") {
+                let list: Vec<String> = list
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .ok_or_else(|| invalid_input("serialNumbers must be an array of strings."))?;
+                if !list.is_empty() && channel_type != "AMAZON" {
+                    return Err(invalid_input(
+                        "serialNumbers are only applicable when the channel source is Amazon.",
+                    ));
+                }
+                if list.len() as u64 > quantity {
+                    return Err(invalid_input(format!(
+                        "An item has {} serial numbers for {quantity} unit(s): at most one per unit.",
+                        list.len()
+                    )));
+                }
+                for n in list {
+                    if n.trim().is_empty() || serials.contains(&n) {
+                        return Err(invalid_input(
+                            "Serial numbers must be non-empty and unique in the package.",
+                        ));
+                    }
+                    serials.push(n);
+                }
+            }
             if let Some(id) = item["itemIdentifier"].as_str() {
                 if let Some(open) = &open_items {
                     let left = open.get(id).copied().ok_or_else(|| {
@@ -464,6 +540,7 @@ fn parse_shipment(
         parsed.push(SimPackage {
             reference_id: reference.to_string(),
             items: named,
+            serials,
         });
     }
     Ok(Shipment {
@@ -473,6 +550,7 @@ fn parse_shipment(
         currency,
         postal_code,
         country_code,
+        ship_from: ship_from.clone(),
     })
 }
 
@@ -501,6 +579,8 @@ fn offers(inner: &mut Inner, shipment: &Shipment) -> (Vec<SimRate>, Vec<Value>) 
         }
         let id = inner.shipping.next_id();
         let delivery_day = day_start(now) + TimeDelta::days(s.delivery_days);
+        let cross_border =
+            shipment.ship_from["countryCode"].as_str() != Some(shipment.country_code.as_str());
         rates.push(SimRate {
             rate_id: format!("RATE{id:08}{}", s.carrier_id),
             service: n,
@@ -510,6 +590,8 @@ fn offers(inner: &mut Inner, shipment: &Shipment) -> (Vec<SimRate>, Vec<Value>) 
                 delivery_day + TimeDelta::hours(8),
                 delivery_day + TimeDelta::hours(20),
             ),
+            requires_inputs: cross_border
+                && crate::shipping_inputs::CUSTOMS_CARRIERS.contains(&s.carrier_id),
         });
     }
     (rates, ineligible)
@@ -550,7 +632,7 @@ fn rate_json(r: &SimRate, currency: &str) -> Value {
         "totalCharge": { "value": money_number(r.cents), "unit": currency },
         "promise": { "pickupWindow": window(r.pickup), "deliveryWindow": window(r.delivery) },
         "supportedDocumentSpecifications": specs,
-        "requiresAdditionalInputs": false,
+        "requiresAdditionalInputs": r.requires_inputs,
         "paymentType": "PAY_THROUGH_AMAZON",
     })
 }
@@ -593,6 +675,7 @@ async fn rates_route(
                     rates,
                     postal_code: shipment.postal_code,
                     country_code: shipment.country_code,
+                    ship_from: shipment.ship_from,
                 },
             );
             Ok(answer)
@@ -674,6 +757,13 @@ fn buy(
         amazon_order: request.amazon_order.clone(),
         postal_code: request.postal_code.clone(),
         country_code: request.country_code.clone(),
+        ship_from: request.ship_from.clone(),
+        serials: request
+            .packages
+            .iter()
+            .flat_map(|p| p.serials.iter().cloned())
+            .collect(),
+        manifest: None,
     };
     *inner
         .shipping
@@ -828,6 +918,9 @@ async fn purchase_route(
                     ))
                 })?;
             let format = document_format(&body["requestedDocumentSpecification"], &rate)?;
+            if rate.requires_inputs {
+                crate::shipping_inputs::check(&body["additionalInputs"])?;
+            }
             let (_, result) = buy(inner, &request, rate, format)?;
             let answer = json!({ "payload": result });
             if let Some(key) = key {
@@ -876,9 +969,11 @@ async fn one_click_route(
                 return Err(missing("serviceSelection.serviceId"));
             }
             let (rates, _) = offers(inner, &shipment);
+            // One click has no additional inputs: offers that need them are out.
             let rate = rates
                 .into_iter()
                 .filter(|r| wanted.contains(&SERVICES[r.service].service_id))
+                .filter(|r| !r.requires_inputs)
                 .min_by_key(|r| r.cents)
                 .ok_or_else(|| {
                     invalid_input("None of the selected services can ship this shipment.")
@@ -893,6 +988,7 @@ async fn one_click_route(
                 rates: vec![rate.clone()],
                 postal_code: shipment.postal_code,
                 country_code: shipment.country_code,
+                ship_from: shipment.ship_from,
             };
             let cents = rate.cents;
             let service = &SERVICES[rate.service];
@@ -929,6 +1025,11 @@ async fn cancel_route(
                     if s.cancelled.is_some() {
                         return Err(invalid_input(format!(
                             "Shipment {shipment_id} is already cancelled."
+                        )));
+                    }
+                    if let Some(form) = &s.manifest {
+                        return Err(invalid_input(format!(
+                            "Shipment {shipment_id} is on collection form {form} and can no longer be cancelled."
                         )));
                     }
                     s.purchased
@@ -1147,7 +1248,21 @@ pub fn label_file(format: &str, tracking: &str, dpi: u32, padding: usize) -> Vec
 }
 
 fn pdf(tracking: &str, padding: usize) -> Vec<u8> {
-    let content = format!("BT /F1 24 Tf 72 700 Td (Label {tracking}) Tj ET");
+    pdf_with(&[format!("Label {tracking}")], padding)
+}
+
+/// A one-page PDF with `lines` of text (ASCII, no parentheses), padded with
+/// comments to at least `padding` bytes.
+pub(crate) fn pdf_with(lines: &[String], padding: usize) -> Vec<u8> {
+    let mut content = String::from("BT /F1 12 Tf 36 400 Td 14 TL");
+    for line in lines {
+        let safe: String = line
+            .chars()
+            .filter(|c| c.is_ascii() && !matches!(c, '(' | ')' | '\\'))
+            .collect();
+        content.push_str(&format!(" ({safe}) Tj T*"));
+    }
+    content.push_str(" ET");
     let objects = [
         "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
@@ -1239,6 +1354,8 @@ impl crate::SimControl {
                     cancelled: sh.cancelled.is_some(),
                     price: cents_text(sh.rate.cents),
                     currency: sh.currency.clone(),
+                    serial_numbers: sh.serials.clone(),
+                    collection_form_id: sh.manifest.clone(),
                 })
                 .collect()
         })

@@ -39,6 +39,13 @@ pub enum Operation {
     GetTracking,
     GetShipmentDocuments,
     RotateApplicationClientSecret,
+    // Issue 17 (additional inputs, collection forms, SKU reconciliation).
+    GetAdditionalInputs,
+    GenerateCollectionForm,
+    GetCollectionFormHistory,
+    GetUnmanifestedShipments,
+    GetCollectionForm,
+    SearchListingsItems,
 }
 
 /// Static facts about one operation.
@@ -52,7 +59,7 @@ pub struct OperationSpec {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 19] = [
+    pub const ALL: [Operation; 25] = [
         Operation::SearchOrders,
         Operation::GetOrder,
         Operation::GetMarketplaceParticipations,
@@ -72,6 +79,12 @@ impl Operation {
         Operation::GetTracking,
         Operation::GetShipmentDocuments,
         Operation::RotateApplicationClientSecret,
+        Operation::GetAdditionalInputs,
+        Operation::GenerateCollectionForm,
+        Operation::GetCollectionFormHistory,
+        Operation::GetUnmanifestedShipments,
+        Operation::GetCollectionForm,
+        Operation::SearchListingsItems,
     ];
 
     pub const fn spec(self) -> OperationSpec {
@@ -108,6 +121,21 @@ impl Operation {
             Operation::RotateApplicationClientSecret => {
                 ("rotateApplicationClientSecret", 0.0167, 1, Unsafe)
             }
+            Operation::GetAdditionalInputs => ("getAdditionalInputs", 80.0, 100, Idempotent),
+            // A retried POST with the same `x-amzn-IdempotencyKey` is the same
+            // collection form (the model gives this operation the header).
+            Operation::GenerateCollectionForm => {
+                ("generateCollectionForm", 80.0, 100, WithIdempotencyKey)
+            }
+            // Reads sent as PUT with a body (the model's choice).
+            Operation::GetCollectionFormHistory => {
+                ("getCollectionFormHistory", 80.0, 100, Idempotent)
+            }
+            Operation::GetUnmanifestedShipments => {
+                ("getUnmanifestedShipments", 80.0, 100, Idempotent)
+            }
+            Operation::GetCollectionForm => ("getCollectionForm", 80.0, 100, Idempotent),
+            Operation::SearchListingsItems => ("searchListingsItems", 5.0, 5, Idempotent),
         };
         OperationSpec {
             name,
@@ -149,6 +177,9 @@ mod tests {
             (Operation::GetFeeds, 0.0222, 10),
             (Operation::PatchListingsItem, 5.0, 5),
             (Operation::PurchaseShipment, 80.0, 100),
+            (Operation::SearchListingsItems, 5.0, 5),
+            (Operation::GenerateCollectionForm, 80.0, 100),
+            (Operation::GetAdditionalInputs, 80.0, 100),
         ] {
             assert_eq!(op.spec().rate_per_sec, rate, "{op}");
             assert_eq!(op.spec().burst, burst, "{op}");

@@ -578,6 +578,24 @@ impl Metrics {
         );
     }
 
+    /// A job's measurement for one seller (a gauge: the last value counts),
+    /// under `[Stage, Job]` and `[Stage, Job, Seller]`, written even when 0
+    /// (e.g. the SKU reconciliation's `SkusOnlyOnAmazon`).
+    pub fn gauge(&self, job: Job, seller: &SellerId, name: &'static str, value: u64) {
+        self.record(
+            Dimensions {
+                job: Some(job),
+                operation: None,
+                seller: Some(seller.as_str().to_string()),
+            },
+            Sets::JobAndSeller,
+            name,
+            Unit::Count,
+            value,
+            Aggregate::Last,
+        );
+    }
+
     /// Writes one EMF document per combination of dimension values counted
     /// since the last flush, and starts again from zero. Returns how many.
     pub fn flush(&self) -> usize {

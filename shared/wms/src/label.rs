@@ -1,14 +1,22 @@
 //! The label contract (WMS ⇄ connector label function): a versioned request
-//! (`schemas/label-request.v1.json`) with one of six operations — `rates`,
-//! `purchase`, `one_click`, `documents`, `cancel`, `track` — and its
-//! response (`schemas/label-response.v1.json`): `ok` with the part named
-//! after the operation, or an `error` with a code, a message saying what to
-//! do, and whether a retry can succeed.
+//! (`schemas/label-request.v1.json`, `.v2.json`) with one of six operations
+//! in version 1 — `rates`, `purchase`, `one_click`, `documents`, `cancel`,
+//! `track` — and five more in version 2 (`additional_inputs`, and the
+//! close-out operations `unmanifested`, `collection_form`,
+//! `collection_form_history`, `collection_form_reprint`), and its response
+//! (`schemas/label-response.v1.json`, `.v2.json`, in the request's
+//! version): `ok` with the part named after the operation, or an `error`
+//! with a code, a message saying what to do, and whether a retry can
+//! succeed. Version 2 also adds `additional_inputs` to purchases, an item's
+//! `serial_numbers`, and an offer's `requires_additional_inputs` with
+//! Amazon's schema of them.
 //!
-//! [`LabelRequest::parse`] checks the schema first, then decodes (a failure
-//! names the field and the rule, never a value). [`LabelResponse::to_json`]
-//! checks what we send against our own schema. Buyer data (the ship-to
-//! address, label files, tracking locations) is [`Pii`].
+//! [`LabelRequest::parse`] checks the schema of the version the request
+//! names first (a version 1 request with a field of version 2 is refused,
+//! never read with the field ignored), then decodes (a failure names the
+//! field and the rule, never a value). [`LabelResponse::to_json`] checks
+//! what we send against our own schema of its version. Buyer data (the
+//! ship-to address, label files, tracking locations) is [`Pii`].
 
 use std::fmt;
 use std::sync::LazyLock;
@@ -19,9 +27,9 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::{Decimal, Money, SCHEMA_VERSION, SchemaVersion, Violation};
+use crate::{Decimal, MessageVersion, Money, Violation};
 
 /// At most this many violations are reported for one message.
 const MAX_VIOLATIONS: usize = 10;
@@ -31,7 +39,8 @@ const MAX_VIOLATIONS: usize = 10;
 /// One call of the label function.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LabelRequest {
-    pub schema: SchemaVersion,
+    /// 1 or 2; the response is written in the same version.
+    pub schema: MessageVersion,
     /// At least one of `seller_id` and `client_code` (the schema checks it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seller_id: Option<SellerId>,
@@ -44,7 +53,7 @@ pub struct LabelRequest {
     pub operation: LabelOperation,
 }
 
-/// The six operations, tagged by `operation`.
+/// The operations, tagged by `operation` (the last five: version 2).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "operation", rename_all = "snake_case")]
 pub enum LabelOperation {
@@ -54,6 +63,11 @@ pub enum LabelOperation {
     Documents(DocumentsRequest),
     Cancel(CancelRequest),
     Track(TrackRequest),
+    AdditionalInputs(AdditionalInputsRequest),
+    Unmanifested(UnmanifestedRequest),
+    CollectionForm(CollectionFormRequest),
+    CollectionFormHistory(CollectionFormHistoryRequest),
+    CollectionFormReprint(CollectionFormReprintRequest),
 }
 
 impl LabelOperation {
@@ -65,6 +79,11 @@ impl LabelOperation {
             LabelOperation::Documents(_) => OperationName::Documents,
             LabelOperation::Cancel(_) => OperationName::Cancel,
             LabelOperation::Track(_) => OperationName::Track,
+            LabelOperation::AdditionalInputs(_) => OperationName::AdditionalInputs,
+            LabelOperation::Unmanifested(_) => OperationName::Unmanifested,
+            LabelOperation::CollectionForm(_) => OperationName::CollectionForm,
+            LabelOperation::CollectionFormHistory(_) => OperationName::CollectionFormHistory,
+            LabelOperation::CollectionFormReprint(_) => OperationName::CollectionFormReprint,
         }
     }
 }
@@ -79,9 +98,28 @@ pub enum OperationName {
     Documents,
     Cancel,
     Track,
+    AdditionalInputs,
+    Unmanifested,
+    CollectionForm,
+    CollectionFormHistory,
+    CollectionFormReprint,
 }
 
 impl OperationName {
+    pub const ALL: [OperationName; 11] = [
+        OperationName::Rates,
+        OperationName::Purchase,
+        OperationName::OneClick,
+        OperationName::Documents,
+        OperationName::Cancel,
+        OperationName::Track,
+        OperationName::AdditionalInputs,
+        OperationName::Unmanifested,
+        OperationName::CollectionForm,
+        OperationName::CollectionFormHistory,
+        OperationName::CollectionFormReprint,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             OperationName::Rates => "rates",
@@ -90,6 +128,24 @@ impl OperationName {
             OperationName::Documents => "documents",
             OperationName::Cancel => "cancel",
             OperationName::Track => "track",
+            OperationName::AdditionalInputs => "additional_inputs",
+            OperationName::Unmanifested => "unmanifested",
+            OperationName::CollectionForm => "collection_form",
+            OperationName::CollectionFormHistory => "collection_form_history",
+            OperationName::CollectionFormReprint => "collection_form_reprint",
+        }
+    }
+
+    /// The first contract version that has the operation.
+    pub fn since(self) -> MessageVersion {
+        match self {
+            OperationName::Rates
+            | OperationName::Purchase
+            | OperationName::OneClick
+            | OperationName::Documents
+            | OperationName::Cancel
+            | OperationName::Track => MessageVersion::V1,
+            _ => MessageVersion::V2,
         }
     }
 
@@ -124,6 +180,9 @@ pub struct PurchaseRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<Selection>,
     pub label: LabelSpec,
+    /// Version 2: what the offer's `additional_inputs_schema` asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_inputs: Option<Map<String, Value>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -132,6 +191,56 @@ pub struct OneClickRequest {
     pub shipment: ShipmentSpec,
     pub select: Selection,
     pub label: LabelSpec,
+    /// Version 2: inputs for an offer that needs them (see
+    /// [`PurchaseRequest::additional_inputs`]); without them, offers that
+    /// need inputs are not chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_inputs: Option<Map<String, Value>>,
+}
+
+/// Version 2: the schema of an offer's additional inputs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdditionalInputsRequest {
+    pub request_token: String,
+    pub rate_id: String,
+}
+
+/// Version 2: the carriers with parcels not yet on a collection form, per
+/// ship-from address (only `ship_from`'s, if given).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmanifestedRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_from: Option<Address>,
+}
+
+/// Version 2: the carrier's collection form (manifest) for the parcels of
+/// one ship-from address, made once per idempotency key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionFormRequest {
+    pub idempotency_key: String,
+    pub carrier_id: String,
+    pub ship_from: Address,
+}
+
+/// Version 2: the collection forms made, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionFormHistoryRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_from: Option<Address>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<u32>,
+}
+
+/// Version 2: a collection form printed again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionFormReprintRequest {
+    pub collection_form_id: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -240,6 +349,10 @@ pub struct ItemSpec {
     pub value: Option<Money>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<Weight>,
+    /// Version 2, Amazon orders: the units' serial numbers (at most
+    /// `quantity`, unique in the package).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub serial_numbers: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -356,15 +469,53 @@ pub struct Selection {
 }
 
 impl LabelRequest {
-    /// Validates `body` against `schemas/label-request.v1.json`, then decodes it.
+    /// Validates `body` against the schema of the version it names
+    /// (`schemas/label-request.v<N>.json`), then decodes it. A version 1
+    /// request carrying a field or operation of version 2 is refused.
     pub fn parse(body: &str) -> Result<LabelRequest, LabelContractError> {
-        parse(Schema::Request, body)
+        parse(Kind::Request, body)
     }
 
     /// The request as JSON, checked against the schema (for the WMS side and tests).
     pub fn to_json(&self) -> Result<String, LabelContractError> {
-        encode(Schema::Request, self)
+        encode(Kind::Request, self)
     }
+}
+
+/// The first part of a version 1 request that only version 2 has, as a
+/// JSON pointer (`None`: the request is plain version 1).
+fn newer_request_field(value: &Value) -> Option<String> {
+    if let Some(op) = OperationName::from_value(value)
+        && op.since() == MessageVersion::V2
+    {
+        return Some("/operation".into());
+    }
+    for field in [
+        "additional_inputs",
+        "ship_from",
+        "collection_form_id",
+        "from",
+        "to",
+        "max_results",
+    ] {
+        if value.get(field).is_some() {
+            return Some(format!("/{field}"));
+        }
+    }
+    let packages = value.pointer("/shipment/packages")?.as_array()?;
+    for (p, package) in packages.iter().enumerate() {
+        for (i, item) in package["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if item.get("serial_numbers").is_some() {
+                return Some(format!("/shipment/packages/{p}/items/{i}/serial_numbers"));
+            }
+        }
+    }
+    None
 }
 
 // ---- response ----------------------------------------------------------------
@@ -372,7 +523,8 @@ impl LabelRequest {
 /// The answer to one [`LabelRequest`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LabelResponse {
-    pub schema: SchemaVersion,
+    /// The request's version.
+    pub schema: MessageVersion,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<OperationName>,
     pub ok: bool,
@@ -388,6 +540,18 @@ pub struct LabelResponse {
     pub cancellation: Option<Cancellation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking: Option<Tracking>,
+    /// Version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_inputs: Option<AdditionalInputsResult>,
+    /// Version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmanifested: Option<UnmanifestedResult>,
+    /// Version 2 (`collection_form` and `collection_form_reprint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection_form: Option<CollectionFormResult>,
+    /// Version 2 (`collection_form_history`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection_forms: Option<CollectionFormsResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<LabelError>,
 }
@@ -400,38 +564,57 @@ pub enum LabelResult {
     Documents(DocumentsResult),
     Cancellation(Cancellation),
     Tracking(Tracking),
+    AdditionalInputs(AdditionalInputsResult),
+    Unmanifested(UnmanifestedResult),
+    CollectionForm(CollectionFormResult),
+    CollectionForms(CollectionFormsResult),
 }
 
 impl LabelResponse {
     pub fn success(
+        version: MessageVersion,
         operation: OperationName,
         request_id: Option<String>,
         result: LabelResult,
     ) -> Self {
-        let mut r = Self::empty(Some(operation), request_id, true);
+        let mut r = Self::empty(version, Some(operation), request_id, true);
         match result {
             LabelResult::Rates(v) => r.rates = Some(v),
             LabelResult::Label(v) => r.label = Some(v),
             LabelResult::Documents(v) => r.documents = Some(v),
             LabelResult::Cancellation(v) => r.cancellation = Some(v),
             LabelResult::Tracking(v) => r.tracking = Some(v),
+            LabelResult::AdditionalInputs(v) => r.additional_inputs = Some(v),
+            LabelResult::Unmanifested(v) => r.unmanifested = Some(v),
+            LabelResult::CollectionForm(v) => r.collection_form = Some(v),
+            LabelResult::CollectionForms(v) => r.collection_forms = Some(v),
         }
         r
     }
 
+    /// A failure in `version`; an error code version 1 does not have is
+    /// given as its nearest version 1 code ([`ErrorCode::in_version`]).
     pub fn failure(
+        version: MessageVersion,
         operation: Option<OperationName>,
         request_id: Option<String>,
-        error: LabelError,
+        mut error: LabelError,
     ) -> Self {
-        let mut r = Self::empty(operation, request_id, false);
+        error.code = error.code.in_version(version);
+        let operation = operation.filter(|op| op.since() <= version);
+        let mut r = Self::empty(version, operation, request_id, false);
         r.error = Some(error);
         r
     }
 
-    fn empty(operation: Option<OperationName>, request_id: Option<String>, ok: bool) -> Self {
+    fn empty(
+        version: MessageVersion,
+        operation: Option<OperationName>,
+        request_id: Option<String>,
+        ok: bool,
+    ) -> Self {
         Self {
-            schema: SchemaVersion,
+            schema: version,
             operation,
             ok,
             request_id,
@@ -440,18 +623,22 @@ impl LabelResponse {
             documents: None,
             cancellation: None,
             tracking: None,
+            additional_inputs: None,
+            unmanifested: None,
+            collection_form: None,
+            collection_forms: None,
             error: None,
         }
     }
 
     /// The response as JSON, checked against `schemas/label-response.v1.json`.
     pub fn to_json(&self) -> Result<String, LabelContractError> {
-        encode(Schema::Response, self)
+        encode(Kind::Response, self)
     }
 
     /// Validates and decodes a response (the WMS side, tests).
     pub fn parse(body: &str) -> Result<LabelResponse, LabelContractError> {
-        parse(Schema::Response, body)
+        parse(Kind::Response, body)
     }
 }
 
@@ -486,6 +673,12 @@ pub struct Offer {
     pub label_formats: Vec<LabelFormat>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_time: Option<bool>,
+    /// Version 2: the offer is bought only with `additional_inputs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires_additional_inputs: Option<bool>,
+    /// Version 2: Amazon's JSON schema of those inputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_inputs_schema: Option<Map<String, Value>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -609,6 +802,71 @@ pub struct Tracking {
     pub events: Vec<TrackingEvent>,
 }
 
+/// Version 2: the inputs an offer needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdditionalInputsResult {
+    pub request_token: String,
+    pub rate_id: String,
+    pub required: bool,
+    /// Amazon's JSON schema (empty when nothing is needed).
+    pub schema: Map<String, Value>,
+}
+
+/// Version 2: one ship-from address with parcels not yet on a form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmanifestedLocation {
+    pub ship_from: Address,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_manifest_at: Option<DateTime<Utc>>,
+}
+
+/// Version 2: one carrier's addresses with parcels not yet on a form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmanifestedCarrier {
+    pub carrier_id: String,
+    pub carrier_name: String,
+    pub locations: Vec<UnmanifestedLocation>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmanifestedResult {
+    pub carriers: Vec<UnmanifestedCarrier>,
+}
+
+/// Version 2: a collection form (the carrier's manifest), as a PDF.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionFormResult {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection_form_id: Option<String>,
+    /// The carrier (known for a form made now or replayed, not for a reprint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<DateTime<Utc>>,
+    /// The stored answer of an idempotency key used before: no new form.
+    pub replayed: bool,
+    pub documents: Vec<Document>,
+}
+
+/// Version 2: one form of the history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionFormRecord {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection_form_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<DateTime<Utc>>,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_from: Option<Address>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionFormsResult {
+    pub forms: Vec<CollectionFormRecord>,
+}
+
 /// Why a label request failed (the response schema lists the codes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -632,6 +890,32 @@ pub enum ErrorCode {
     AmazonUnavailable,
     AuthorizationRevoked,
     Internal,
+    /// Version 2 codes.
+    AdditionalInputsRequired,
+    AdditionalInputsInvalid,
+    SerialNumbersInvalid,
+    NothingToManifest,
+    UnknownCollectionForm,
+}
+
+impl ErrorCode {
+    /// The code as `version` has it: a version 2 code in a version 1
+    /// response becomes the version 1 code nearest in meaning.
+    pub fn in_version(self, version: MessageVersion) -> ErrorCode {
+        if version >= MessageVersion::V2 {
+            return self;
+        }
+        match self {
+            ErrorCode::AdditionalInputsRequired => ErrorCode::NoMatchingRate,
+            ErrorCode::AdditionalInputsInvalid | ErrorCode::SerialNumbersInvalid => {
+                ErrorCode::InvalidRequest
+            }
+            ErrorCode::NothingToManifest | ErrorCode::UnknownCollectionForm => {
+                ErrorCode::InvalidRequest
+            }
+            other => other,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -648,50 +932,90 @@ pub struct LabelError {
 
 // ---- validation ----------------------------------------------------------------
 
+/// The label contract's versions, oldest first.
+pub const LABEL_VERSIONS: [u32; 2] = [1, 2];
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Schema {
+enum Kind {
     Request,
     Response,
 }
 
-impl Schema {
-    fn text(self) -> &'static str {
-        match self {
-            Schema::Request => include_str!("../schemas/label-request.v1.json"),
-            Schema::Response => include_str!("../schemas/label-response.v1.json"),
-        }
-    }
-
-    fn compiled(self) -> Result<&'static Validator, LabelContractError> {
-        static REQUEST: LazyLock<Result<Validator, String>> =
-            LazyLock::new(|| compile(Schema::Request));
-        static RESPONSE: LazyLock<Result<Validator, String>> =
-            LazyLock::new(|| compile(Schema::Response));
-        let compiled = match self {
-            Schema::Request => &*REQUEST,
-            Schema::Response => &*RESPONSE,
-        };
-        compiled
-            .as_ref()
-            .map_err(|message| LabelContractError::SchemaUnavailable {
-                what: self.what(),
-                message: message.clone(),
-            })
-    }
-
+impl Kind {
     fn what(self) -> &'static str {
         match self {
-            Schema::Request => "label request",
-            Schema::Response => "label response",
+            Kind::Request => "label request",
+            Kind::Response => "label response",
         }
     }
 }
 
+/// One schema file: a kind in a version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Schema(Kind, MessageVersion);
+
+impl Schema {
+    fn text(self) -> &'static str {
+        match self {
+            Schema(Kind::Request, MessageVersion::V1) => {
+                include_str!("../schemas/label-request.v1.json")
+            }
+            Schema(Kind::Response, MessageVersion::V1) => {
+                include_str!("../schemas/label-response.v1.json")
+            }
+            Schema(Kind::Request, MessageVersion::V2) => {
+                include_str!("../schemas/label-request.v2.json")
+            }
+            Schema(Kind::Response, MessageVersion::V2) => {
+                include_str!("../schemas/label-response.v2.json")
+            }
+        }
+    }
+
+    fn compiled(self) -> Result<&'static Validator, LabelContractError> {
+        type Compiled = LazyLock<Result<Validator, String>>;
+        static REQUEST_1: Compiled =
+            LazyLock::new(|| compile(Schema(Kind::Request, MessageVersion::V1)));
+        static RESPONSE_1: Compiled =
+            LazyLock::new(|| compile(Schema(Kind::Response, MessageVersion::V1)));
+        static REQUEST_2: Compiled =
+            LazyLock::new(|| compile(Schema(Kind::Request, MessageVersion::V2)));
+        static RESPONSE_2: Compiled =
+            LazyLock::new(|| compile(Schema(Kind::Response, MessageVersion::V2)));
+        let compiled = match self {
+            Schema(Kind::Request, MessageVersion::V1) => &*REQUEST_1,
+            Schema(Kind::Response, MessageVersion::V1) => &*RESPONSE_1,
+            Schema(Kind::Request, MessageVersion::V2) => &*REQUEST_2,
+            Schema(Kind::Response, MessageVersion::V2) => &*RESPONSE_2,
+        };
+        compiled
+            .as_ref()
+            .map_err(|message| LabelContractError::SchemaUnavailable {
+                what: self.0.what(),
+                message: message.clone(),
+            })
+    }
+}
+
 /// The label schemas' texts (file name, JSON), for tests and tools.
-pub fn label_schema_texts() -> [(&'static str, &'static str); 2] {
+pub fn label_schema_texts() -> [(&'static str, &'static str); 4] {
     [
-        ("label-request.v1.json", Schema::Request.text()),
-        ("label-response.v1.json", Schema::Response.text()),
+        (
+            "label-request.v1.json",
+            Schema(Kind::Request, MessageVersion::V1).text(),
+        ),
+        (
+            "label-response.v1.json",
+            Schema(Kind::Response, MessageVersion::V1).text(),
+        ),
+        (
+            "label-request.v2.json",
+            Schema(Kind::Request, MessageVersion::V2).text(),
+        ),
+        (
+            "label-response.v2.json",
+            Schema(Kind::Response, MessageVersion::V2).text(),
+        ),
     ]
 }
 
@@ -703,16 +1027,36 @@ fn compile(schema: Schema) -> Result<Validator, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Checks a JSON value against the request or response schema.
-fn validate(schema: Schema, value: &Value) -> Result<(), LabelContractError> {
-    if let Some(Value::Number(n)) = value.get("schema")
-        && n.as_u64() != Some(u64::from(SCHEMA_VERSION))
+/// The version a message names: 1 when it names none (the schema then
+/// says `schema` is required), an error for a number we do not read.
+fn version_of(kind: Kind, value: &Value) -> Result<MessageVersion, LabelContractError> {
+    match value.get("schema") {
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .and_then(|v| u32::try_from(v).ok())
+            .and_then(MessageVersion::from_number)
+            .ok_or_else(|| LabelContractError::UnsupportedVersion {
+                what: kind.what(),
+                found: n.to_string(),
+            }),
+        _ => Ok(MessageVersion::V1),
+    }
+}
+
+/// Checks a JSON value against the request or response schema of the
+/// version it names.
+fn validate(kind: Kind, value: &Value) -> Result<(), LabelContractError> {
+    let version = version_of(kind, value)?;
+    if kind == Kind::Request
+        && version == MessageVersion::V1
+        && let Some(path) = newer_request_field(value)
     {
-        return Err(LabelContractError::UnsupportedVersion {
-            what: schema.what(),
-            found: n.to_string(),
+        return Err(LabelContractError::NewerField {
+            what: kind.what(),
+            path,
         });
     }
+    let schema = Schema(kind, version);
     let mut violations: Vec<Violation> = schema
         .compiled()?
         .iter_errors(value)
@@ -725,17 +1069,17 @@ fn validate(schema: Schema, value: &Value) -> Result<(), LabelContractError> {
     violations.dedup();
     violations.truncate(MAX_VIOLATIONS);
     Err(LabelContractError::Invalid {
-        what: schema.what(),
+        what: kind.what(),
         violations,
     })
 }
 
 /// Validates a request against its schema (a JSON value already parsed).
 pub fn validate_request(value: &Value) -> Result<(), LabelContractError> {
-    validate(Schema::Request, value)
+    validate(Kind::Request, value)
 }
 
-fn parse<T: DeserializeOwned>(schema: Schema, body: &str) -> Result<T, LabelContractError> {
+fn parse<T: DeserializeOwned>(schema: Kind, body: &str) -> Result<T, LabelContractError> {
     let value: Value = serde_json::from_str(body).map_err(|e| LabelContractError::NotJson {
         what: schema.what(),
         line: e.line(),
@@ -751,7 +1095,7 @@ fn parse<T: DeserializeOwned>(schema: Schema, body: &str) -> Result<T, LabelCont
     })
 }
 
-fn encode<T: Serialize>(schema: Schema, message: &T) -> Result<String, LabelContractError> {
+fn encode<T: Serialize>(schema: Kind, message: &T) -> Result<String, LabelContractError> {
     let value = serde_json::to_value(message).map_err(|source| LabelContractError::Encode {
         what: schema.what(),
         source,
@@ -887,9 +1231,13 @@ pub enum LabelContractError {
         column: usize,
     },
     #[error(
-        "{what}: `/schema` is {found}, but this connector reads only schema version 1: send \"schema\": 1 (see shared/wms/CONTRACTS.md)"
+        "{what}: `/schema` is {found}, but this connector reads label contract versions 1 and 2: send \"schema\": 1 or 2 (see shared/wms/CONTRACTS.md)"
     )]
     UnsupportedVersion { what: &'static str, found: String },
+    #[error(
+        "{what}: `{path}` is part of label contract version 2, but the request says \"schema\": 1: send \"schema\": 2 (see shared/wms/CONTRACTS.md, \"Label contract version 2\")"
+    )]
+    NewerField { what: &'static str, path: String },
     #[error(
         "{what} breaks its schema: {}; fix the request and send it again (see shared/wms/CONTRACTS.md, \"Label request and response\")",
         violations.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("; ")
@@ -966,8 +1314,10 @@ mod tests {
                 "{name}"
             );
         }
-        assert!(Schema::Request.compiled().is_ok());
-        assert!(Schema::Response.compiled().is_ok());
+        for version in [MessageVersion::V1, MessageVersion::V2] {
+            assert!(Schema(Kind::Request, version).compiled().is_ok());
+            assert!(Schema(Kind::Response, version).compiled().is_ok());
+        }
     }
 
     #[test]
@@ -982,10 +1332,10 @@ mod tests {
             .filter(|(t, _)| t == "label-response")
             .count();
         assert!(
-            requests >= 6,
+            requests >= 11,
             "one request example per operation, found {requests}"
         );
-        assert!(responses >= 6, "response examples, found {responses}");
+        assert!(responses >= 11, "response examples, found {responses}");
         let mut operations = std::collections::BTreeSet::new();
         for (tag, value) in examples {
             let text = value.to_string();
@@ -1005,7 +1355,11 @@ mod tests {
             };
             assert_eq!(back, value, "{tag}: nothing lost, nothing added");
         }
-        assert_eq!(operations.len(), 6, "every operation has an example");
+        assert_eq!(
+            operations.len(),
+            OperationName::ALL.len(),
+            "every operation has an example"
+        );
     }
 
     fn rates_request() -> Value {
@@ -1050,11 +1404,11 @@ mod tests {
             .to_string();
         assert!(err.contains("`seller_id` or `client_code`"), "{err}");
 
-        let v2 = json!({"schema": 2, "operation": "cancel", "seller_id": "A3EXAMPLESELLER", "shipment_id": "1"});
-        let err = LabelRequest::parse(&v2.to_string())
+        let v3 = json!({"schema": 3, "operation": "cancel", "seller_id": "A3EXAMPLESELLER", "shipment_id": "1"});
+        let err = LabelRequest::parse(&v3.to_string())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("schema version 1"), "{err}");
+        assert!(err.contains("versions 1 and 2"), "{err}");
         assert!(
             LabelRequest::parse("{")
                 .unwrap_err()
@@ -1078,7 +1432,8 @@ mod tests {
 
     #[test]
     fn responses_are_checked_before_they_leave() {
-        let ok_without_result = LabelResponse::empty(Some(OperationName::Rates), None, true);
+        let ok_without_result =
+            LabelResponse::empty(MessageVersion::V1, Some(OperationName::Rates), None, true);
         assert!(
             ok_without_result
                 .to_json()
@@ -1087,6 +1442,7 @@ mod tests {
                 .contains("/rates")
         );
         let failure = LabelResponse::failure(
+            MessageVersion::V1,
             None,
             Some("r-1".into()),
             LabelError {
@@ -1099,6 +1455,87 @@ mod tests {
         );
         let text = failure.to_json().unwrap();
         assert_eq!(LabelResponse::parse(&text).unwrap(), failure);
+    }
+
+    #[test]
+    fn version_2_is_a_superset_and_version_1_refuses_its_fields() {
+        // Every version 1 request is a valid version 2 request.
+        let mut v = rates_request();
+        v["schema"] = json!(2);
+        assert!(LabelRequest::parse(&v.to_string()).is_ok());
+        // A version 2 field in a version 1 request is refused, by name.
+        let mut serials = rates_request();
+        serials["shipment"]["packages"][0]["items"][0]["serial_numbers"] = json!(["SN1"]);
+        let err = LabelRequest::parse(&serials.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/shipment/packages/0/items/0/serial_numbers")
+                && err.contains("send \"schema\": 2"),
+            "{err}"
+        );
+        serials["schema"] = json!(2);
+        let parsed = LabelRequest::parse(&serials.to_string()).unwrap();
+        let LabelOperation::Rates(r) = parsed.operation else {
+            panic!("rates")
+        };
+        assert_eq!(r.shipment.packages[0].items[0].serial_numbers, ["SN1"]);
+        let close_out = json!({"schema": 1, "operation": "unmanifested", "client_code": "ACME"});
+        let err = LabelRequest::parse(&close_out.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`/operation` is part of label contract version 2"),
+            "{err}"
+        );
+        let inputs = json!({"schema": 1, "operation": "purchase", "client_code": "ACME",
+            "idempotency_key": "K1", "request_token": "RT", "rate_id": "R",
+            "label": {"format": "PDF"}, "additional_inputs": {"x": 1}});
+        assert!(
+            LabelRequest::parse(&inputs.to_string())
+                .unwrap_err()
+                .to_string()
+                .contains("/additional_inputs")
+        );
+        // A collection form needs its key, carrier and address.
+        let form = json!({"schema": 2, "operation": "collection_form", "client_code": "ACME", "carrier_id": "AMZN"});
+        let err = LabelRequest::parse(&form.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/idempotency_key") && err.contains("/ship_from"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn version_2_error_codes_fall_back_in_version_1() {
+        let error = LabelError {
+            code: ErrorCode::AdditionalInputsRequired,
+            message: "the offer needs additional inputs".into(),
+            retryable: false,
+            hint: None,
+            amazon_request_id: None,
+        };
+        let v1 = LabelResponse::failure(
+            MessageVersion::V1,
+            Some(OperationName::Purchase),
+            None,
+            error.clone(),
+        );
+        assert_eq!(v1.error.as_ref().unwrap().code, ErrorCode::NoMatchingRate);
+        assert!(v1.to_json().is_ok());
+        let v2 = LabelResponse::failure(
+            MessageVersion::V2,
+            Some(OperationName::Purchase),
+            None,
+            error,
+        );
+        assert_eq!(
+            v2.error.as_ref().unwrap().code,
+            ErrorCode::AdditionalInputsRequired
+        );
+        assert!(v2.to_json().unwrap().contains("\"schema\":2"));
     }
 
     #[test]

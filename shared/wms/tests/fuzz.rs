@@ -153,6 +153,17 @@ fn check_label_error(e: &LabelContractError, edits: &[Edit]) -> Result<(), TestC
         LabelContractError::Invalid { violations, .. } => {
             check_violations(&text, violations, edits)?
         }
+        LabelContractError::NewerField { path, .. } => {
+            // A valid example is never refused: an edit put a version-2
+            // field into a version-1 request, or set the version down.
+            let named = pointer_segments(path);
+            prop_assert!(
+                edits
+                    .iter()
+                    .any(|e| switches_shape(e) || related(&e.path, &named)),
+                "{text}"
+            );
+        }
         LabelContractError::Encode { .. } | LabelContractError::SchemaUnavailable { .. } => {
             prop_assert!(false, "a parse must never fail like this: {text}");
         }

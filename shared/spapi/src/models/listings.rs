@@ -155,7 +155,54 @@ pub struct Item {
     pub product_types: Vec<Value>,
 }
 
+/// `ItemSummaryByMarketplace` (the parts the connector reads).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemSummary {
+    pub marketplace_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asin: Option<String>,
+    /// `BUYABLE`, `DISCOVERABLE`; empty when the listing is neither
+    /// (inactive: closed, suppressed).
+    #[serde(default)]
+    pub status: Vec<String>,
+}
+
+/// `Pagination` of searchListingsItems.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Pagination {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_token: Option<String>,
+}
+
+/// `ItemSearchResults` (searchListingsItems). Amazon pages through at most
+/// [`SEARCH_RESULTS_CAP`] items of one search, whatever `numberOfResults`
+/// says: a larger search must be narrowed (e.g. by creation date).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemSearchResults {
+    pub number_of_results: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<Pagination>,
+    pub items: Vec<Item>,
+}
+
+/// The model's note on `numberOfResults`: at most 1000 items of one search
+/// can be returned and paged through.
+pub const SEARCH_RESULTS_CAP: u64 = 1000;
+
 impl Item {
+    /// The typed summaries (those that do not parse are skipped).
+    pub fn summaries(&self) -> Vec<ItemSummary> {
+        self.summaries
+            .iter()
+            .filter_map(|v| serde_json::from_value(v.clone()).ok())
+            .collect()
+    }
+
     /// The quantity offered on `channel`, if the answer included it.
     pub fn quantity(&self, channel: &str) -> Option<u32> {
         self.fulfillment_availability

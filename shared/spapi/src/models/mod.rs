@@ -3,6 +3,7 @@
 //! fields Amazon adds (unknown fields are ignored) and strict about the
 //! fields the model marks required; buyer data is wrapped in [`domain::Pii`].
 
+pub mod collection_forms;
 pub mod feeds;
 pub mod listings;
 pub mod listings_feed;

@@ -1,6 +1,6 @@
 //! Amazon Shipping API v2 (`shippingV2.json`): the request and response types
 //! of getRates, purchaseShipment, oneClickShipment, cancelShipment,
-//! getTracking and getShipmentDocuments. Success bodies are wrapped in
+//! getTracking, getShipmentDocuments and getAdditionalInputs. Success bodies are wrapped in
 //! `{"payload": ...}`.
 //!
 //! Numbers: the model writes charges, weights and dimensions as JSON
@@ -243,6 +243,10 @@ pub struct Item {
     pub item_identifier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<Weight>,
+    /// The units' serial numbers (at most `quantity`, unique); only for an
+    /// Amazon order (channel `AMAZON`), per the model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub serial_numbers: Vec<String>,
 }
 
 /// `Package`.
@@ -392,6 +396,10 @@ pub struct PurchaseShipmentRequest {
     pub request_token: String,
     pub rate_id: String,
     pub requested_document_specification: RequestedDocumentSpecification,
+    /// What a rate with `requiresAdditionalInputs` needs, shaped by the JSON
+    /// schema getAdditionalInputs returned for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_inputs: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// `ServiceSelection`.
@@ -653,6 +661,14 @@ pub struct GetShipmentDocumentsResult {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct GetShipmentDocumentsResponse {
     pub payload: GetShipmentDocumentsResult,
+}
+
+/// `GetAdditionalInputsResponse`: the payload is a JSON schema (an object
+/// with any members) that `additionalInputs` of the purchase must follow.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct GetAdditionalInputsResponse {
+    #[serde(default)]
+    pub payload: serde_json::Map<String, serde_json::Value>,
 }
 
 #[cfg(test)]

@@ -1,11 +1,15 @@
-//! Listings Items API v2021-08-01: `patchListingsItem`, `getListingsItem`.
+//! Listings Items API v2021-08-01: `patchListingsItem`, `getListingsItem`,
+//! `searchListingsItems`.
 
+use chrono::{DateTime, Utc};
 use domain::{MarketplaceId, Operation, SellerId, Sku};
 
 use crate::call::{Call, Method, csv, encode_path_segment};
 use crate::models::listings::{
-    Item, ListingsItemPatchRequest, ListingsItemSubmissionResponse, PRODUCT, PatchOperation,
+    Item, ItemSearchResults, ListingsItemPatchRequest, ListingsItemSubmissionResponse, PRODUCT,
+    PatchOperation,
 };
+use crate::paginate::PagedCall;
 
 /// `PATCH /listings/2021-08-01/items/{sellerId}/{sku}`.
 #[derive(Clone, Debug, PartialEq)]
@@ -151,5 +155,140 @@ impl Call for GetListingsItem {
             return Err("marketplaceIds is required".to_string());
         }
         Ok(())
+    }
+}
+
+/// Amazon's largest `pageSize` for searchListingsItems.
+pub const SEARCH_PAGE_SIZE: u32 = 20;
+
+/// `GET /listings/2021-08-01/items/{sellerId}`: the seller's listings, by
+/// creation date range (both bounds included), oldest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchListingsItems {
+    pub seller_id: SellerId,
+    pub marketplace_ids: Vec<MarketplaceId>,
+    /// Empty = Amazon's default (`summaries`).
+    pub included_data: Vec<ItemData>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    /// 1 to [`SEARCH_PAGE_SIZE`].
+    pub page_size: u32,
+    pub page_token: Option<String>,
+}
+
+impl Call for SearchListingsItems {
+    type Output = ItemSearchResults;
+    const OPERATION: Operation = Operation::SearchListingsItems;
+
+    fn path(&self) -> String {
+        format!(
+            "/listings/2021-08-01/items/{}",
+            encode_path_segment(self.seller_id.as_str())
+        )
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut q = vec![(
+            "marketplaceIds",
+            csv(self.marketplace_ids.iter().map(|m| m.as_str())),
+        )];
+        if !self.included_data.is_empty() {
+            q.push((
+                "includedData",
+                csv(self.included_data.iter().map(|d| d.as_str())),
+            ));
+        }
+        if let Some(t) = &self.created_after {
+            q.push(("createdAfter", crate::ops::iso(t)));
+        }
+        if let Some(t) = &self.created_before {
+            q.push(("createdBefore", crate::ops::iso(t)));
+        }
+        q.push(("sortBy", "createdDate".to_string()));
+        q.push(("sortOrder", "ASC".to_string()));
+        q.push(("pageSize", self.page_size.to_string()));
+        if let Some(t) = &self.page_token {
+            q.push(("pageToken", t.clone()));
+        }
+        q
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.marketplace_ids.is_empty() {
+            return Err("marketplaceIds is required".to_string());
+        }
+        if !(1..=SEARCH_PAGE_SIZE).contains(&self.page_size) {
+            return Err(format!("pageSize must be 1 to {SEARCH_PAGE_SIZE}"));
+        }
+        if let (Some(a), Some(b)) = (self.created_after, self.created_before)
+            && a > b
+        {
+            return Err("createdAfter is later than createdBefore".to_string());
+        }
+        Ok(())
+    }
+}
+
+impl PagedCall for SearchListingsItems {
+    fn next_token(output: &ItemSearchResults) -> Option<String> {
+        output.pagination.as_ref()?.next_token.clone()
+    }
+
+    fn with_token(&self, token: String) -> Self {
+        Self {
+            page_token: Some(token),
+            ..self.clone()
+        }
+    }
+
+    fn token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+
+    #[test]
+    fn search_queries_follow_the_model() {
+        let call = SearchListingsItems {
+            seller_id: SellerId::new("A3EXAMPLESELLER").unwrap(),
+            marketplace_ids: vec![MarketplaceId::new("A1PA6795UKMFR9").unwrap()],
+            included_data: vec![ItemData::Summaries, ItemData::FulfillmentAvailability],
+            created_after: Some("2026-01-01T00:00:00Z".parse().unwrap()),
+            created_before: None,
+            page_size: 20,
+            page_token: None,
+        };
+        assert_eq!(call.path(), "/listings/2021-08-01/items/A3EXAMPLESELLER");
+        let q = call.query();
+        assert!(q.contains(&(
+            "includedData",
+            "summaries,fulfillmentAvailability".to_string()
+        )));
+        assert!(q.contains(&("createdAfter", "2026-01-01T00:00:00Z".to_string())));
+        assert!(q.contains(&("pageSize", "20".to_string())));
+        assert!(call.validate().is_ok());
+        let next = call.with_token("T2".into());
+        assert!(next.query().contains(&("pageToken", "T2".to_string())));
+        assert!(
+            SearchListingsItems {
+                page_size: 21,
+                ..call.clone()
+            }
+            .validate()
+            .is_err()
+        );
+        let answer: ItemSearchResults = serde_json::from_str(
+            r#"{"numberOfResults":2,"pagination":{"nextToken":"T2"},"items":[{"sku":"A","summaries":[{"marketplaceId":"A1PA6795UKMFR9","asin":"B0X","productType":"PRODUCT","conditionType":"new_new","status":["BUYABLE"],"itemName":"x","createdDate":"2026-01-01T00:00:00Z","lastUpdatedDate":"2026-01-01T00:00:00Z"}],"fulfillmentAvailability":[{"fulfillmentChannelCode":"DEFAULT","quantity":3}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            SearchListingsItems::next_token(&answer).as_deref(),
+            Some("T2")
+        );
+        assert_eq!(answer.items[0].summaries()[0].status, ["BUYABLE"]);
+        assert_eq!(answer.items[0].quantity("DEFAULT"), Some(3));
     }
 }

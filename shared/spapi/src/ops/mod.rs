@@ -1,6 +1,7 @@
 //! One module per API; one struct per operation, implementing [`crate::Call`].
 
 pub mod application;
+pub mod collection_forms;
 pub mod feeds;
 pub mod listings;
 pub mod orders;

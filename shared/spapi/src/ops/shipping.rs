@@ -1,5 +1,6 @@
 //! Amazon Shipping API v2: getRates, purchaseShipment, oneClickShipment,
-//! cancelShipment, getTracking, getShipmentDocuments. Every call carries the
+//! cancelShipment, getTracking, getShipmentDocuments, getAdditionalInputs
+//! (the collection forms are in [`super::collection_forms`]). Every call carries the
 //! seller's `x-amzn-shipping-business-id` when its marketplace has one
 //! ([`shipping_business_id`]); a purchase carries `x-amzn-IdempotencyKey`,
 //! which is what makes it safe for the client to retry after a 5xx or a lost
@@ -9,10 +10,10 @@ use domain::Operation;
 
 use crate::call::{Call, Method, encode_path_segment};
 use crate::models::shipping::{
-    CancelShipmentResponse, ChannelType, DocumentFormat, GetRatesRequest, GetRatesResponse,
-    GetShipmentDocumentsResponse, GetTrackingResponse, OneClickShipmentRequest,
-    OneClickShipmentResponse, Package, PurchaseShipmentRequest, PurchaseShipmentResponse,
-    shipping_business_id,
+    CancelShipmentResponse, ChannelType, DocumentFormat, GetAdditionalInputsResponse,
+    GetRatesRequest, GetRatesResponse, GetShipmentDocumentsResponse, GetTrackingResponse,
+    OneClickShipmentRequest, OneClickShipmentResponse, Package, PurchaseShipmentRequest,
+    PurchaseShipmentResponse, shipping_business_id,
 };
 
 pub const BUSINESS_ID_HEADER: &str = "x-amzn-shipping-business-id";
@@ -27,14 +28,15 @@ impl Business {
         Self(shipping_business_id(marketplace_id))
     }
 
-    fn headers(self) -> Vec<(&'static str, String)> {
+    /// The header to send, if any.
+    pub fn headers(self) -> Vec<(&'static str, String)> {
         self.0
             .map(|id| vec![(BUSINESS_ID_HEADER, id.to_string())])
             .unwrap_or_default()
     }
 }
 
-fn body<T: serde::Serialize>(value: &T) -> Option<serde_json::Value> {
+pub(crate) fn body<T: serde::Serialize>(value: &T) -> Option<serde_json::Value> {
     // Our request types always serialise (no maps with non-string keys).
     serde_json::to_value(value).ok()
 }
@@ -302,6 +304,43 @@ impl Call for GetShipmentDocuments {
     }
 }
 
+/// `GET /shipping/v2/shipments/additionalInputs/schema?requestToken=&rateId=`:
+/// the JSON schema of the inputs a rate with `requiresAdditionalInputs`
+/// needs (customs, dangerous goods declarations, ...).
+#[derive(Clone, Debug)]
+pub struct GetAdditionalInputs {
+    pub request_token: String,
+    pub rate_id: String,
+    pub business: Business,
+}
+
+impl Call for GetAdditionalInputs {
+    type Output = GetAdditionalInputsResponse;
+    const OPERATION: Operation = Operation::GetAdditionalInputs;
+
+    fn path(&self) -> String {
+        "/shipping/v2/shipments/additionalInputs/schema".into()
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("requestToken", self.request_token.clone()),
+            ("rateId", self.rate_id.clone()),
+        ]
+    }
+
+    fn headers(&self) -> Vec<(&'static str, String)> {
+        self.business.headers()
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.request_token.is_empty() || self.rate_id.is_empty() {
+            return Err("requestToken and rateId are required".into());
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,6 +393,7 @@ mod tests {
                 description: None,
                 item_identifier: Some("12345678901234".into()),
                 weight: None,
+                serial_numbers: Vec::new(),
             }],
         }
     }
@@ -426,6 +466,7 @@ mod tests {
                     need_file_joining: false,
                     requested_document_types: vec![DocumentType::Label],
                 },
+                additional_inputs: None,
             },
             idempotency_key: " ".into(),
             business: Business::default(),
@@ -472,6 +513,30 @@ mod tests {
                 ("trackingId", "T1".to_string()),
                 ("carrierId", "AMZN".to_string())
             ]
+        );
+        let inputs = GetAdditionalInputs {
+            request_token: "RT1".into(),
+            rate_id: "R1".into(),
+            business: Business::for_marketplace("A1F83G8C2ARO7P"),
+        };
+        assert_eq!(
+            inputs.path(),
+            "/shipping/v2/shipments/additionalInputs/schema"
+        );
+        assert_eq!(
+            inputs.query(),
+            vec![
+                ("requestToken", "RT1".to_string()),
+                ("rateId", "R1".to_string())
+            ]
+        );
+        assert!(
+            GetAdditionalInputs {
+                rate_id: String::new(),
+                ..inputs
+            }
+            .validate()
+            .is_err()
         );
     }
 }
