@@ -38,6 +38,12 @@ pub enum Operation {
     CancelShipment,
     GetTracking,
     GetShipmentDocuments,
+    // Notifications API v1 (issue 15).
+    GetDestinations,
+    CreateDestination,
+    GetSubscription,
+    CreateSubscription,
+    DeleteSubscriptionById,
 }
 
 /// Static facts about one operation.
@@ -51,7 +57,7 @@ pub struct OperationSpec {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 18] = [
+    pub const ALL: [Operation; 23] = [
         Operation::SearchOrders,
         Operation::GetOrder,
         Operation::GetMarketplaceParticipations,
@@ -70,6 +76,11 @@ impl Operation {
         Operation::CancelShipment,
         Operation::GetTracking,
         Operation::GetShipmentDocuments,
+        Operation::GetDestinations,
+        Operation::CreateDestination,
+        Operation::GetSubscription,
+        Operation::CreateSubscription,
+        Operation::DeleteSubscriptionById,
     ];
 
     pub const fn spec(self) -> OperationSpec {
@@ -101,6 +112,13 @@ impl Operation {
             Operation::CancelShipment => ("cancelShipment", 80.0, 100, Idempotent),
             Operation::GetTracking => ("getTracking", 80.0, 100, Idempotent),
             Operation::GetShipmentDocuments => ("getShipmentDocuments", 80.0, 100, Idempotent),
+            // Notifications: 1 request/s, burst 5 (the model's usage plans).
+            // Creating twice is refused by Amazon (409 Conflict), never doubled.
+            Operation::GetDestinations => ("getDestinations", 1.0, 5, Idempotent),
+            Operation::CreateDestination => ("createDestination", 1.0, 5, Idempotent),
+            Operation::GetSubscription => ("getSubscription", 1.0, 5, Idempotent),
+            Operation::CreateSubscription => ("createSubscription", 1.0, 5, Idempotent),
+            Operation::DeleteSubscriptionById => ("deleteSubscriptionById", 1.0, 5, Idempotent),
         };
         OperationSpec {
             name,
@@ -142,6 +160,8 @@ mod tests {
             (Operation::GetFeeds, 0.0222, 10),
             (Operation::PatchListingsItem, 5.0, 5),
             (Operation::PurchaseShipment, 80.0, 100),
+            (Operation::CreateDestination, 1.0, 5),
+            (Operation::CreateSubscription, 1.0, 5),
         ] {
             assert_eq!(op.spec().rate_per_sec, rate, "{op}");
             assert_eq!(op.spec().burst, burst, "{op}");

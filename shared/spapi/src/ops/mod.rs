@@ -2,6 +2,7 @@
 
 pub mod feeds;
 pub mod listings;
+pub mod notifications;
 pub mod orders;
 pub mod orders_v0;
 pub mod sellers;
