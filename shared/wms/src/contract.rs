@@ -27,13 +27,16 @@ pub enum Contract {
     ShipmentMessage,
     /// The WMS stock endpoint's answer.
     StockPage,
+    /// Connector → WMS order queue: `order.cancel_requested` (issue 15).
+    OrderCancelRequest,
 }
 
 impl Contract {
-    pub const ALL: [Contract; 3] = [
+    pub const ALL: [Contract; 4] = [
         Contract::OrderMessage,
         Contract::ShipmentMessage,
         Contract::StockPage,
+        Contract::OrderCancelRequest,
     ];
 
     /// The JSON Schema text, as shipped in `shared/wms/schemas/`.
@@ -42,6 +45,9 @@ impl Contract {
             Contract::OrderMessage => include_str!("../schemas/order-message.v1.json"),
             Contract::ShipmentMessage => include_str!("../schemas/shipment-message.v1.json"),
             Contract::StockPage => include_str!("../schemas/stock-page.v1.json"),
+            Contract::OrderCancelRequest => {
+                include_str!("../schemas/order-cancel-requested.v1.json")
+            }
         }
     }
 
@@ -51,6 +57,7 @@ impl Contract {
             Contract::OrderMessage => "order-message.v1.json",
             Contract::ShipmentMessage => "shipment-message.v1.json",
             Contract::StockPage => "stock-page.v1.json",
+            Contract::OrderCancelRequest => "order-cancel-requested.v1.json",
         }
     }
 
@@ -61,10 +68,13 @@ impl Contract {
             LazyLock::new(|| compile(Contract::ShipmentMessage));
         static STOCK: LazyLock<Result<Validator, String>> =
             LazyLock::new(|| compile(Contract::StockPage));
+        static CANCEL_REQUEST: LazyLock<Result<Validator, String>> =
+            LazyLock::new(|| compile(Contract::OrderCancelRequest));
         let compiled = match self {
             Contract::OrderMessage => &*ORDER,
             Contract::ShipmentMessage => &*SHIPMENT,
             Contract::StockPage => &*STOCK,
+            Contract::OrderCancelRequest => &*CANCEL_REQUEST,
         };
         compiled
             .as_ref()
@@ -141,6 +151,7 @@ impl fmt::Display for Contract {
             Contract::OrderMessage => "order message",
             Contract::ShipmentMessage => "shipment message",
             Contract::StockPage => "stock page",
+            Contract::OrderCancelRequest => "order cancellation request",
         })
     }
 }
