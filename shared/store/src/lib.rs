@@ -25,6 +25,7 @@ pub mod labels;
 pub mod ledger;
 pub mod memory;
 pub mod notes;
+pub mod notifications;
 pub mod replay;
 pub mod settings;
 pub mod shipments;
@@ -46,6 +47,10 @@ pub use labels::{BoughtLabel, LabelDocument, LabelStore, MemoryLabels, RateQuote
 pub use ledger::{Claim, Ledger, LedgerEntry, Recorded, SendState, StatusUpdate};
 pub use memory::MemoryStore;
 pub use notes::{Decision, PullNote, PullNotes, Sighting};
+pub use notifications::{
+    CoalescePlan, CoalesceState, Coalesced, DeliveryHealth, DestinationRecord, NotificationState,
+    SubscriptionRecord,
+};
 pub use replay::{ReplayJournal, ReplayState};
 pub use settings::{SellerSummary, SettingsStore};
 pub use shipments::{
