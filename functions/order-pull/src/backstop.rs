@@ -86,9 +86,9 @@ impl BackstopPolicy {
         {
             return Cadence::EveryRun("the backstop recently sent orders notifications had missed");
         }
-        if !health
+        if health
             .last_received_at
-            .is_some_and(|t| now - t < self.healthy_if_received_within)
+            .is_none_or(|t| now - t >= self.healthy_if_received_within)
         {
             return Cadence::EveryRun("no notification received recently");
         }

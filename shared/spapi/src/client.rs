@@ -48,6 +48,19 @@ impl From<&SellerSettings> for SellerContext {
     }
 }
 
+impl SellerContext {
+    /// The context of a grantless call (the application's own, e.g.
+    /// Notifications destinations) in `region`: no seller's token is used;
+    /// audit lines name the seller `APPLICATION` ([`SellerId::application`]).
+    pub fn application(region: Region, sandbox: bool) -> Self {
+        Self {
+            seller_id: SellerId::application(),
+            region,
+            sandbox,
+        }
+    }
+}
+
 /// The scope of the application's own (grantless) quota buckets.
 pub const APP_SCOPE: &str = "app";
 
