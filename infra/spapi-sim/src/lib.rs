@@ -1,7 +1,9 @@
 //! SP-API simulator: a stateful HTTP server on 127.0.0.1 that answers like
 //! Amazon for what the connector calls — Login with Amazon (`/auth/o2/token`),
-//! Orders v2026-01-01 (`searchOrders`, `getOrder`) and Sellers
-//! (`getMarketplaceParticipations`) — with response shapes built from the
+//! Orders v2026-01-01 (`searchOrders`, `getOrder`), Sellers
+//! (`getMarketplaceParticipations`) and Notifications (destinations,
+//! subscriptions, and `ORDER_CHANGE` delivery through a
+//! [`NotificationSink`]) — with response shapes built from the
 //! official models in `shared/amazon/models/`, Amazon's parameter rules,
 //! per-(seller, operation) token buckets with the published rates from
 //! [`domain::Operation::spec`], time compression (`speed`), and injectable
@@ -23,6 +25,7 @@ mod listings;
 mod lwa;
 mod marketplaces;
 mod money;
+mod notifications;
 mod orders;
 mod quota;
 mod search;
@@ -48,6 +51,9 @@ pub use faults::{Fault, FaultTarget};
 pub use feeds::{FeedTiming, FeedView};
 pub use listings::{ListingSpec, SKU_NOT_FOUND};
 pub use marketplaces::{MARKETPLACES, MarketplaceInfo};
+pub use notifications::{
+    APPLICATION_ID, NotificationDelivery, NotificationSink, NotificationStats, publish_time,
+};
 pub use orders::{
     AddressSpec, BuyerSpec, CancelParty, CancelSpec, FulfilledBy, ItemSpec, OrderSpec, ShipItem,
     ShipSpec, TimeWindow, random_order_id,
@@ -81,6 +87,8 @@ pub struct SimHandle {
     control: SimControl,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    /// Delivers due notifications (stopped with the simulator).
+    deliverer: Option<JoinHandle<()>>,
 }
 
 /// Starts the simulator on 127.0.0.1 (never another interface).
@@ -91,6 +99,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let shared = Arc::new(state::Shared::new(config.speed));
     let control = SimControl::new(shared.clone());
     let app = router(shared, control.clone());
+    let deliverer = tokio::spawn(notifications::deliver_forever(control.clone()));
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
         .await
         .map_err(|source| SimError::Bind {
@@ -115,6 +124,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         control,
         stop: Some(stop),
         task: Some(task),
+        deliverer: Some(deliverer),
     })
 }
 
@@ -167,6 +177,9 @@ impl SimHandle {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        if let Some(d) = self.deliverer.take() {
+            d.abort();
+        }
         let Some(mut task) = self.task.take() else {
             return Ok(());
         };
@@ -187,6 +200,9 @@ impl Drop for SimHandle {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        if let Some(d) = self.deliverer.take() {
+            d.abort();
         }
     }
 }

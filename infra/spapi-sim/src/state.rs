@@ -111,6 +111,8 @@ pub struct Inner {
     pub feeds: crate::feeds::FeedsState,
     /// Amazon Shipping v2: rate tokens, shipments, purchases (`shipping`).
     pub shipping: crate::shipping::ShippingState,
+    /// Notifications: destinations, subscriptions, delivery (`notifications`).
+    pub notifications: crate::notifications::NotificationsState,
 }
 
 impl Inner {
