@@ -11,6 +11,7 @@ mod inventory_push;
 mod labels;
 mod metrics;
 mod no_pii_in_logs;
+mod notifications;
 mod operator_cli;
 mod order_pull;
 mod order_pull_pii;

@@ -137,7 +137,7 @@ fn every_function_has_error_and_throttle_alarms_its_log_group_and_its_role() {
     let t = template();
     let doc = t.document();
     let functions = resources_of(doc, "AWS::Serverless::Function");
-    assert_eq!(functions.len(), 4);
+    assert_eq!(functions.len(), 5);
     for (id, f) in functions {
         for metric in ["Errors", "Throttles"] {
             assert!(
@@ -286,7 +286,7 @@ fn queue_visibility_is_at_least_six_times_the_consumer_timeout() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 4, "SQS triggers checked");
+    assert_eq!(checked, 5, "SQS triggers checked");
 }
 
 #[test]

@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod labels;
 pub mod logs;
 pub mod moto;
+pub mod notify;
 pub mod pull;
 pub mod ship;
 pub mod sim;

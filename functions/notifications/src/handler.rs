@@ -8,9 +8,10 @@
 //!
 //! Rate limits under bursts: `getOrder` allows 0.5 requests/s per seller
 //! (burst 30). A hint is fetched at once while the seller's bucket has a
-//! token, or gets one within `fetch_wait` (3 s of Amazon time): that keeps
-//! up with about one change every two seconds per seller, and a burst's
-//! first 30 at once. Beyond that the hint is **coalesced**: folded into the
+//! token, or gets one within `fetch_wait` (3 s of Amazon time), and the
+//! hint has not waited in our queue for over `max_queue_age` (60 s): that
+//! keeps up with about one change every two seconds per seller, and a
+//! burst's first 30 at once. Beyond that the hint is **coalesced**: folded into the
 //! seller's next incremental pull, one `searchOrders` page per 100 orders,
 //! scheduled once per burst slice (`store::notifications`, `NOTIFY#COALESCE`)
 //! for when Amazon's two-minute rule lets the search see the change. Once a
@@ -29,7 +30,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -54,6 +55,11 @@ pub struct NotifyOptions {
     /// How long (Amazon time) a `getOrder` may wait for the seller's quota
     /// before its hint is coalesced into a pull.
     pub fetch_wait: Duration,
+    /// A hint that waited longer than this in our queue (now − Amazon's
+    /// publish time) means the handler is behind: it is coalesced, not
+    /// fetched, so a backlog drains by searches instead of one `getOrder`
+    /// every two seconds.
+    pub max_queue_age: TimeDelta,
     /// Notification ids are remembered this long (Amazon redelivers within
     /// hours; a week is ample).
     pub seen_days: i64,
@@ -65,6 +71,7 @@ impl Default for NotifyOptions {
     fn default() -> Self {
         Self {
             fetch_wait: Duration::from_secs(3),
+            max_queue_age: TimeDelta::seconds(60),
             seen_days: 7,
             coalesce: CoalescePlan {
                 // The pull's windows end 130 s before it runs (Amazon: 2 min).
@@ -110,6 +117,9 @@ pub enum Handled {
 struct BatchState {
     /// Sellers whose hints this batch coalesces without waiting for quota.
     coalescing: HashSet<SellerId>,
+    /// Notification ids handled in this batch (a duplicate can arrive in
+    /// the same batch, before the first is marked seen).
+    handled: HashSet<String>,
     /// Notifications received per onboarded seller.
     received: BTreeMap<SellerId, u64>,
     /// What the per-order step did per seller.
@@ -267,7 +277,8 @@ impl Notifier {
                 "a notification type the connector does not subscribe to",
             ));
         }
-        if self.state.seen(id).await? {
+        let in_batch = Self::with_batch(batch, |b| b.handled.contains(id));
+        if in_batch || self.state.seen(id).await? {
             Self::with_batch(batch, |b| b.duplicates += 1);
             return Ok(Handled::Duplicate);
         }
@@ -278,6 +289,7 @@ impl Notifier {
             ))
         })?;
         let handled = self.order_change(n, &change, batch, deadline).await?;
+        Self::with_batch(batch, |b| b.handled.insert(id.to_string()));
         let expires = (self.clock.now() + TimeDelta::days(self.options.seen_days)).timestamp();
         if let Err(e) = self.state.mark_seen(id, expires).await {
             // Harmless: a redelivery is handled again (the ledger sends once).
@@ -342,8 +354,13 @@ impl Notifier {
             .order_change_trigger
             .time_of_order_change
             .unwrap_or(n.notification_metadata.publish_time);
+        let queued = self.clock.now() - n.notification_metadata.publish_time;
         let coalescing = Self::with_batch(batch, |b| b.coalescing.contains(&seller));
-        if coalescing {
+        if coalescing || queued > self.options.max_queue_age {
+            if !coalescing {
+                tracing::info!(seller = %seller, order = %order_id, queued_s = queued.num_seconds(), "notifications are waiting in the queue: coalescing the seller's hints into its next pull");
+                Self::with_batch(batch, |b| b.coalescing.insert(seller.clone()));
+            }
             return self.coalesce(&seller, &order_id, changed_at, batch).await;
         }
         match self.fetch(&settings, &order_id, deadline).await {
@@ -400,19 +417,18 @@ impl Notifier {
         order_id: &AmazonOrderId,
         deadline: &Deadline,
     ) -> Result<spapi::models::orders::Order, SpApiError> {
-        let wait = self
-            .api
-            .config()
-            .time_scale
-            .duration(self.options.fetch_wait);
-        let short = Deadline::at(deadline.instant().min(Instant::now() + wait));
         let call = GetOrder {
             order_id: order_id.clone(),
             included_data: INCLUDED.to_vec(),
         };
         let answer = self
             .api
-            .call(&SellerContext::from(settings), &call, &short)
+            .call_waiting_at_most(
+                &SellerContext::from(settings),
+                &call,
+                deadline,
+                self.options.fetch_wait,
+            )
             .await?;
         Ok(answer.order)
     }

@@ -160,6 +160,13 @@ pub async fn pull_orders(
                     units: c.lines.iter().map(|l| l.quantity_cancelled).sum(),
                     country: None,
                 },
+                OrderMessage::CancelRequested(c) => Delivered {
+                    kind: message.kind().to_string(),
+                    order_number: c.order_number.clone(),
+                    lines: c.lines.len(),
+                    units: c.lines.iter().map(|l| l.quantity).sum(),
+                    country: None,
+                },
             });
             sqs.delete_message()
                 .queue_url(&config.wms_order_queue_url)

@@ -13,6 +13,7 @@ pub mod demo_orders;
 pub mod demo_shipments;
 pub mod lambda_sqs;
 pub mod moto;
+pub mod notify;
 pub mod provision;
 pub mod template;
 

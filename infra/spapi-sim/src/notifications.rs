@@ -223,6 +223,8 @@ impl NotificationsState {
             1
         };
         let (arn, sub_id) = (dest.arn.clone(), sub.id.clone());
+        // A copy delivered twice is the same notification: the same id.
+        let notification_id = uuid::Uuid::new_v4().to_string();
         for _ in 0..copies {
             let (min, max) = (
                 self.delivery.min_delay,
@@ -253,7 +255,7 @@ impl NotificationsState {
                     "ApplicationId": APPLICATION_ID,
                     "SubscriptionId": sub_id,
                     "PublishTime": iso_ms(published),
-                    "NotificationId": uuid::Uuid::new_v4().to_string(),
+                    "NotificationId": notification_id,
                 }
             });
             self.seq += 1;

@@ -186,8 +186,16 @@ impl OrderChange {
     /// Reads an `ORDER_CHANGE` payload; the error names the field that broke
     /// (never a value).
     pub fn from_payload(payload: &Value) -> Result<OrderChange, String> {
-        let parsed: OrderChangePayload = serde_path_to_error::deserialize(payload)
-            .map_err(|e| format!("Payload.{} is missing or malformed", e.path()))?;
+        let parsed: OrderChangePayload =
+            serde_path_to_error::deserialize(payload).map_err(|e| {
+                let path = e.path().to_string();
+                let text = e.inner().to_string();
+                match text.strip_prefix("missing field ") {
+                    // serde names the field, never a value here.
+                    Some(field) => format!("Payload.{path}: field {field} is missing"),
+                    None => format!("Payload.{path} has the wrong type or value"),
+                }
+            })?;
         Ok(parsed.order_change_notification)
     }
 }
