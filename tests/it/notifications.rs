@@ -843,3 +843,84 @@ async fn the_order_pull_and_notifications_racing_on_one_order_send_it_once() {
         "each handed to the queue once"
     );
 }
+
+#[tokio::test]
+async fn the_operator_sets_notifications_up_subscribes_sellers_and_reads_their_state() {
+    use tests::admin::AdminRig;
+    let rig = AdminRig::new("notify-cli").await;
+    // Nothing onboarded: no region to set up unless named.
+    let none = rig
+        .run("connector-admin --stage prod notifications setup")
+        .await;
+    assert_eq!(none.code, 2, "{}", none.err);
+    assert!(none.err.contains("--region"), "{}", none.err);
+    for id in ["A1NOTIFYCLIONE", "A1NOTIFYCLITWO"] {
+        let seller = add_seller(&rig.pull.sim, id, true);
+        rig.pull.onboard(&seller, |_| {}).await;
+    }
+    let first = rig
+        .run("connector-admin --stage prod --json notifications setup")
+        .await;
+    first.ok();
+    assert_eq!(first.json()[0]["change"], "created", "{}", first.out);
+    assert_eq!(first.json()[0]["region"], "EU");
+    let again = rig
+        .run("connector-admin --stage prod notifications setup")
+        .await;
+    again.ok();
+    assert!(again.out.contains("unchanged"), "{}", again.out);
+    assert_eq!(rig.pull.sim.control().destinations().len(), 1);
+
+    let sub = rig
+        .run("connector-admin --stage prod --json notifications subscribe --all")
+        .await;
+    sub.ok();
+    let lines = sub.json();
+    assert_eq!(lines.as_array().unwrap().len(), 2, "{}", sub.out);
+    assert!(
+        lines
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["subscribed"]["change"] == "created")
+    );
+    let one = rig
+        .run("connector-admin --stage prod notifications subscribe A1NOTIFYCLIONE")
+        .await;
+    one.ok();
+    assert!(one.out.contains("unchanged"), "{}", one.out);
+    let unknown = rig
+        .run("connector-admin --stage prod notifications subscribe A1NOBODYHERE")
+        .await;
+    assert_eq!(unknown.code, 3, "{}", unknown.err);
+
+    let status = rig
+        .run("connector-admin --stage prod --json notifications status")
+        .await;
+    status.ok();
+    let doc = status.json();
+    let sellers = doc["sellers"].as_array().unwrap();
+    assert_eq!(sellers.len(), 2);
+    assert!(
+        sellers
+            .iter()
+            .all(|s| s["subscription_id"].is_string() && s["silent"] == false)
+    );
+    let eu = doc["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["region"] == "EU")
+        .unwrap()
+        .clone();
+    assert!(eu["destination_id"].is_string());
+    let table = rig
+        .run("connector-admin --stage prod notifications status A1NOTIFYCLITWO")
+        .await;
+    table.ok();
+    assert!(
+        table.out.contains("A1NOTIFYCLITWO") && table.out.contains("every 15 minutes"),
+        "{}",
+        table.out
+    );
+}

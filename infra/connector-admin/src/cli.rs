@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::context::Context;
 use crate::error::{CliError, EXIT_CODES};
 use crate::output::Console;
-use crate::{backfill, check, dlq, feeds, order, sellers};
+use crate::{backfill, check, dlq, feeds, notifications, order, sellers};
 
 const ABOUT: &str = "Operate a WMS-Amazon connector deployment: sellers, consent checks, backfills, dead letters, order histories, feeds";
 
@@ -75,6 +75,9 @@ pub enum Command {
     /// A seller's recent feeds (stock and shipments), their status and report errors.
     #[command(after_help = feeds::EXAMPLES)]
     Feeds(feeds::FeedsArgs),
+    /// Amazon's ORDER_CHANGE notifications: set the destination up, subscribe sellers, show their state.
+    #[command(subcommand)]
+    Notifications(notifications::NotificationsCommand),
 }
 
 /// Runs one command against `ctx`, writing to `console`.
@@ -87,6 +90,7 @@ pub async fn run(command: Command, ctx: &Context, console: &Console) -> Result<(
         Command::Dlq(command) => dlq::run(command, ctx, console).await,
         Command::Order(args) => order::run(args, ctx, console).await,
         Command::Feeds(args) => feeds::run(args, ctx, console).await,
+        Command::Notifications(command) => notifications::run(command, ctx, console).await,
     }
 }
 

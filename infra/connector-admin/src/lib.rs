@@ -5,7 +5,8 @@
 //! (call Amazon with a seller's token and say what failed), [`backfill`]
 //! (re-pull a closed date range through the ledger), [`dlq`] (list, show and
 //! replay dead letters, resumably), [`order`] (an order's history from the
-//! table) and [`feeds`] (recent feeds and their reports). One error type
+//! table), [`feeds`] (recent feeds and their reports) and [`notifications`]
+//! (Amazon's ORDER_CHANGE: setup, subscribe, status). One error type
 //! with exit codes ([`error`]); output as sentences and tables, or JSON
 //! ([`output`]). The binary is a thin `main.rs`; the tests run the same
 //! [`cli::run`] in-process against moto and the simulator.
@@ -16,7 +17,8 @@
 //!
 //! Layering: infra → functions → shared. It uses the order-pull library for
 //! the backfill (the same eligibility, ledger, quotas and WMS queue as the
-//! scheduled pull) and must not be used by any function.
+//! scheduled pull) and the notifications library for setting notifications
+//! up (the same code onboarding calls), and must not be used by any function.
 
 pub mod admin;
 pub mod backfill;
@@ -26,6 +28,7 @@ pub mod context;
 pub mod dlq;
 pub mod error;
 pub mod feeds;
+pub mod notifications;
 pub mod order;
 pub mod output;
 pub mod queues;
