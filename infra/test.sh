@@ -6,4 +6,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 SKIP_SAM=1 bash infra/setup.sh
+# The functions' bootstrap binaries the end-to-end tests run through the local
+# Lambda (tests/it/e2e.rs). The tests build them too (the same command, a no-op
+# here after this line), so `cargo test -p tests` alone also works.
+cargo build --locked -p order-pull -p shipment-confirm -p inventory-push -p labels -p hello-lambda --bins
 cargo test --workspace --locked "$@"

@@ -6,6 +6,7 @@ mod audit;
 mod client_sim;
 mod credentials;
 mod demo;
+mod e2e;
 mod idempotency;
 mod inventory_push;
 mod labels;

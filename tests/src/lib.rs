@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod client;
 pub mod emf;
+pub mod emu;
 pub mod inventory;
 pub mod labels;
 pub mod logs;

@@ -117,25 +117,7 @@ impl PullRig {
         seller: &TestSeller,
         tweak: impl FnOnce(&mut SellerSettings),
     ) -> SellerSettings {
-        let mut settings = devstack::demo::demo_settings().expect("settings");
-        settings.seller_id = SellerId::new(&seller.seller_id).expect("seller id");
-        settings.marketplaces = seller
-            .marketplace_ids
-            .iter()
-            .map(|m| domain::MarketplaceId::new(m).expect("marketplace"))
-            .collect();
-        settings.order_prefix = "MG".into();
-        tweak(&mut settings);
-        devstack::demo::onboard(
-            &self.stack.sdk,
-            &self.store,
-            &self.stack.stage,
-            settings,
-            &seller.refresh_token,
-        )
-        .await
-        .expect("onboard")
-        .settings
+        onboard_mg(&self.stack, &self.store, seller, tweak).await
     }
 
     pub async fn set_settings(&self, settings: &SellerSettings) {
@@ -276,6 +258,36 @@ impl PullRig {
     pub fn settle(&self) {
         self.sim.control().advance_clock(Duration::from_secs(180));
     }
+}
+
+/// Onboards `seller` in `stack` as the operator CLI does (settings +
+/// refresh-token secret): the demo settings in the seller's marketplaces,
+/// order prefix `MG`, then `tweak`.
+pub async fn onboard_mg(
+    stack: &TestStack,
+    store: &Store,
+    seller: &TestSeller,
+    tweak: impl FnOnce(&mut SellerSettings),
+) -> SellerSettings {
+    let mut settings = devstack::demo::demo_settings().expect("settings");
+    settings.seller_id = SellerId::new(&seller.seller_id).expect("seller id");
+    settings.marketplaces = seller
+        .marketplace_ids
+        .iter()
+        .map(|m| domain::MarketplaceId::new(m).expect("marketplace"))
+        .collect();
+    settings.order_prefix = "MG".into();
+    tweak(&mut settings);
+    devstack::demo::onboard(
+        &stack.sdk,
+        store,
+        &stack.stage,
+        settings,
+        &seller.refresh_token,
+    )
+    .await
+    .expect("onboard")
+    .settings
 }
 
 /// Starts a rig with a seller (buyer and address roles granted) in DE.

@@ -6,6 +6,7 @@
 
 use std::future::Future;
 
+use aws_sdk_sqs::types::MessageSystemAttributeName;
 use serde_json::{Value, json};
 
 use crate::DevstackError;
@@ -33,6 +34,63 @@ pub fn event<'a>(queue_arn: &str, records: impl IntoIterator<Item = Record<'a>>)
                 "eventSourceARN": queue_arn,
                 "awsRegion": "us-east-1"
             })
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+/// The event Lambda's SQS event source sends for `messages` as received
+/// from `queue_arn` (receive them with every system and message attribute):
+/// the record shape AWS documents, with `attributes` (receive count, sent
+/// and first-receive timestamps, sender; group, deduplication id and sequence
+/// number on FIFO queues), `messageAttributes`, `md5OfBody`.
+pub fn event_from_messages(queue_arn: &str, messages: &[aws_sdk_sqs::types::Message]) -> Value {
+    use base64::Engine;
+    let region = queue_arn.split(':').nth(3).unwrap_or("us-east-1");
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let attributes: serde_json::Map<String, Value> = m
+                .attributes()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.as_str().to_string(), json!(v)))
+                .collect();
+            let message_attributes: serde_json::Map<String, Value> = m
+                .message_attributes()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| {
+                    let mut a = json!({
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": v.data_type(),
+                    });
+                    if let Some(s) = v.string_value() {
+                        a["stringValue"] = json!(s);
+                    }
+                    if let Some(b) = v.binary_value() {
+                        a["binaryValue"] =
+                            json!(base64::engine::general_purpose::STANDARD.encode(b.as_ref()));
+                    }
+                    (k.clone(), a)
+                })
+                .collect();
+            let mut record = json!({
+                "messageId": m.message_id().unwrap_or_default(),
+                "receiptHandle": m.receipt_handle().unwrap_or_default(),
+                "body": m.body().unwrap_or_default(),
+                "attributes": attributes,
+                "messageAttributes": message_attributes,
+                "md5OfBody": m.md5_of_body().unwrap_or_default(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region
+            });
+            if let Some(md5) = m.md5_of_message_attributes() {
+                record["md5OfMessageAttributes"] = json!(md5);
+            }
+            record
         })
         .collect();
     json!({ "Records": records })
@@ -90,6 +148,8 @@ impl Trigger<'_> {
                 .receive_message()
                 .queue_url(self.queue_url)
                 .max_number_of_messages(self.batch_size)
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .message_attribute_names("All")
                 .send()
                 .await
                 .map_err(sqs_error("receive from the queue"))?
@@ -98,12 +158,7 @@ impl Trigger<'_> {
             if messages.is_empty() {
                 break;
             }
-            let records = messages.iter().map(|m| Record {
-                message_id: m.message_id.as_deref().unwrap_or_default(),
-                receipt_handle: m.receipt_handle.as_deref().unwrap_or_default(),
-                body: m.body.as_deref().unwrap_or_default(),
-            });
-            let answer = handler(event(self.queue_arn, records)).await;
+            let answer = handler(event_from_messages(self.queue_arn, &messages)).await;
             let failed = match &answer {
                 Ok(v) => failed_ids(v),
                 Err(_) => messages

@@ -118,8 +118,10 @@ fn free_port() -> Result<u16, DevstackError> {
         .map_err(|e| DevstackError::Moto(e.to_string()))
 }
 
+/// The child is killed when the thread that spawned it ends
+/// (`PR_SET_PDEATHSIG`), so an aborted run leaves no process behind.
 #[cfg(target_os = "linux")]
-fn die_with_parent(cmd: &mut Command) {
+pub fn die_with_parent(cmd: &mut Command) {
     use std::os::unix::process::CommandExt;
     // SAFETY: prctl is async-signal-safe and touches only the child's own state.
     unsafe {
@@ -133,7 +135,7 @@ fn die_with_parent(cmd: &mut Command) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn die_with_parent(_cmd: &mut Command) {}
+pub fn die_with_parent(_cmd: &mut Command) {}
 
 /// The SDK configuration for a local endpoint: fixed dummy credentials and
 /// region, the endpoint as `AWS_ENDPOINT_URL` would set it.

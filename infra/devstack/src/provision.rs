@@ -40,6 +40,10 @@ pub struct Provisioned {
     pub tables: BTreeMap<String, String>,
     pub queues: BTreeMap<String, QueueInfo>,
     pub secrets: BTreeMap<String, SecretInfo>,
+    /// Log groups by logical id → their name (nothing is created: a local
+    /// run logs to stdout; the name is what `!Ref` gives, e.g. for a
+    /// function's `LoggingConfig.LogGroup`).
+    pub log_groups: BTreeMap<String, String>,
 }
 
 impl Provisioned {
@@ -88,6 +92,9 @@ impl Scope for Provisioned {
         }
         if let Some(q) = self.queues.get(logical_id) {
             return Some(q.url.clone());
+        }
+        if let Some(g) = self.log_groups.get(logical_id) {
+            return Some(g.clone());
         }
         self.secrets.get(logical_id).map(|s| s.arn.clone())
     }
@@ -187,6 +194,13 @@ pub async fn provision(
     {
         let info = create_secret(&secrets, r, &out).await?;
         out.secrets.insert(r.logical_id.to_string(), info);
+    }
+    for r in resources.iter().filter(|r| r.kind == "AWS::Logs::LogGroup") {
+        let name = match r.properties.get("LogGroupName") {
+            Some(v) => resolve_string(v, &out)?,
+            None => format!("/aws/lambda/{}-{stage}", r.logical_id),
+        };
+        out.log_groups.insert(r.logical_id.to_string(), name);
     }
     tracing::info!(
         stage,

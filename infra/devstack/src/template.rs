@@ -146,6 +146,21 @@ impl Template {
             .ok_or_else(|| DevstackError::UnknownResource(logical_id.to_string()))
     }
 
+    /// A function's property as deployed: its own `Properties.<key>`, else
+    /// `Globals.Function.<key>` (unresolved).
+    pub fn function_setting(&self, logical_id: &str, key: &str) -> Option<&Value> {
+        let own = self
+            .doc
+            .pointer(&format!("/Resources/{logical_id}/Properties/{key}"));
+        own.or_else(|| self.doc.pointer(&format!("/Globals/Function/{key}")))
+    }
+
+    /// A resource's `Metadata` (e.g. a function's `BuildProperties.Binary`).
+    pub fn metadata(&self, logical_id: &str) -> Option<&Value> {
+        self.doc
+            .pointer(&format!("/Resources/{logical_id}/Metadata"))
+    }
+
     /// Logical ids of the functions in the template.
     pub fn functions(&self) -> Vec<String> {
         self.resources()
