@@ -18,11 +18,12 @@ use std::process::Command;
 use crate::EmuError;
 
 /// The binaries of the template's functions, plus the hello-world reference.
-pub const PACKAGES: [&str; 5] = [
+pub const PACKAGES: [&str; 6] = [
     "order-pull",
     "shipment-confirm",
     "inventory-push",
     "labels",
+    "notifications",
     "hello-lambda",
 ];
 
