@@ -716,7 +716,9 @@ async fn setup_and_subscribe_are_idempotent_and_say_what_is_wrong() {
 
 #[tokio::test]
 async fn the_backstop_runs_every_third_schedule_while_notifications_are_healthy() {
-    let (rig, seller) = rig("notify-cadence", "A1NOTIFYCADENCE").await;
+    let (mut rig, seller) = rig("notify-cadence", "A1NOTIFYCADENCE").await;
+    // BackstopHealthyMinutes=45 (the default, 30, is every second run).
+    rig.pull.puller.options.backstop.healthy_interval = chrono::TimeDelta::minutes(45);
     seed(&rig, &seller, 1, 1);
     rig.deliver().await;
     rig.pull.drain_wms().await;
@@ -923,4 +925,57 @@ async fn the_operator_sets_notifications_up_subscribes_sellers_and_reads_their_s
         "{}",
         table.out
     );
+}
+
+/// The benchmark's short version (the full one is `bench-notify`,
+/// BENCHMARKS.md): notifications steady, a burst, and 20 % lost, each order
+/// at the WMS exactly once and no 429. Delays are printed, not asserted
+/// (they are Amazon time on a compressed clock, so a loaded machine moves
+/// them).
+#[tokio::test]
+async fn the_benchmark_short_run_sends_every_order_once_without_a_429() {
+    use devstack::bench_notify::{BenchOptions, Load, Scenario, row, run};
+    let options = BenchOptions {
+        speed: 120.0,
+        drain_minutes: 40,
+        seed: 15,
+    };
+    let scenarios = [
+        Scenario {
+            name: "(b) short".into(),
+            sellers: 2,
+            load: Load::Steady {
+                per_minute: 5.0,
+                minutes: 4,
+            },
+            notifications: true,
+            loss: 0.0,
+            duplicates: 0.1,
+        },
+        Scenario {
+            name: "(c) short".into(),
+            sellers: 1,
+            load: Load::Burst { orders: 80 },
+            notifications: true,
+            loss: 0.0,
+            duplicates: 0.0,
+        },
+        Scenario {
+            name: "(d) short".into(),
+            sellers: 2,
+            load: Load::Steady {
+                per_minute: 5.0,
+                minutes: 4,
+            },
+            notifications: true,
+            loss: 0.2,
+            duplicates: 0.0,
+        },
+    ];
+    for s in &scenarios {
+        let report = run(s, &options).await.expect("the bench runs");
+        eprintln!("{}", row(&report));
+        assert!(report.exactly_once(), "{report:?}");
+        assert_eq!(report.throttled, 0, "{report:?}");
+    }
 }

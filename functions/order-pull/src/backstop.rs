@@ -15,10 +15,17 @@
 //!   `healthy_if_received_within` (24 h), and no backstop run sent an order
 //!   the notifications had missed within `unhealthy_after_miss` (6 h): then
 //!   the pull runs when its last window finished `healthy_interval` ago
-//!   (default 45 minutes, less a 2-minute margin for the schedule's jitter),
-//!   i.e. every third run. A lost notification then reaches the WMS within
-//!   that interval plus Amazon's two minutes; the order-pull age stays under
-//!   the stale alarm's hour.
+//!   (default 30 minutes, less a 2-minute margin for the schedule's jitter),
+//!   i.e. every second run: half the backstop's `searchOrders` calls. A lost
+//!   notification then reaches the WMS within that interval plus Amazon's
+//!   two minutes (32 instead of 17 minutes: BENCHMARKS.md, scenario (d));
+//!   15 keeps polling's worst case, 45 (every third run) saves most; the
+//!   order-pull age stays under the stale alarm's hour either way.
+//!
+//! Why a loss cannot be noticed sooner: nothing says a notification is
+//! missing but the order it was about, which only a search shows. Once a
+//! backstop run finds such an order, the seller is pulled every run for six
+//! hours.
 //!
 //! A seller is *silent* when it is subscribed, a backstop run sent an order
 //! no notification had brought within `silent_if_missed_within` (1 h), and
@@ -51,7 +58,7 @@ pub struct BackstopPolicy {
 impl Default for BackstopPolicy {
     fn default() -> Self {
         Self {
-            healthy_interval: TimeDelta::minutes(45),
+            healthy_interval: TimeDelta::minutes(30),
             margin: TimeDelta::minutes(2),
             healthy_if_received_within: TimeDelta::hours(24),
             unhealthy_after_miss: TimeDelta::hours(6),
@@ -189,10 +196,16 @@ mod tests {
         let healthy = p.cadence(Some(&s), &health(Some(-1), Some(-400)), now);
         assert_eq!(healthy, Cadence::Healthy);
         // Fan-outs every 15 minutes after a window finished at 0 (a little
-        // jitter): skipped at 15 and 30, due at 45.
+        // jitter): skipped at 15, due at 30 (every second run).
         assert!(!p.due(healthy, Some(&completed(0)), t(15)));
-        assert!(!p.due(healthy, Some(&completed(0)), t(30)));
-        assert!(p.due(healthy, Some(&completed(0)), t(44)));
+        assert!(p.due(healthy, Some(&completed(0)), t(29)));
+        // At 45 minutes: skipped at 15 and 30, due at 45.
+        let every_third = BackstopPolicy {
+            healthy_interval: TimeDelta::minutes(45),
+            ..p
+        };
+        assert!(!every_third.due(healthy, Some(&completed(0)), t(30)));
+        assert!(every_third.due(healthy, Some(&completed(0)), t(44)));
         assert!(p.due(healthy, None, t(1)));
         let busy = PullState {
             window: Some(crate::pull::Window {

@@ -36,7 +36,7 @@ pub struct Config {
     pub time_scale: f64,
     /// `WMS_CANCEL_REQUESTS` (default true): send `order.cancel_requested`.
     pub cancel_requests: bool,
-    /// `BACKSTOP_HEALTHY_MINUTES` (15 to 45, default 45): how often a seller
+    /// `BACKSTOP_HEALTHY_MINUTES` (15 to 45, default 30): how often a seller
     /// whose notifications are healthy is pulled anyway.
     pub backstop_healthy_minutes: u32,
 }
@@ -84,11 +84,11 @@ pub fn cancel_requests_from_lookup(
     }
 }
 
-/// `BACKSTOP_HEALTHY_MINUTES`: 15 to 45 (default 45), so the order-pull age
+/// `BACKSTOP_HEALTHY_MINUTES`: 15 to 45 (default 30), so the order-pull age
 /// stays under the stale alarm's default hour.
 fn backstop_minutes_from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
     let Some(text) = get("BACKSTOP_HEALTHY_MINUTES") else {
-        return Ok(45);
+        return Ok(30);
     };
     match text.trim().parse::<u32>() {
         Ok(m) if (15..=45).contains(&m) => Ok(m),

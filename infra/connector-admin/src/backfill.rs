@@ -98,7 +98,7 @@ async fn config(ctx: &Context, cancel_requests: bool) -> Result<Config, CliError
         time_scale: ctx.client.time_scale.speed(),
         cancel_requests,
         // Not used by a backfill (it is the schedule's cadence).
-        backstop_healthy_minutes: 45,
+        backstop_healthy_minutes: 30,
     })
 }
 

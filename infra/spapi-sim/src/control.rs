@@ -141,18 +141,12 @@ impl SimControl {
                 built.push(StoredOrder::from_spec(id, spec, now)?);
             }
             let ids = built.iter().map(|o| o.id.clone()).collect();
-            let stamp = s.stamp();
             for o in built {
                 s.notifications
-                    .order_changed(seller_id, &o, ChangeKind::Created, now, stamp);
+                    .order_changed(seller_id, &o, ChangeKind::Created, now);
                 if o.cancel_requested() {
-                    s.notifications.order_changed(
-                        seller_id,
-                        &o,
-                        ChangeKind::BuyerRequest,
-                        now,
-                        stamp,
-                    );
+                    s.notifications
+                        .order_changed(seller_id, &o, ChangeKind::BuyerRequest, now);
                 }
                 if let Ok(seller) = s.seller_mut(seller_id) {
                     seller.orders.insert(o.id.clone(), o);
@@ -177,7 +171,6 @@ impl SimControl {
     ) -> Result<(), SimError> {
         self.with(|s| {
             let now = s.now();
-            let stamp = s.stamp();
             let order = s
                 .seller_mut(seller_id)?
                 .orders
@@ -186,7 +179,7 @@ impl SimControl {
             f(order, now)?;
             let changed = order.clone();
             s.notifications
-                .order_changed(seller_id, &changed, kind, now, stamp);
+                .order_changed(seller_id, &changed, kind, now);
             Ok(())
         })
     }

@@ -39,7 +39,7 @@ use crate::faults::OpCall;
 use crate::http::error_list;
 use crate::orders::StoredOrder;
 use crate::spapi::{Auth, pipeline_as};
-use crate::state::{Shared, Stamp};
+use crate::state::Shared;
 
 /// The notification type the simulator produces.
 pub const ORDER_CHANGE: &str = "ORDER_CHANGE";
@@ -121,10 +121,9 @@ struct SimSubscription {
 
 #[derive(Clone, Debug)]
 struct Outgoing {
-    /// When the change happened...
-    raised: Stamp,
-    /// ...and how long after it (simulated time) it is published.
-    delay: Duration,
+    /// When it is published (the change plus its delay, on the simulator's
+    /// clock, which a benchmark compresses).
+    due: DateTime<Utc>,
     seq: u64,
     arn: String,
     body: String,
@@ -195,7 +194,6 @@ impl NotificationsState {
         order: &StoredOrder,
         kind: ChangeKind,
         now: DateTime<Utc>,
-        stamp: Stamp,
     ) {
         if kind == ChangeKind::Created && !self.delivery.on_create {
             return;
@@ -260,8 +258,7 @@ impl NotificationsState {
             });
             self.seq += 1;
             let out = Outgoing {
-                raised: stamp,
-                delay,
+                due: now + chrono::TimeDelta::from_std(delay).unwrap_or_default(),
                 seq: self.seq,
                 arn: arn.clone(),
                 body: body.to_string(),
@@ -283,19 +280,12 @@ impl NotificationsState {
 
     /// Takes what is due at `now` (all of it with `everything`), the
     /// earliest due first.
-    fn take_due(&mut self, now: Stamp, speed: f64, everything: bool) -> Vec<Outgoing> {
-        // How long until each is due (negative: overdue), in simulated seconds.
-        let remaining =
-            |o: &Outgoing| o.delay.as_secs_f64() - now.sim_since(o.raised, speed).as_secs_f64();
+    fn take_due(&mut self, now: DateTime<Utc>, everything: bool) -> Vec<Outgoing> {
         let (mut due, rest): (Vec<Outgoing>, Vec<Outgoing>) = std::mem::take(&mut self.outbox)
             .into_iter()
-            .partition(|o| everything || remaining(o) <= 0.0);
+            .partition(|o| everything || o.due <= now);
         self.outbox = rest;
-        due.sort_by(|a, b| {
-            remaining(a)
-                .total_cmp(&remaining(b))
-                .then(a.seq.cmp(&b.seq))
-        });
+        due.sort_by(|a, b| a.due.cmp(&b.due).then(a.seq.cmp(&b.seq)));
         due
     }
 }
@@ -538,9 +528,8 @@ async fn delete_subscription(
     .await
 }
 
-/// Delivers what is due, forever (started with the simulator): wakes every
-/// 20 ms of wall time, which at any speed is well under a notification's
-/// delay.
+/// Delivers what is due on the simulator's clock, forever (started with the
+/// simulator): wakes every 20 ms of wall time.
 pub(crate) async fn deliver_forever(control: SimControl) {
     loop {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -577,15 +566,14 @@ impl SimControl {
     /// reversed (the newest first: out of order), due at once.
     pub fn release_notifications(&self, reversed: bool) -> usize {
         self.with(|s| {
-            let stamp = s.stamp();
+            let now = s.now();
             let mut held = s.notifications.held.take().unwrap_or_default();
             if reversed {
                 held.reverse();
             }
             let n = held.len();
             for (i, mut out) in held.into_iter().enumerate() {
-                out.raised = stamp;
-                out.delay = Duration::ZERO;
+                out.due = now;
                 out.seq = s.notifications.seq + 1 + i as u64;
                 s.notifications.outbox.push(out);
             }
@@ -610,10 +598,9 @@ impl SimControl {
     }
 
     async fn deliver_due(&self, everything: bool) -> usize {
-        let speed = self.speed();
         let (due, sink) = self.with(|s| {
-            let now = s.stamp();
-            let due = s.notifications.take_due(now, speed, everything);
+            let now = s.now();
+            let due = s.notifications.take_due(now, everything);
             (due, s.notifications.sink.clone())
         });
         if due.is_empty() {
@@ -689,7 +676,6 @@ impl SimControl {
     ) -> Result<(), crate::SimError> {
         self.with(|s| {
             let now = s.now();
-            let stamp = s.stamp();
             let order = s
                 .seller(seller_id)?
                 .orders
@@ -701,8 +687,7 @@ impl SimControl {
             } else {
                 ChangeKind::Status
             };
-            s.notifications
-                .order_changed(seller_id, &order, kind, now, stamp);
+            s.notifications.order_changed(seller_id, &order, kind, now);
             Ok(())
         })
     }
