@@ -22,6 +22,7 @@ mod readme;
 mod shipment_confirm;
 mod sim_behaviour;
 mod sim_feeds;
+mod sim_notifications;
 mod sim_schema;
 mod sim_shipping;
 mod store;
