@@ -979,3 +979,65 @@ async fn the_benchmark_short_run_sends_every_order_once_without_a_429() {
         assert_eq!(report.throttled, 0, "{report:?}");
     }
 }
+
+/// The DynamoDB side of coalescing (moto): concurrent handlers placing the
+/// same change schedule one job; a later change the next; an undo only
+/// while nobody scheduled after it; seen marks expire in code.
+#[tokio::test]
+async fn coalescing_state_is_written_once_under_concurrency_in_dynamodb() {
+    use store::{CoalescePlan, Coalesced, NotificationState};
+    let rig = NotifyRig::new("notify-store", 1000.0).await;
+    let store = &rig.pull.store;
+    let seller = domain::SellerId::new("A1NOTIFYSTORE").unwrap();
+    let plan = CoalescePlan {
+        settle: chrono::TimeDelta::seconds(130),
+        slack: chrono::TimeDelta::seconds(10),
+        min_gap: chrono::TimeDelta::seconds(60),
+        max_delay: chrono::TimeDelta::seconds(900),
+    };
+    let t0 = rig.pull.sim.control().now();
+    let placed =
+        futures::future::join_all((0..6).map(|_| store.schedule_coalesced(&seller, t0, t0, &plan)))
+            .await;
+    let scheduled: Vec<&Coalesced> = placed
+        .iter()
+        .map(|p| p.as_ref().unwrap())
+        .filter(|p| matches!(p, Coalesced::Schedule { .. }))
+        .collect();
+    assert_eq!(scheduled.len(), 1, "{placed:?}");
+    let later = store
+        .schedule_coalesced(&seller, t0 + chrono::TimeDelta::seconds(30), t0, &plan)
+        .await
+        .unwrap();
+    assert!(matches!(later, Coalesced::Schedule { .. }));
+    // Undoing the first no longer applies (a later one is in place).
+    store
+        .unschedule_coalesced(&seller, scheduled[0])
+        .await
+        .unwrap();
+    let state = store.coalesce_state(&seller).await.unwrap();
+    assert_eq!(state.jobs, 2);
+    // Undoing the latest restores the first.
+    store.unschedule_coalesced(&seller, &later).await.unwrap();
+    let state = store.coalesce_state(&seller).await.unwrap();
+    assert_eq!(state.jobs, 1);
+    assert_eq!(
+        state.covered_until.map(|c| c.timestamp()),
+        Some((t0 + chrono::TimeDelta::seconds(10)).timestamp())
+    );
+    // Seen marks.
+    assert!(!store.seen("n-store").await.unwrap());
+    store
+        .mark_seen("n-store", (t0 + chrono::TimeDelta::days(7)).timestamp())
+        .await
+        .unwrap();
+    assert!(store.seen("n-store").await.unwrap());
+    store
+        .mark_seen("n-old", (t0 - chrono::TimeDelta::seconds(1)).timestamp())
+        .await
+        .unwrap();
+    assert!(
+        !store.seen("n-old").await.unwrap(),
+        "expired in code, whatever TTL did"
+    );
+}

@@ -404,9 +404,10 @@ impl Store {
         };
         let mut e = Expr::new();
         let version = e.name(VERSION);
-        let pk = e.name(crate::keys::PK);
         let expected_v = e.value(n(expected));
+        // DynamoDB refuses names an expression does not use: `pk` only here.
         let condition = if expected == 0 {
+            let pk = e.name(crate::keys::PK);
             format!("attribute_not_exists({pk}) OR {version} = {expected_v}")
         } else {
             format!("{version} = {expected_v}")
