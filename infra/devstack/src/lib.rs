@@ -10,6 +10,7 @@ pub mod bench_notify;
 pub mod demo;
 pub mod demo_inventory;
 pub mod demo_labels;
+pub mod demo_notifications;
 pub mod demo_orders;
 pub mod demo_shipments;
 pub mod lambda_sqs;
