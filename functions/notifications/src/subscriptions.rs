@@ -1,5 +1,5 @@
 //! Setting notifications up (issue 15), for the operator CLI
-//! (`connector-admin notifications setup|subscribe|status`) and for
+//! (`connector-admin notifications setup`, `subscribe`, `status`) and for
 //! onboarding, which calls [`subscribe_seller`] once a seller's consent is
 //! stored:
 //!
