@@ -133,6 +133,20 @@ async fn onboarding_the_seller_list_and_enable_disable() {
             .starts_with("disabled"),
     );
     assert!(!show.out.contains("Atzr|"), "no secret value is printed");
+    // The shipping method table (built-in defaults here) and the marketplaces.
+    let methods = show.json()["shipping_methods"].to_string();
+    assert!(
+        methods.contains("EXPEDITED -> EXPRESS (default)") && methods.contains("UNMAPPED"),
+        "{methods}"
+    );
+    assert!(
+        show.json()["marketplaces"]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("listed in the settings: A1PA6795UKMFR9"),
+        "{}",
+        show.out
+    );
     // The hint the label function prints names this very command.
     rig.run("connector-admin seller enable A1CLISELLERS --job labels")
         .await

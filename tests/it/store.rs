@@ -536,3 +536,30 @@ async fn eight_tasks_never_spend_more_than_burst_plus_refill() {
     ));
     assert_eq!(observer.observed_rate(&op).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn participations_are_stored_whole_and_read_back() {
+    use domain::participations::{Participation, Participations};
+    use store::ParticipationStore;
+    let stack = fresh_stack("store-participations").await;
+    let store = store(&stack);
+    let s = seller("A3EXAMPLESELLER");
+    assert_eq!(store.get_participations(&s).await.unwrap(), None);
+    let list = Participations {
+        fetched_at: at("2026-09-01T08:00:00Z"),
+        marketplaces: ["A1PA6795UKMFR9", "A1F83G8C2ARO7P"]
+            .iter()
+            .map(|id| Participation {
+                marketplace_id: id.to_string(),
+                country_code: "DE".into(),
+                name: "Amazon".into(),
+                domain_name: "www.amazon.de".into(),
+                participating: true,
+                suspended_listings: false,
+            })
+            .collect(),
+        catch_up: Vec::new(),
+    };
+    store.put_participations(&s, &list).await.unwrap();
+    assert_eq!(store.get_participations(&s).await.unwrap(), Some(list));
+}

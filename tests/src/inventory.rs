@@ -48,31 +48,8 @@ impl PushRig {
         devstack::demo::set_app_secret(&stack.sdk, &stack.resources, CLIENT_ID, CLIENT_SECRET)
             .await
             .expect("app secret");
-        let mut env: BTreeMap<String, String> = stack
-            .resources
-            .function_environment(&stack.template, "InventoryPushFunction")
-            .expect("the function's environment from template.yaml");
-        stack
-            .secrets()
-            .put_secret_value()
-            .secret_id(&env["WMS_STOCK_SECRET"])
-            .secret_string(json!({"url": wms.url(), "token": WMS_TOKEN}).to_string())
-            .send()
-            .await
-            .expect("the WMS stock secret");
-        env.insert("SPAPI_ENDPOINT".into(), sim.base_url());
-        env.insert("LWA_TOKEN_URL".into(), sim.lwa_token_url());
-        env.insert("SPAPI_TIME_SCALE".into(), speed.to_string());
-        let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+        let (config, pusher, dead_letters, metrics) = wire_pusher(&stack, &sim, &wms, speed).await;
         let clock: Arc<dyn Clock> = Arc::new(SimClock(sim.control().clone()));
-        let metrics = MemorySink::new();
-        let (pusher, dead_letters) = wire(
-            &config,
-            &stack.sdk,
-            clock.clone(),
-            Metrics::new(config.stage.clone(), Arc::new(metrics.clone())),
-        )
-        .expect("wire");
         let store = Store::new(stack.dynamo(), &stack.table).with_clock(clock);
         Self {
             stack,
@@ -177,4 +154,41 @@ pub fn client_code(seller: &TestSeller) -> String {
         "C{}",
         &seller.seller_id[seller.seller_id.len().saturating_sub(8)..]
     )
+}
+
+/// The inventory-push function wired from the template's environment on
+/// `stack`, against `sim` and the fake WMS stock endpoint `wms` (its secret
+/// written), on the simulator's clock. The app secret must be set.
+pub async fn wire_pusher(
+    stack: &TestStack,
+    sim: &SimHandle,
+    wms: &FakeWms,
+    speed: f64,
+) -> (Config, Pusher, DeadLetters, MemorySink) {
+    let mut env: BTreeMap<String, String> = stack
+        .resources
+        .function_environment(&stack.template, "InventoryPushFunction")
+        .expect("the function's environment from template.yaml");
+    stack
+        .secrets()
+        .put_secret_value()
+        .secret_id(&env["WMS_STOCK_SECRET"])
+        .secret_string(json!({"url": wms.url(), "token": WMS_TOKEN}).to_string())
+        .send()
+        .await
+        .expect("the WMS stock secret");
+    env.insert("SPAPI_ENDPOINT".into(), sim.base_url());
+    env.insert("LWA_TOKEN_URL".into(), sim.lwa_token_url());
+    env.insert("SPAPI_TIME_SCALE".into(), speed.to_string());
+    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+    let clock: Arc<dyn Clock> = Arc::new(SimClock(sim.control().clone()));
+    let metrics = MemorySink::new();
+    let (pusher, dead_letters) = wire(
+        &config,
+        &stack.sdk,
+        clock,
+        Metrics::new(config.stage.clone(), Arc::new(metrics.clone())),
+    )
+    .expect("wire");
+    (config, pusher, dead_letters, metrics)
 }

@@ -69,23 +69,8 @@ impl LabelRig {
         devstack::demo::set_app_secret(&stack.sdk, &stack.resources, CLIENT_ID, CLIENT_SECRET)
             .await
             .expect("app secret");
-        let mut env: BTreeMap<String, String> = stack
-            .resources
-            .function_environment(&stack.template, "LabelsFunction")
-            .expect("the function's environment from template.yaml");
-        env.insert("SPAPI_ENDPOINT".into(), sim.base_url());
-        env.insert("LWA_TOKEN_URL".into(), sim.lwa_token_url());
-        env.insert("SPAPI_TIME_SCALE".into(), SPEED.to_string());
-        let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+        let (config, service, metrics) = wire_labels(&stack, &sim, SPEED);
         let clock: Arc<dyn Clock> = Arc::new(SimClock(sim.control().clone()));
-        let metrics = MemorySink::new();
-        let service = wire(
-            &config,
-            &stack.sdk,
-            clock.clone(),
-            Metrics::new(config.stage.clone(), Arc::new(metrics.clone())),
-        )
-        .expect("wire");
         let store = Store::new(stack.dynamo(), &stack.table).with_clock(clock);
         let seller = add_seller_in(&sim, "A1LABELSELLER", &[UK], true);
         let mut settings = devstack::demo::demo_settings().expect("settings");
@@ -266,4 +251,32 @@ pub fn file(doc: &wms::label::Document) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(doc.content_base64.expose())
         .expect("base64")
+}
+
+/// The label function wired from the template's environment on `stack`,
+/// against `sim` at `speed`, on the simulator's clock (the app secret must
+/// be set): the config, the service and its metric sink.
+pub fn wire_labels(
+    stack: &TestStack,
+    sim: &SimHandle,
+    speed: f64,
+) -> (Config, LabelService, MemorySink) {
+    let mut env: BTreeMap<String, String> = stack
+        .resources
+        .function_environment(&stack.template, "LabelsFunction")
+        .expect("the function's environment from template.yaml");
+    env.insert("SPAPI_ENDPOINT".into(), sim.base_url());
+    env.insert("LWA_TOKEN_URL".into(), sim.lwa_token_url());
+    env.insert("SPAPI_TIME_SCALE".into(), speed.to_string());
+    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+    let clock: Arc<dyn Clock> = Arc::new(SimClock(sim.control().clone()));
+    let metrics = MemorySink::new();
+    let service = wire(
+        &config,
+        &stack.sdk,
+        clock,
+        Metrics::new(config.stage.clone(), Arc::new(metrics.clone())),
+    )
+    .expect("wire");
+    (config, service, metrics)
 }

@@ -91,6 +91,12 @@ impl ShipRig {
         let report = pull.pull(&seller, order_pull::Mode::Incremental).await;
         assert_eq!(report.sent, orders, "the pull sent every order: {report:?}");
         pull.drain_wms().await;
+        Self::on(pull, seller, order_ids).await
+    }
+
+    /// The shipment function wired beside `pull` (same stack and simulator),
+    /// for `seller`, whose orders the pull already handed to the WMS.
+    pub async fn on(pull: PullRig, seller: TestSeller, order_ids: Vec<String>) -> Self {
         let mut env: BTreeMap<String, String> = pull
             .stack
             .resources

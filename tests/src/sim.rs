@@ -60,6 +60,9 @@ pub fn add_seller_in(
             marketplace_ids: seller.marketplace_ids.clone(),
             pii,
             store_name: None,
+            dormant_marketplace_ids: Vec::new(),
+            non_amazon_channel: false,
+            supply_source_ids: Vec::new(),
         })
         .expect("add seller");
     seller

@@ -126,6 +126,7 @@ pub fn wire(
         api,
         settings: store.clone(),
         stock: store.clone(),
+        participations: store.clone(),
         checkpoints: store,
         source: Arc::new(source),
         jobs: Arc::new(SqsJobQueue::new(sqs.clone(), &config.job_queue_url)),

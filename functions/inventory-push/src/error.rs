@@ -19,6 +19,8 @@ pub enum PushError {
     Store(#[source] store::StoreError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    #[error("no marketplace to push to: {0}")]
+    Marketplaces(String),
 }
 
 impl lambda_kit::error::ErrorType for PushError {
@@ -31,6 +33,7 @@ impl lambda_kit::error::ErrorType for PushError {
             PushError::Store(e) => e.error_type(),
             PushError::Queue(e) if e.retryable => "QueueUnavailable",
             PushError::Queue(_) => "QueueRefused",
+            PushError::Marketplaces(_) => "NoMarketplace",
         }
     }
 }
@@ -38,11 +41,24 @@ impl lambda_kit::error::ErrorType for PushError {
 impl PushError {
     pub fn is_retryable(&self) -> bool {
         match self {
-            PushError::UnknownSeller(_) | PushError::InvalidSeller(..) => false,
+            PushError::UnknownSeller(_)
+            | PushError::InvalidSeller(..)
+            | PushError::Marketplaces(_) => false,
             PushError::Stock(e) => e.retryable,
             PushError::Amazon(e) => e.is_retryable(),
             PushError::Store(e) => e.is_retryable(),
             PushError::Queue(e) => e.retryable,
+        }
+    }
+}
+
+impl From<lambda_kit::marketplaces::MarketplaceError> for PushError {
+    fn from(e: lambda_kit::marketplaces::MarketplaceError) -> Self {
+        use lambda_kit::marketplaces::MarketplaceError as M;
+        match e {
+            M::Amazon { source, .. } => PushError::Amazon(source),
+            M::Store(e) => PushError::Store(e),
+            e @ M::NoMarketplace { .. } => PushError::Marketplaces(e.to_string()),
         }
     }
 }

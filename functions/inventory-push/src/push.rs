@@ -34,7 +34,8 @@ use spapi::ops::feeds::CONTENT_TYPE_JSON;
 use spapi::ops::listings::PatchListingsItem;
 use spapi::{SellerContext, SpApi};
 use store::{
-    Checkpoints, Clock, PendingPush, Rejection, SettingsStore, StockBook, StockLedger, TrackedFeed,
+    Checkpoints, Clock, ParticipationStore, PendingPush, Rejection, SettingsStore, StockBook,
+    StockLedger, TrackedFeed,
 };
 
 use crate::error::PushError;
@@ -55,7 +56,8 @@ pub struct PushOptions {
     /// A stuck feed is forgotten after this long.
     pub forget_after: chrono::Duration,
     pub channel: String,
-    /// UTC hour of the default daily push ("after work hours").
+    /// Hour of the default daily push ("after work hours"), in the seller's
+    /// own time zone (`time_zone` of its settings).
     pub default_hour: u32,
     /// Most SKUs listed by name in a report.
     pub sample: usize,
@@ -118,6 +120,9 @@ pub struct PushReport {
     pub invalid_mappings: usize,
     pub feeds_stuck: usize,
     pub feeds_fatal: usize,
+    /// The marketplaces the quantities were pushed to.
+    #[serde(default)]
+    pub marketplaces: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -132,6 +137,8 @@ pub struct Pusher {
     pub settings: Arc<dyn SettingsStore>,
     pub stock: Arc<dyn StockLedger>,
     pub checkpoints: Arc<dyn Checkpoints>,
+    /// Marketplace participations of sellers with no marketplace listed.
+    pub participations: Arc<dyn ParticipationStore>,
     pub source: Arc<dyn StockSource>,
     pub jobs: Arc<dyn JobQueue>,
     pub clock: Arc<dyn Clock>,
@@ -148,6 +155,10 @@ pub const PUSH_ACTION: &str = "inventory.push";
 #[derive(serde::Serialize, serde::Deserialize, Default)]
 struct LastRun {
     last_run_at: Option<DateTime<Utc>>,
+    /// The marketplaces pushed to; another set next time means a full
+    /// resync (a marketplace new to the seller has none of its quantities).
+    #[serde(default)]
+    marketplaces: Option<Vec<String>>,
 }
 
 /// `rate(N minute|minutes|hour|hours|day|days)`.
@@ -184,7 +195,7 @@ impl Pusher {
                 .await?
                 .and_then(|c| serde_json::from_value::<LastRun>(c.value).ok())
                 .and_then(|l| l.last_run_at);
-            if !self.due(s.inventory.schedule.as_deref(), last, now) {
+            if !self.due(s.inventory.schedule.as_deref(), &s.time_zone, last, now) {
                 report.skipped += 1;
                 continue;
             }
@@ -207,29 +218,20 @@ impl Pusher {
         Ok(report)
     }
 
-    /// A seller's own `rate(...)` or `cron(...)` (the first fan-out after each
-    /// time it fires), else once a day at `default_hour` UTC (or when the last
-    /// run is over 25 hours old). An expression that does not parse falls
-    /// back to the default, with a warning.
-    fn due(&self, schedule: Option<&str>, last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
-        use chrono::Timelike;
-        let Some(last) = last else { return true };
-        let since = now - last;
-        if let Some(every) = schedule.and_then(parse_rate) {
-            // A little slack so an hourly rate on an hourly schedule is not skipped.
-            return since >= every - chrono::Duration::minutes(5);
-        }
-        if let Some(cron) = schedule.and_then(crate::cron::Cron::parse) {
-            return cron.fired_between(last, now);
-        }
-        if let Some(expr) = schedule {
-            tracing::warn!(
-                schedule = expr,
-                "unsupported schedule expression; using the default daily push"
-            );
-        }
-        (now.hour() == self.options.default_hour && since >= chrono::Duration::hours(12))
-            || since >= chrono::Duration::hours(25)
+    /// A seller's own `rate(...)` or `cron(...)` (UTC, as EventBridge reads
+    /// it; the first fan-out after each time it fires), else once a day at
+    /// `default_hour` in the seller's time zone — 20:00 in Berlin is 19:00
+    /// UTC in winter and 18:00 in summer — or when the last run is over 25
+    /// hours old. An expression that does not parse falls back to the
+    /// default, with a warning.
+    fn due(
+        &self,
+        schedule: Option<&str>,
+        time_zone: &str,
+        last: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> bool {
+        is_due(self.options.default_hour, schedule, time_zone, last, now)
     }
 
     /// One seller's push; its outcome is an audit line.
@@ -268,6 +270,26 @@ impl Pusher {
             .await?;
         self.stock.save_stock(&seller, &mut book).await?;
 
+        // The marketplaces to push to: the seller's list, or its
+        // participations when it lists none.
+        let markets: Vec<MarketplaceId> = lambda_kit::marketplaces::resolve(
+            &self.api,
+            self.participations.as_ref(),
+            &settings,
+            now,
+            deadline,
+        )
+        .await?
+        .marketplaces;
+        report.marketplaces = markets.iter().map(|m| m.to_string()).collect();
+        let last_markets = self
+            .checkpoints
+            .get_checkpoint(&seller, CHECKPOINT)
+            .await?
+            .and_then(|c| serde_json::from_value::<LastRun>(c.value).ok())
+            .and_then(|l| l.marketplaces);
+        let new_markets = last_markets.is_some_and(|m| m != report.marketplaces);
+
         // 2. The WMS stock, all of it, or nothing happens.
         let items = self
             .source
@@ -305,7 +327,10 @@ impl Pusher {
         // 3. What to push.
         let mut meta = self.stock.stock_meta(&seller).await?;
         let every = chrono::Duration::days(i64::from(settings.inventory.full_resync_days.max(1)));
-        let full = meta.last_full_resync.is_none_or(|t| now - t >= every);
+        let full = meta.last_full_resync.is_none_or(|t| now - t >= every) || new_markets;
+        if new_markets {
+            tracing::info!(seller_id, marketplaces = ?report.marketplaces, "the seller's marketplaces changed since the last push: every SKU is pushed");
+        }
         report.full_resync = full;
         let (todo, still_rejected) = changes(&wanted.quantities, &book, full);
         drop(wanted);
@@ -313,8 +338,7 @@ impl Pusher {
         report.changes = todo.len();
         report.zero_stock_first = todo.iter().take_while(|c| c.quantity == 0).count();
 
-        // 4. Push.
-        let markets: Vec<MarketplaceId> = settings.marketplaces.clone();
+        // 4. Push, to every marketplace of the run.
         let channel = settings
             .inventory
             .fulfillment_channel_code
@@ -371,7 +395,7 @@ impl Pusher {
             meta.last_full_resync = Some(now);
             self.stock.put_stock_meta(&seller, &meta).await?;
         }
-        self.mark_run(&seller, now).await?;
+        self.mark_run(&seller, now, &report.marketplaces).await?;
         lambda_kit::audit!(
             success,
             PUSH_ACTION,
@@ -394,9 +418,14 @@ impl Pusher {
         Ok(report)
     }
 
-    async fn mark_run(&self, seller: &SellerId, now: DateTime<Utc>) -> Result<(), PushError> {
+    async fn mark_run(
+        &self,
+        seller: &SellerId,
+        now: DateTime<Utc>,
+        marketplaces: &[String],
+    ) -> Result<(), PushError> {
         let current = self.checkpoints.get_checkpoint(seller, CHECKPOINT).await?;
-        let value = serde_json::json!({ "last_run_at": now });
+        let value = serde_json::json!({ "last_run_at": now, "marketplaces": marketplaces });
         match self
             .checkpoints
             .put_checkpoint(seller, CHECKPOINT, &value, current.map(|c| c.version))
@@ -727,6 +756,39 @@ fn codes(by_code: &BTreeMap<String, usize>) -> String {
         .join(", ")
 }
 
+/// See [`Pusher::fan_out`]: whether a seller's push is due at `now`.
+pub fn is_due(
+    default_hour: u32,
+    schedule: Option<&str>,
+    time_zone: &str,
+    last: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> bool {
+    use chrono::Timelike;
+    let Some(last) = last else { return true };
+    let since = now - last;
+    if let Some(every) = schedule.and_then(parse_rate) {
+        // A little slack so an hourly rate on an hourly schedule is not skipped.
+        return since >= every - chrono::Duration::minutes(5);
+    }
+    if let Some(cron) = schedule.and_then(crate::cron::Cron::parse) {
+        return cron.fired_between(last, now);
+    }
+    if let Some(expr) = schedule {
+        tracing::warn!(
+            schedule = expr,
+            "unsupported schedule expression; using the default daily push"
+        );
+    }
+    // Settings are validated, so the zone parses; UTC if it ever does not.
+    let local_hour = time_zone
+        .parse::<chrono_tz::Tz>()
+        .map(|tz| now.with_timezone(&tz).hour())
+        .unwrap_or_else(|_| now.hour());
+    (local_hour == default_hour && since >= chrono::Duration::hours(12))
+        || since >= chrono::Duration::hours(25)
+}
+
 /// The feed will not (or no longer) confirm its SKUs: forget their pending
 /// value, so the next diff pushes them again.
 fn release(book: &mut StockBook, feed_id: &str) {
@@ -772,5 +834,36 @@ mod tests {
             ("90220".to_string(), 1),
         ]);
         assert_eq!(codes(&by_code), "4000001: 3, 4000002: 1, 90220: 1");
+    }
+
+    #[test]
+    fn the_default_push_is_at_20_in_the_sellers_own_time_zone() {
+        use chrono::TimeZone;
+        let at = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 1, d, h, 0, 0).unwrap();
+        let summer = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 7, d, h, 0, 0).unwrap();
+        let due = |tz: &str, last, now| is_due(20, None, tz, Some(last), now);
+        // UTC: 20:00 UTC.
+        assert!(due("UTC", at(1, 20), at(2, 20)));
+        assert!(!due("UTC", at(2, 5), at(2, 19)));
+        // Berlin: 20:00 local is 19:00 UTC in winter, 18:00 UTC in summer.
+        assert!(due("Europe/Berlin", at(1, 19), at(2, 19)));
+        assert!(!due("Europe/Berlin", at(2, 5), at(2, 20)));
+        assert!(due("Europe/Berlin", summer(1, 18), summer(2, 18)));
+        assert!(!due("Europe/Berlin", summer(2, 5), summer(2, 19)));
+        // Los Angeles: 20:00 PST is 04:00 UTC the next day.
+        assert!(due("America/Los_Angeles", at(1, 4), at(2, 4)));
+        assert!(!due("America/Los_Angeles", at(1, 21), at(2, 20)));
+        // Not twice in one evening, and never more than 25 hours apart.
+        assert!(!due("Europe/Berlin", at(2, 18), at(2, 19)));
+        assert!(due("Europe/Berlin", at(1, 10), at(2, 11)));
+        // A first run is always due; an own schedule stays UTC.
+        assert!(is_due(20, None, "Europe/Berlin", None, at(2, 3)));
+        assert!(is_due(
+            20,
+            Some("cron(0 20 * * ? *)"),
+            "Europe/Berlin",
+            Some(at(1, 20)),
+            at(2, 20)
+        ));
     }
 }

@@ -454,10 +454,20 @@ impl LabelService {
         shipment: &ShipmentSpec,
         deadline: &Deadline,
     ) -> Result<Prepared, LabelError> {
+        // A shipment that is no Amazon order belongs to the seller's first
+        // marketplace; a seller served in all its marketplaces (none
+        // listed) to the one of the warehouse's country.
         let first_marketplace = seller
             .marketplaces
             .first()
             .map(|m| m.as_str().to_string())
+            .or_else(|| {
+                domain::region::marketplace_for_country(
+                    seller.region,
+                    &shipment.ship_from.country_code,
+                )
+                .map(|m| m.id.to_string())
+            })
             .unwrap_or_default();
         let (channel, order, ship_to) = match (&shipment.order_number, &shipment.ship_to) {
             (Some(number), None) => {

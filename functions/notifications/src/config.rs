@@ -111,7 +111,8 @@ pub fn wire(
     let notifier = Notifier {
         api,
         settings: store.clone(),
-        state: store,
+        state: store.clone(),
+        participations: store,
         handoff,
         jobs: Arc::new(SqsJobQueue::new(
             sqs.clone(),

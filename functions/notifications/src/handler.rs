@@ -45,7 +45,7 @@ use order_pull::{Handoff, PullJob, Tally};
 use spapi::models::notifications::{Notification, ORDER_CHANGE, OrderChange, OrderChangeType};
 use spapi::ops::orders::GetOrder;
 use spapi::{SellerContext, SpApi, SpApiError};
-use store::{Clock, CoalescePlan, Coalesced, NotificationState, SettingsStore};
+use store::{Clock, CoalescePlan, Coalesced, NotificationState, ParticipationStore, SettingsStore};
 
 use crate::error::NotifyError;
 
@@ -90,6 +90,8 @@ pub struct Notifier {
     pub api: SpApi,
     pub settings: Arc<dyn SettingsStore>,
     pub state: Arc<dyn NotificationState>,
+    /// The kept participations of sellers with no marketplace listed.
+    pub participations: Arc<dyn ParticipationStore>,
     /// The order pull's per-order step (its ledger, notes, WMS queue).
     pub handoff: Handoff,
     /// The order-pull job queue (coalesced pulls).
@@ -339,6 +341,31 @@ impl Notifier {
             *b.received.entry(seller.clone()).or_default() += 1
         });
         self.measure(n, change);
+        let changed_at = change
+            .order_change_trigger
+            .time_of_order_change
+            .unwrap_or(n.notification_metadata.publish_time);
+        // A seller with no marketplace listed is served in its
+        // participations, as the pull resolves them (kept, refreshed daily).
+        let settings = if settings.all_marketplaces() {
+            match lambda_kit::marketplaces::resolve(
+                &self.api,
+                self.participations.as_ref(),
+                &settings,
+                self.clock.now(),
+                deadline,
+            )
+            .await
+            {
+                Ok(resolved) => settings.with_marketplaces(resolved.marketplaces),
+                Err(e) => {
+                    tracing::warn!(seller = %seller, error = %e, "the seller's marketplaces are unknown for now: left to its next pull");
+                    return self.coalesce(&seller, &order_id, changed_at, batch).await;
+                }
+            }
+        } else {
+            settings
+        };
         // Facts that never change for an order: no quota spent on them.
         if change.summary.fulfillment_type == "AFN" {
             return ignore("fulfilled by Amazon");
@@ -350,10 +377,6 @@ impl Notifier {
         {
             return ignore("a marketplace the seller is not set up for");
         }
-        let changed_at = change
-            .order_change_trigger
-            .time_of_order_change
-            .unwrap_or(n.notification_metadata.publish_time);
         let queued = self.clock.now() - n.notification_metadata.publish_time;
         let coalescing = Self::with_batch(batch, |b| b.coalescing.contains(&seller));
         if coalescing || queued > self.options.max_queue_age {

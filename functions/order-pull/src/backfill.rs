@@ -132,6 +132,10 @@ impl Puller {
                 "the backfill range is empty: {from} is not before {to}"
             )));
         }
+        // "Default all": the marketplaces the seller sells in, as the pull
+        // sees them (a refresh's catch-up is the pull's business: the range
+        // here already covers every marketplace).
+        let (settings, _) = self.marketplaces(&settings, deadline).await?;
         let stored = self.checkpoints.get_checkpoint(seller, CHECKPOINT).await?;
         let mut version = stored.as_ref().map(|c| c.version);
         let previous: Option<BackfillState> = stored

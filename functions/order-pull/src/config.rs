@@ -131,6 +131,7 @@ pub fn wire(
         api,
         settings: store.clone(),
         ledger: store.clone(),
+        participations: store.clone(),
         checkpoints: store.clone(),
         notes: store.clone(),
         notify: store,

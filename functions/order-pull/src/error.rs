@@ -28,6 +28,17 @@ pub enum PullError {
     Queue(#[from] QueueError),
 }
 
+impl From<lambda_kit::marketplaces::MarketplaceError> for PullError {
+    fn from(e: lambda_kit::marketplaces::MarketplaceError) -> Self {
+        use lambda_kit::marketplaces::MarketplaceError as M;
+        match e {
+            M::Amazon { source, .. } => PullError::SpApi(source),
+            M::Store(e) => PullError::Store(e),
+            e @ M::NoMarketplace { .. } => PullError::Settings(e.to_string()),
+        }
+    }
+}
+
 impl From<wms::ContractError> for PullError {
     fn from(e: wms::ContractError) -> Self {
         PullError::Contract(e.to_string())

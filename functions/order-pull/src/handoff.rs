@@ -128,7 +128,7 @@ impl Handoff {
             }
             Eligibility::Skip(SkipReason::Cancelled) => {
                 match self.ledger.get_order(seller, &order_id).await? {
-                    Some(entry) => self.report_news(order, &entry, tally).await,
+                    Some(entry) => self.report_news(order, &entry, settings, tally).await,
                     None => {
                         tally.filtered += 1;
                         let why = "cancelled by Amazon before it was sent to the WMS";
@@ -180,7 +180,8 @@ impl Handoff {
                 "the mapping did not give order.created".into(),
             ));
         };
-        let record = SentOrder::new(order, created);
+        let record = SentOrder::new(order, created)
+            .with_buy_shipping(orders::buy_shipping_reasons(order, settings));
         let record_json =
             serde_json::to_string(&record).map_err(|e| PullError::Contract(e.to_string()))?;
         let now = self.clock.now();
@@ -234,7 +235,7 @@ impl Handoff {
             }
             Claim::Sent(existing) => {
                 tally.already_sent += 1;
-                self.report_news(order, &existing, tally).await
+                self.report_news(order, &existing, settings, tally).await
             }
         }
     }
@@ -270,6 +271,7 @@ impl Handoff {
         &self,
         order: &Order,
         entry: &LedgerEntry,
+        settings: &SellerSettings,
         tally: &mut Tally,
     ) -> Result<(), PullError> {
         let Some(payload) = entry.payload.as_ref() else {
@@ -283,7 +285,7 @@ impl Handoff {
             }
         };
         let record = self
-            .report_cancellation(order, entry, record, tally)
+            .report_cancellation(order, entry, settings, record, tally)
             .await?;
         self.report_request(order, entry, record, tally).await
     }
@@ -294,11 +296,15 @@ impl Handoff {
         &self,
         order: &Order,
         entry: &LedgerEntry,
+        settings: &SellerSettings,
         mut record: SentOrder,
         tally: &mut Tally,
     ) -> Result<SentOrder, PullError> {
         let seller = &entry.seller_id;
-        let Some(message) = orders::cancellation(order, Some(&record)) else {
+        // Written in the seller's order message version, as `order.created`.
+        let Some(message) =
+            orders::cancellation(order, Some(&record), orders::message_version(settings))
+        else {
             return Ok(record);
         };
         let body = message.to_json()?;

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use domain::participations::CatchUp;
 use domain::settings::{Authorization, OrderStatus, SellerSettings};
 use domain::{Deadline, SellerId};
 use lambda_kit::metrics::{Counter, Job, Metrics, NotifyCounter};
@@ -23,7 +24,9 @@ use serde::{Deserialize, Serialize};
 use spapi::models::orders::{IncludedData, Order, SearchOrdersResponse};
 use spapi::ops::orders::{FulfilledBy, SearchOrders, SearchWindow};
 use spapi::{SellerContext, SpApi, SpApiError};
-use store::{Checkpoints, Clock, Ledger, NotificationState, PullNotes, SettingsStore};
+use store::{
+    Checkpoints, Clock, Ledger, NotificationState, ParticipationStore, PullNotes, SettingsStore,
+};
 
 use crate::backstop::BackstopPolicy;
 use crate::error::PullError;
@@ -192,6 +195,8 @@ pub struct Puller {
     /// Subscriptions and delivery health of Amazon's notifications: the
     /// backstop's cadence and what it counts as missed.
     pub notify: Arc<dyn NotificationState>,
+    /// Marketplace participations of sellers with no marketplace listed.
+    pub participations: Arc<dyn ParticipationStore>,
     pub sink: Arc<dyn OrderSink>,
     pub jobs: Arc<dyn JobQueue>,
     pub clock: Arc<dyn Clock>,
@@ -225,7 +230,19 @@ impl Puller {
             };
             return Ok(report);
         }
-        let pulled = self.pull(job, &settings, deadline, &mut report).await;
+        let pulled = match self.marketplaces(&settings, deadline).await {
+            Ok((settings, catch_up)) => {
+                let pulled = self.pull(job, &settings, deadline, &mut report).await;
+                if matches!(pulled, Ok(Outcome::Done)) && job.mode == Mode::Incremental {
+                    self.catch_up(&settings, &catch_up, deadline, &mut report)
+                        .await
+                        .map(|()| Outcome::Done)
+                } else {
+                    pulled
+                }
+            }
+            Err(e) => Err(e),
+        };
         self.count(&seller_id, &report, matches!(pulled, Ok(Outcome::Done)));
         if job.origin == Origin::Schedule && report.sent > 0 {
             self.record_missed(&seller_id, report.sent).await;
@@ -258,6 +275,114 @@ impl Puller {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The settings with the marketplaces of this run: the seller's list,
+    /// or its participations ("default all", refreshed once a day), and the
+    /// marketplaces a refresh found new that still need a catch-up.
+    pub(crate) async fn marketplaces(
+        &self,
+        settings: &SellerSettings,
+        deadline: &Deadline,
+    ) -> Result<(SellerSettings, Vec<CatchUp>), PullError> {
+        if !settings.all_marketplaces() {
+            return Ok((settings.clone(), Vec::new()));
+        }
+        let resolved = lambda_kit::marketplaces::resolve(
+            &self.api,
+            self.participations.as_ref(),
+            settings,
+            self.clock.now(),
+            deadline,
+        )
+        .await?;
+        Ok((
+            settings.with_marketplaces(resolved.marketplaces),
+            resolved.catch_up,
+        ))
+    }
+
+    /// Orders of a marketplace the seller was found to sell in at the last
+    /// refresh, updated since the refresh before (the incremental windows
+    /// up to then did not ask for that marketplace): one window per
+    /// marketplace, every page, through the ledger like any order. Done:
+    /// the catch-up is cleared; out of time: left for the next job (pages
+    /// seen again are dropped by the ledger).
+    async fn catch_up(
+        &self,
+        settings: &SellerSettings,
+        pending: &[CatchUp],
+        deadline: &Deadline,
+        report: &mut PullReport,
+    ) -> Result<(), PullError> {
+        let ctx = SellerContext::from(settings);
+        for c in pending {
+            let now = self.clock.now();
+            let only = settings.with_marketplaces(vec![c.marketplace_id.clone()]);
+            let mut window = Window {
+                after: c.since.max(
+                    settings
+                        .order_start()
+                        .map_err(|e| PullError::Settings(e.to_string()))?,
+                ),
+                before: now - self.options.settle,
+                next_token: None,
+                pages_done: 0,
+            };
+            let mut seen_tokens: HashSet<String> = HashSet::new();
+            loop {
+                if !deadline.allows(self.options.page_budget) {
+                    tracing::info!(seller = %settings.seller_id, marketplace = %c.marketplace_id, "marketplace catch-up left for the next job (deadline)");
+                    return Ok(());
+                }
+                let page: SearchOrdersResponse = self
+                    .api
+                    .call(
+                        &ctx,
+                        &self.search(
+                            &only,
+                            SearchWindow::LastUpdated {
+                                after: window.after,
+                                before: Some(window.before),
+                            },
+                            window.next_token.clone(),
+                            now,
+                        ),
+                        deadline,
+                    )
+                    .await?;
+                report.pages += 1;
+                let handoff = self.handoff();
+                for order in &page.orders {
+                    self.handle_order(&handoff, order, settings, report).await?;
+                }
+                window.pages_done += 1;
+                match page
+                    .pagination
+                    .and_then(|p| p.next_token)
+                    .filter(|t| !t.is_empty())
+                {
+                    Some(token) if seen_tokens.insert(token.clone()) => {
+                        window.next_token = Some(token)
+                    }
+                    Some(_) => {
+                        return Err(PullError::SpApi(SpApiError::PaginationLoop {
+                            operation: domain::Operation::SearchOrders,
+                            page: window.pages_done as usize,
+                        }));
+                    }
+                    None => break,
+                }
+            }
+            lambda_kit::marketplaces::finish_catch_up(
+                self.participations.as_ref(),
+                &settings.seller_id,
+                &c.marketplace_id,
+            )
+            .await?;
+            tracing::info!(seller = %settings.seller_id, marketplace = %c.marketplace_id, since = %c.since, pages = window.pages_done, "orders of a marketplace new to the seller caught up");
+        }
+        Ok(())
     }
 
     /// Orders the backstop sent for a seller subscribed to notifications

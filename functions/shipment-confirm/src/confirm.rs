@@ -297,10 +297,11 @@ impl Confirmer {
                 msg.package_id, other.amazon_order_id
             )));
         }
-        let carrier = carriers::map_carrier(
+        let carrier = carriers::map_for_seller(
             &msg.carrier,
             msg.service.as_deref(),
             &settings.carrier_overrides,
+            &settings.shipping,
         );
         let incoming = Incoming {
             message: &msg,
@@ -308,6 +309,7 @@ impl Confirmer {
             payload_hash: &hash,
             carrier: &carrier,
             sent: &sent,
+            default_supply_source: settings.shipping.ship_from_supply_source_id.as_deref(),
         };
         let lease_until = self.lease_until(now, deadline);
         let (decision, record) = update_shipments(
@@ -334,6 +336,9 @@ impl Confirmer {
         let log = |what: &str| {
             tracing::info!(seller = %seller, order = %order_id, package = %msg.package_id, carrier = %carrier.carrier_code, rule = ?carrier.rule, "{what}");
         };
+        if decision == Claimed::New && sent.needs_buy_shipping() {
+            self.buy_shipping_bypassed(seller, &order_id, &msg.package_id, &carrier, &sent);
+        }
         match decision {
             Claimed::New | Claimed::TakenOver => {
                 log("package claimed");
@@ -373,6 +378,36 @@ impl Confirmer {
                 Err(ShipmentError::Refused(reason))
             }
         }
+    }
+
+    /// A package of an order that had to ship on a Buy Shipping label (e.g.
+    /// Seller Fulfilled Prime) whose tracking number is no label bought
+    /// through the label function: it is still confirmed (a late or missing
+    /// confirmation hurts the seller more), but never silently — a WARN line
+    /// and the `BuyShippingBypassed` metric, once per package.
+    fn buy_shipping_bypassed(
+        &self,
+        seller: &SellerId,
+        order_id: &AmazonOrderId,
+        package_id: &str,
+        carrier: &carriers::CarrierMapping,
+        sent: &SentOrder,
+    ) {
+        self.metrics.count(
+            Job::ShipmentConfirm,
+            Some(seller),
+            Counter::BuyShippingBypassed,
+            1,
+        );
+        tracing::warn!(
+            alert = "buy_shipping.bypassed",
+            seller = %seller,
+            order = %order_id,
+            package = %package_id,
+            carrier = %carrier.carrier_code,
+            reasons = %sent.buy_shipping.join(","),
+            "order had to ship on a label bought through Amazon (Buy Shipping), but this package's tracking number is no label the connector bought for it; it is confirmed to Amazon as sent — buy labels for such orders through the label function (shared/wms/CONTRACTS.md)"
+        );
     }
 
     /// Step 3 through `confirmShipment` (after checking Amazon's order for
@@ -560,17 +595,17 @@ pub fn request(claim: &Claim) -> ConfirmShipmentRequest {
             shipping_method: p.shipping_method.clone(),
             tracking_number: p.tracking_number.clone(),
             ship_date: spapi::ops::iso(&p.ship_date),
-            ship_from_supply_source_id: None,
+            ship_from_supply_source_id: p.ship_from_supply_source_id.clone(),
             order_items: p
                 .items
                 .iter()
                 .map(|i| ConfirmShipmentOrderItem {
                     order_item_id: i.order_item_id.clone(),
                     quantity: i.quantity,
-                    transparency_codes: Vec::new(),
+                    transparency_codes: i.transparency_codes.clone(),
                 })
                 .collect(),
         },
-        cod_collection_method: None,
+        cod_collection_method: p.cod_collection_method.clone(),
     }
 }

@@ -91,14 +91,17 @@ fn message_for(claim: &Claim, message_id: u32) -> FulfillmentMessage {
         },
         shipping_method: p.shipping_method.clone(),
         tracking_number: p.tracking_number.clone(),
+        cod_collection_method: p.cod_collection_method.clone(),
         items: p
             .items
             .iter()
             .map(|i| FulfillmentItem {
                 order_item_id: i.order_item_id.clone(),
                 quantity: i.quantity,
+                transparency_codes: i.transparency_codes.clone(),
             })
             .collect(),
+        ship_from_supply_source_id: p.ship_from_supply_source_id.clone(),
     }
 }
 

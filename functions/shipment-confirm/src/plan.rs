@@ -15,19 +15,28 @@ use wms::ShipmentMessage;
 /// SHA-256 of what makes a message "the same package": order, package id,
 /// carrier, service, tracking number, ship date and lines. Identity fields
 /// (seller id or client code, with or without the prefix) do not count.
+/// The confirmation extras of version 2 (supply source, COD method,
+/// Transparency codes) count too, and only when present, so a version 1
+/// message keeps the hash it always had.
 pub fn payload_hash(msg: &ShipmentMessage, order: &AmazonOrderId) -> String {
     let lines: Vec<_> = msg
         .lines
         .iter()
         .map(|l| {
-            json!([
+            let mut line = json!([
                 l.sku.as_str(),
                 l.quantity,
                 l.order_item_id.as_ref().map(|i| i.as_str())
-            ])
+            ]);
+            if !l.transparency_codes.is_empty()
+                && let Some(a) = line.as_array_mut()
+            {
+                a.push(json!(l.transparency_codes));
+            }
+            line
         })
         .collect();
-    let canonical = json!({
+    let mut canonical = json!({
         "order": order.as_str(),
         "package_id": msg.package_id,
         "carrier": msg.carrier,
@@ -36,6 +45,12 @@ pub fn payload_hash(msg: &ShipmentMessage, order: &AmazonOrderId) -> String {
         "ship_date": msg.ship_date.to_rfc3339(),
         "lines": lines,
     });
+    if let Some(id) = &msg.ship_from_supply_source_id {
+        canonical["ship_from_supply_source_id"] = json!(id);
+    }
+    if let Some(cod) = &msg.cod_collection_method {
+        canonical["cod_collection_method"] = json!(cod);
+    }
     store::sha256_hex(canonical.to_string())
 }
 
@@ -62,6 +77,7 @@ pub fn package_items(
                 order_item_id: l.order_item_id.as_str().to_string(),
                 sku: l.sku.as_str().to_string(),
                 quantity: remaining(l),
+                transparency_codes: Vec::new(),
             })
             .collect();
         if items.is_empty() {
@@ -73,6 +89,13 @@ pub fn package_items(
     }
     let mut items: Vec<PackedItem> = Vec::new();
     for (n, line) in msg.lines.iter().enumerate() {
+        let codes = line.transparency_codes.len();
+        if codes as u64 > u64::from(line.quantity) {
+            return Err(format!(
+                "`/lines/{n}/transparency_codes` has {codes} codes for {} units: send one code per unit",
+                line.quantity
+            ));
+        }
         let sent_line = match &line.order_item_id {
             Some(id) => {
                 let l = sent
@@ -115,11 +138,16 @@ pub fn package_items(
         };
         let id = sent_line.order_item_id.as_str();
         match items.iter_mut().find(|i| i.order_item_id == id) {
-            Some(i) => i.quantity += line.quantity,
+            Some(i) => {
+                i.quantity += line.quantity;
+                i.transparency_codes
+                    .extend(line.transparency_codes.iter().cloned());
+            }
             None => items.push(PackedItem {
                 order_item_id: id.to_string(),
                 sku: sent_line.sku.as_str().to_string(),
                 quantity: line.quantity,
+                transparency_codes: line.transparency_codes.clone(),
             }),
         }
     }
@@ -156,6 +184,8 @@ pub struct Incoming<'a> {
     pub payload_hash: &'a str,
     pub carrier: &'a CarrierMapping,
     pub sent: &'a SentOrder,
+    /// The seller's supply source, used when the message names none.
+    pub default_supply_source: Option<&'a str>,
 }
 
 /// What claiming a package in its order's record decided.
@@ -257,6 +287,11 @@ pub fn claim(
             shipping_method: incoming.carrier.shipping_method.clone(),
             tracking_number: msg.tracking_number.clone(),
             ship_date: msg.ship_date,
+            ship_from_supply_source_id: msg
+                .ship_from_supply_source_id
+                .clone()
+                .or_else(|| incoming.default_supply_source.map(str::to_string)),
+            cod_collection_method: msg.cod_collection_method.clone(),
             state,
             message: (!label).then(|| incoming.body.to_string()),
         },
@@ -380,6 +415,7 @@ mod tests {
             amazon_order_id: AmazonOrderId::new("302-1234567-1234567").unwrap(),
             marketplace_id: MarketplaceId::new("A1PA6795UKMFR9").unwrap(),
             lines: vec![line("11", "MUG", 3), line("12", "CUP", 1)],
+            buy_shipping: Vec::new(),
         }
     }
 
@@ -416,10 +452,107 @@ mod tests {
                 payload_hash: &hash,
                 carrier: &c,
                 sent: &s,
+                default_supply_source: Some("SELLER-DEFAULT-SOURCE"),
             },
             t(now),
             t(now + 60),
         )
+    }
+
+    fn message_v2(package: &str, extra: serde_json::Value) -> ShipmentMessage {
+        let mut body = json!({
+            "schema": 2, "client_code": "ACME", "order_number": "MG302-1234567-1234567",
+            "package_id": package, "carrier": "DHL", "tracking_number": format!("T-{package}"),
+            "ship_date": "2026-09-01T14:00:00Z"
+        });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        ShipmentMessage::parse(&body.to_string()).expect("a valid message")
+    }
+
+    #[test]
+    fn transparency_codes_supply_source_and_cod_reach_the_record() {
+        let mut r = record();
+        let m = message_v2(
+            "P1",
+            json!({
+                "ship_from_supply_source_id": "WAREHOUSE-2",
+                "cod_collection_method": "DirectPayment",
+                "lines": [
+                    {"sku": "MUG", "quantity": 1, "transparency_codes": ["AZ:1"]},
+                    {"sku": "MUG", "quantity": 1, "order_item_id": "11", "transparency_codes": ["AZ:2"]},
+                    {"sku": "CUP", "quantity": 1}
+                ]
+            }),
+        );
+        assert_eq!(take(&mut r, &m, 0), Claimed::New);
+        let p = &r.packages["P1"];
+        assert_eq!(p.ship_from_supply_source_id.as_deref(), Some("WAREHOUSE-2"));
+        assert_eq!(p.cod_collection_method.as_deref(), Some("DirectPayment"));
+        assert_eq!(p.items[0].quantity, 2);
+        assert_eq!(p.items[0].transparency_codes, ["AZ:1", "AZ:2"]);
+        assert!(p.items[1].transparency_codes.is_empty());
+
+        // No supply source in the message: the seller's.
+        let plain = message_v2("P2", json!({"lines": [{"sku": "MUG", "quantity": 1}]}));
+        assert_eq!(take(&mut r, &plain, 1), Claimed::New);
+        assert_eq!(
+            r.packages["P2"].ship_from_supply_source_id.as_deref(),
+            Some("SELLER-DEFAULT-SOURCE")
+        );
+    }
+
+    #[test]
+    fn more_codes_than_units_is_refused_by_line() {
+        let mut r = record();
+        let m = message_v2(
+            "P1",
+            json!({"lines": [{"sku": "MUG", "quantity": 2, "transparency_codes": ["A", "B", "C"]}]}),
+        );
+        match take(&mut r, &m, 0) {
+            Claimed::Refused(reason) => assert!(
+                reason.contains("`/lines/0/transparency_codes` has 3 codes for 2 units"),
+                "{reason}"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn version_1_hashes_do_not_change_and_the_extras_count_in_version_2() {
+        let order = sent().amazon_order_id;
+        let v1 = message("P1", json!([{"sku": "MUG", "quantity": 1}]));
+        // The hash a version 1 message always had (bindings made before the
+        // upgrade must still match their message).
+        assert_eq!(
+            payload_hash(&v1, &order),
+            store::sha256_hex(
+                json!({
+                    "order": "302-1234567-1234567", "package_id": "P1", "carrier": "DHL",
+                    "service": null, "tracking_number": "T-P1",
+                    "ship_date": "2026-09-01T14:00:00+00:00",
+                    "lines": [["MUG", 1, null]],
+                })
+                .to_string()
+            )
+        );
+        let a = message_v2(
+            "P1",
+            json!({"lines": [{"sku": "MUG", "quantity": 1, "transparency_codes": ["X"]}]}),
+        );
+        let b = message_v2(
+            "P1",
+            json!({"lines": [{"sku": "MUG", "quantity": 1, "transparency_codes": ["Y"]}]}),
+        );
+        assert_ne!(payload_hash(&a, &order), payload_hash(&b, &order));
+        let c = message_v2(
+            "P1",
+            json!({"ship_from_supply_source_id": "W1", "lines": [{"sku": "MUG", "quantity": 1}]}),
+        );
+        assert_ne!(payload_hash(&c, &order), payload_hash(&v1, &order));
     }
 
     fn units(r: &OrderShipments) -> (u32, u32) {

@@ -340,6 +340,8 @@ async fn show(seller: &SellerId, ctx: &Context, console: &Console) -> Result<(),
     .await?;
     let settings_json = serde_json::to_value(&settings)
         .map_err(|e| CliError::failed(format!("could not encode the settings: {e}")))?;
+    let shipping = settings.shipping.describe();
+    let marketplaces = marketplaces(ctx, &settings).await?;
     if !console.json {
         let text = serde_json::to_string_pretty(&settings_json).unwrap_or_default();
         console.line(text);
@@ -360,8 +362,79 @@ async fn show(seller: &SellerId, ctx: &Context, console: &Console) -> Result<(),
             state.dead_letters.unwrap_or(0)
         ));
         console.line(format!("health: {}", state.health.join("; ")));
+        console.line("shipping methods (Amazon service level -> WMS service):");
+        for line in &shipping {
+            console.line(format!("  {line}"));
+        }
+        console.line(format!("marketplaces: {}", marketplaces.summary));
+        for line in &marketplaces.lines {
+            console.line(format!("  {line}"));
+        }
     }
-    console.json(&serde_json::json!({ "settings": settings_json, "state": state }))
+    console.json(&serde_json::json!({
+        "settings": settings_json,
+        "state": state,
+        "shipping_methods": shipping,
+        "marketplaces": marketplaces,
+    }))
+}
+
+/// What `seller show` says of the seller's marketplaces: the listed ones, or
+/// for "default all" the participations kept from Amazon (served, excluded
+/// with the reason, catch-ups still to run).
+#[derive(serde::Serialize)]
+struct MarketplaceView {
+    summary: String,
+    lines: Vec<String>,
+}
+
+async fn marketplaces(
+    ctx: &Context,
+    settings: &domain::settings::SellerSettings,
+) -> Result<MarketplaceView, CliError> {
+    use store::ParticipationStore;
+    if !settings.all_marketplaces() {
+        let ids: Vec<String> = settings
+            .marketplaces
+            .iter()
+            .map(|m| m.to_string())
+            .collect();
+        return Ok(MarketplaceView {
+            summary: format!("listed in the settings: {}", ids.join(", ")),
+            lines: Vec::new(),
+        });
+    }
+    let Some(kept) = ctx
+        .admin
+        .store
+        .get_participations(&settings.seller_id)
+        .await?
+    else {
+        return Ok(MarketplaceView {
+            summary: "every marketplace the seller participates in (not fetched from Amazon yet: the next pull or push does)".into(),
+            lines: Vec::new(),
+        });
+    };
+    let (served, excluded) = kept.effective(settings.region);
+    let served: Vec<String> = served.iter().map(|m| m.to_string()).collect();
+    let mut lines: Vec<String> = excluded
+        .iter()
+        .map(|(id, why)| format!("{id} excluded: {why}"))
+        .collect();
+    lines.extend(kept.catch_up.iter().map(|c| {
+        format!(
+            "{} new: its orders since {} are still to be pulled once",
+            c.marketplace_id, c.since
+        )
+    }));
+    Ok(MarketplaceView {
+        summary: format!(
+            "every marketplace the seller participates in (as Amazon listed them at {}): {}",
+            kept.fetched_at,
+            served.join(", ")
+        ),
+        lines,
+    })
 }
 
 async fn put(args: PutArgs, ctx: &Context, console: &Console) -> Result<(), CliError> {

@@ -359,13 +359,12 @@ pub async fn run(
     for n in 1..=scenario.sellers {
         let s = settings(n)?;
         let token = format!("Atzr|bench-{n}");
-        control.add_seller(spapi_sim::SellerSpec {
-            seller_id: s.seller_id.to_string(),
-            refresh_token: token.clone(),
-            marketplace_ids: vec![crate::demo::DEMO_MARKETPLACE.to_string()],
-            pii: true,
-            store_name: None,
-        })?;
+        control.add_seller(spapi_sim::SellerSpec::new(
+            s.seller_id.as_str(),
+            &token,
+            &[crate::demo::DEMO_MARKETPLACE],
+            true,
+        ))?;
         store.put_settings(&s).await?;
         tokens.insert(s.seller_id.clone(), token);
         all_settings.push(s);
@@ -393,6 +392,7 @@ pub async fn run(
         checkpoints: store_arc.clone(),
         notes: store_arc.clone(),
         notify: store_arc.clone(),
+        participations: store_arc.clone(),
         sink: wms.clone(),
         jobs: jobs.clone(),
         clock: shared_clock.clone(),
@@ -407,6 +407,7 @@ pub async fn run(
         api: api.clone(),
         settings: store_arc.clone(),
         state: store_arc.clone(),
+        participations: store_arc.clone(),
         handoff: Handoff {
             ledger: store_arc.clone(),
             notes: store_arc.clone(),

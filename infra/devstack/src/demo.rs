@@ -192,6 +192,9 @@ pub async fn start_simulator(opts: &DemoOptions) -> Result<SimHandle, DevstackEr
         marketplace_ids: vec![DEMO_MARKETPLACE.to_string()],
         pii: true,
         store_name: Some("Demo Store".to_string()),
+        dormant_marketplace_ids: Vec::new(),
+        non_amazon_channel: false,
+        supply_source_ids: Vec::new(),
     })
     .map_err(|e| DevstackError::Moto(format!("simulator: {e}")))?;
     c.seed_orders(DEMO_SELLER, (1..=opts.orders).map(demo_order).collect())

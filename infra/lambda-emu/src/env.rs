@@ -305,6 +305,12 @@ mod tests {
                 arn: "arn:lwa".into(),
             },
         );
+        // The function's LoggingConfig names its log group (provision
+        // records log groups by name; nothing is created).
+        resources.log_groups.insert(
+            "OrderPullLogGroup".into(),
+            "/aws/lambda/connector-order-pull-t1".into(),
+        );
         let spec = function_spec(
             &template,
             &resources,

@@ -32,6 +32,31 @@ pub struct SellerSpec {
     /// `storeName` in getMarketplaceParticipations; defaults to "Store <seller id>".
     #[serde(default)]
     pub store_name: Option<String>,
+    /// Marketplaces listed by getMarketplaceParticipations as not participating.
+    #[serde(default)]
+    pub dormant_marketplace_ids: Vec<String>,
+    /// getMarketplaceParticipations also lists a non-Amazon sales channel.
+    #[serde(default)]
+    pub non_amazon_channel: bool,
+    /// Supply source ids a confirmation may name (`shipFromSupplySourceId`).
+    #[serde(default)]
+    pub supply_source_ids: Vec<String>,
+}
+
+impl SellerSpec {
+    /// A seller in `marketplace_ids` with everything else at its default.
+    pub fn new(seller_id: &str, refresh_token: &str, marketplace_ids: &[&str], pii: bool) -> Self {
+        Self {
+            seller_id: seller_id.to_string(),
+            refresh_token: refresh_token.to_string(),
+            marketplace_ids: marketplace_ids.iter().map(|m| m.to_string()).collect(),
+            pii,
+            store_name: None,
+            dormant_marketplace_ids: Vec::new(),
+            non_amazon_channel: false,
+            supply_source_ids: Vec::new(),
+        }
+    }
 }
 
 /// Everything the simulator counted, as `GET /_sim/metrics` returns it.
@@ -80,6 +105,7 @@ impl SimControl {
             if let Some(bad) = spec
                 .marketplace_ids
                 .iter()
+                .chain(&spec.dormant_marketplace_ids)
                 .find(|m| marketplace(m).is_none())
             {
                 return Err(SimError::UnknownMarketplace(bad.clone()));
@@ -94,12 +120,57 @@ impl SimControl {
                 Seller {
                     revoked: false,
                     marketplace_ids: spec.marketplace_ids,
+                    dormant_marketplace_ids: spec.dormant_marketplace_ids,
+                    non_amazon_channel: spec.non_amazon_channel,
+                    supply_source_ids: spec.supply_source_ids,
                     pii: spec.pii,
                     store_name,
                     orders: Default::default(),
                 },
             );
             Ok(())
+        })
+    }
+
+    /// The marketplaces the seller participates in from now on (the seller
+    /// starts or stops selling somewhere); orders already seeded stay.
+    pub fn set_marketplaces(
+        &self,
+        seller_id: &str,
+        marketplace_ids: &[&str],
+    ) -> Result<(), SimError> {
+        if let Some(bad) = marketplace_ids.iter().find(|m| marketplace(m).is_none()) {
+            return Err(SimError::UnknownMarketplace(bad.to_string()));
+        }
+        self.with(|s| {
+            s.seller_mut(seller_id)?.marketplace_ids =
+                marketplace_ids.iter().map(|m| m.to_string()).collect();
+            Ok(())
+        })
+    }
+
+    /// The seller's supply sources (the ids `shipFromSupplySourceId` may name).
+    pub fn set_supply_sources(&self, seller_id: &str, ids: &[&str]) -> Result<(), SimError> {
+        self.with(|s| {
+            s.seller_mut(seller_id)?.supply_source_ids =
+                ids.iter().map(|i| i.to_string()).collect();
+            Ok(())
+        })
+    }
+
+    /// What Amazon was told about an order's packages (carrier, tracking,
+    /// supply source, COD method, Transparency codes per item).
+    pub fn packages(
+        &self,
+        seller_id: &str,
+        order_id: &str,
+    ) -> Result<Vec<crate::orders::PackageView>, SimError> {
+        self.with(|s| {
+            Ok(s.seller(seller_id)?
+                .orders
+                .get(order_id)
+                .ok_or_else(|| SimError::UnknownOrder(order_id.to_string()))?
+                .package_views())
         })
     }
 

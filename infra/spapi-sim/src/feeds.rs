@@ -78,10 +78,9 @@ impl Default for FeedTiming {
 pub(crate) struct FeedInput<'a> {
     pub feed_id: &'a str,
     pub seller_id: &'a str,
-    // Not every processor needs these (the listings feed does not).
+    // Not every processor needs it (the listings feed does not).
     #[allow(dead_code)]
     pub feed_type: &'a str,
-    #[allow(dead_code)]
     pub marketplace_ids: &'a [String],
     pub content_type: &'a str,
     pub document: &'a [u8],
@@ -473,6 +472,7 @@ impl FeedProcessor for ListingsFeedProcessor {
                                 feed.seller_id,
                                 sku,
                                 &m["patches"],
+                                feed.marketplace_ids,
                                 feed.now,
                                 true,
                             ) {
@@ -1093,6 +1093,24 @@ impl crate::SimControl {
             .get(sku)
             .copied()
             .flatten()
+    }
+
+    /// The `DEFAULT` quantity the SKU's listing offers in `marketplace`
+    /// (the last patch or feed naming it, else the seeded value).
+    pub fn listing_quantity_in(
+        &self,
+        seller_id: &str,
+        sku: &str,
+        marketplace: &str,
+    ) -> Option<u32> {
+        self.with(|s| {
+            s.feeds
+                .listings
+                .by_seller
+                .get(seller_id)?
+                .get(sku)?
+                .quantity_in(marketplace, "DEFAULT")
+        })
     }
 
     /// The quantity the SKU's listing offers on `channel` (`None` if not listed

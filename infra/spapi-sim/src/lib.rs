@@ -50,13 +50,13 @@ pub use error::SimError;
 pub use faults::{Fault, FaultTarget};
 pub use feeds::{FeedTiming, FeedView};
 pub use listings::{ListingSpec, SKU_NOT_FOUND};
-pub use marketplaces::{MARKETPLACES, MarketplaceInfo};
+pub use marketplaces::{MARKETPLACES, MarketplaceInfo, NON_AMAZON_ID};
 pub use notifications::{
     APPLICATION_ID, NotificationDelivery, NotificationSink, NotificationStats, publish_time,
 };
 pub use orders::{
-    AddressSpec, BuyerSpec, CancelParty, CancelSpec, FulfilledBy, ItemSpec, OrderSpec, ShipItem,
-    ShipSpec, TimeWindow, random_order_id,
+    AddressSpec, BuyerSpec, CancelParty, CancelSpec, FulfilledBy, ItemSpec, OrderSpec, PackageView,
+    ShipItem, ShipSpec, TimeWindow, random_order_id,
 };
 pub use quota::{MetricsRow, OperationMetrics};
 pub use shipping::{PICKUP_AFTER, ShipmentView, TOKEN_LIFETIME, label_file};

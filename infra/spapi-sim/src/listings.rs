@@ -72,6 +72,10 @@ pub struct Listing {
     /// Every patch of this listing is refused with this issue (code,
     /// message): a listing Amazon will not take a quantity for.
     pub refusal: Option<(String, String)>,
+    /// `fulfillment_availability` as last set for each marketplace a patch
+    /// or feed named; a marketplace never named keeps the seeded value.
+    pub by_marketplace: BTreeMap<String, Value>,
+    seeded_availability: Option<Value>,
 }
 
 impl Listing {
@@ -90,12 +94,28 @@ impl Listing {
         Self {
             product_type: spec.product_type.clone(),
             asin,
+            seeded_availability: attributes.get("fulfillment_availability").cloned(),
             attributes,
             created: now,
             updated: now,
             patches_applied: 0,
             refusal: None,
+            by_marketplace: BTreeMap::new(),
         }
+    }
+
+    /// The quantity offered on `channel` in `marketplace`.
+    pub fn quantity_in(&self, marketplace: &str, channel: &str) -> Option<u32> {
+        let availability = self
+            .by_marketplace
+            .get(marketplace)
+            .or(self.seeded_availability.as_ref())?;
+        availability
+            .as_array()?
+            .iter()
+            .find(|e| e["fulfillment_channel_code"] == channel)
+            .and_then(|e| e["quantity"].as_u64())
+            .and_then(|q| u32::try_from(q).ok())
     }
 
     /// The quantity offered on `channel`.
@@ -143,12 +163,14 @@ pub struct PatchIssue {
     pub attribute: Option<String>,
 }
 
-/// Validates all patches first, then applies them all (or none).
+/// Validates all patches first, then applies them all (or none), in each of
+/// `markets` (the request's `marketplaceIds`).
 pub fn apply_patches(
     listings: &mut Listings,
     seller: &str,
     sku: &str,
     patches: &Value,
+    markets: &[String],
     now: DateTime<Utc>,
     apply: bool,
 ) -> Vec<PatchIssue> {
@@ -191,6 +213,13 @@ pub fn apply_patches(
         for (op, name, value) in steps {
             apply_one(&mut listing.attributes, op, &name, value);
             listing.patches_applied += 1;
+        }
+        if let Some(availability) = listing.attributes.get("fulfillment_availability") {
+            for m in markets {
+                listing
+                    .by_marketplace
+                    .insert(m.clone(), availability.clone());
+            }
         }
         listing.updated = now;
     }
@@ -364,11 +393,17 @@ async fn patch_route(
         }
         let preview = param(&pairs, "mode") == Some("VALIDATION_PREVIEW");
         let now = inner.now();
+        let markets: Vec<String> = param(&pairs, "marketplaceIds")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::to_string)
+            .collect();
         let issues = apply_patches(
             &mut inner.feeds.listings,
             seller,
             &sku,
             &body["patches"],
+            &markets,
             now,
             !preview,
         );

@@ -61,6 +61,9 @@ fn seed_demo(c: &spapi_sim::SimControl) -> Result<(), SimError> {
         marketplace_ids: vec![DE.into()],
         pii: true,
         store_name: Some("Demo Store".into()),
+        dormant_marketplace_ids: Vec::new(),
+        non_amazon_channel: false,
+        supply_source_ids: Vec::new(),
     })?;
     let orders = (1..=5)
         .map(|n| OrderSpec {

@@ -158,6 +158,23 @@ pub fn marketplace(id: &str) -> Option<&'static MarketplaceInfo> {
     MARKETPLACES.iter().find(|m| m.id == id)
 }
 
+/// The non-Amazon sales channel the simulator lists beside `home` for a
+/// seller with `non_amazon_channel` (the simulator's own id; the shape of the
+/// "Non-Amazon" entries Amazon returns: a store that is not `www.amazon.…`).
+pub fn non_amazon(home: &MarketplaceInfo) -> MarketplaceInfo {
+    MarketplaceInfo {
+        id: NON_AMAZON_ID,
+        name: "Non-Amazon",
+        country_code: home.country_code,
+        currency: home.currency,
+        language: home.language,
+        domain: "sim1.stores.amazon.com",
+    }
+}
+
+/// The id of the simulated non-Amazon sales channel.
+pub const NON_AMAZON_ID: &str = "ASIMNONAMAZON01";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,6 +100,7 @@ fn parse_request(body: &Value, order_marketplace: &str) -> Result<PackageConfirm
         .filter(|a| !a.is_empty())
         .ok_or("'orderItems' must list at least one item.")?;
     let mut out = Vec::with_capacity(items.len());
+    let mut codes = std::collections::BTreeMap::new();
     for item in items {
         let id = text(item, "orderItemId").ok_or("Missing required 'orderItemId'.")?;
         let quantity = item["quantity"]
@@ -108,6 +109,27 @@ fn parse_request(body: &Value, order_marketplace: &str) -> Result<PackageConfirm
             .filter(|q| *q >= 1)
             .ok_or_else(|| format!("'quantity' of order item {id} must be a positive integer."))?;
         out.push((id.to_string(), quantity));
+        match &item["transparencyCodes"] {
+            Value::Null => {}
+            Value::Array(list) => {
+                let list: Vec<String> = list
+                    .iter()
+                    .map(|c| c.as_str().map(str::to_string))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| {
+                        format!("'transparencyCodes' of order item {id} must be strings.")
+                    })?;
+                codes
+                    .entry(id.to_string())
+                    .or_insert_with(Vec::new)
+                    .extend(list);
+            }
+            _ => {
+                return Err(format!(
+                    "'transparencyCodes' of order item {id} must be a list."
+                ));
+            }
+        }
     }
     Ok(PackageConfirmation {
         reference_id: reference,
@@ -116,6 +138,9 @@ fn parse_request(body: &Value, order_marketplace: &str) -> Result<PackageConfirm
         tracking_number: tracking.to_string(),
         ship_time,
         items: out,
+        transparency_codes: codes,
+        supply_source: text(p, "shipFromSupplySourceId").map(str::to_string),
+        cod_collection_method: text(body, "codCollectionMethod").map(str::to_string),
     })
 }
 
@@ -135,6 +160,7 @@ async fn confirm_route(
         let seller = inner
             .seller_mut(seller)
             .map_err(|_| invalid_input("Unknown seller."))?;
+        let sources = seller.supply_source_ids.clone();
         let order = seller.orders.get_mut(&order_id).ok_or_else(|| {
             (
                 StatusCode::NOT_FOUND,
@@ -147,7 +173,7 @@ async fn confirm_route(
         })?;
         let package = parse_request(&body, &order.marketplace_id).map_err(invalid_input)?;
         order
-            .confirm_package(&package, now)
+            .confirm_package(&package, &sources, now)
             .map_err(invalid_input)?;
         tracing::info!(package = package.reference_id, "shipment confirmed");
         Ok(Value::Null)
@@ -386,10 +412,22 @@ impl OrderFulfillmentProcessor {
             .and_then(|d| d.text_of("ShippingMethod"))
             .map(str::to_string);
         let mut items = Vec::new();
+        let mut codes = std::collections::BTreeMap::new();
         for item in f.all("Item") {
             let id = item
                 .text_of("AmazonOrderItemCode")
                 .ok_or_else(|| with_order("18028", "Item needs an AmazonOrderItemCode.".into()))?;
+            let item_codes: Vec<String> = item
+                .all("TransparencyCode")
+                .map(|c| c.text.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect();
+            if !item_codes.is_empty() {
+                codes
+                    .entry(id.to_string())
+                    .or_insert_with(Vec::new)
+                    .extend(item_codes);
+            }
             let quantity = match item.text_of("Quantity") {
                 Some(q) => q.parse::<u32>().ok().filter(|q| *q >= 1).ok_or_else(|| {
                     with_order(
@@ -401,6 +439,10 @@ impl OrderFulfillmentProcessor {
             };
             items.push((id.to_string(), quantity));
         }
+        let sources = inner
+            .seller(seller)
+            .map(|s| s.supply_source_ids.clone())
+            .unwrap_or_default();
         let order = inner
             .seller_mut(seller)
             .ok()
@@ -425,9 +467,12 @@ impl OrderFulfillmentProcessor {
             tracking_number: tracking,
             ship_time,
             items,
+            transparency_codes: codes,
+            supply_source: f.text_of("ShipFromSupplySourceId").map(str::to_string),
+            cod_collection_method: f.text_of("CODCollectionMethod").map(str::to_string),
         };
         order
-            .confirm_package(&package, now)
+            .confirm_package(&package, &sources, now)
             .map_err(|reason| with_order("18028", reason))
     }
 }

@@ -126,25 +126,40 @@ async fn participations_route(State(shared): State<Arc<Shared>>, headers: Header
         let seller = inner
             .seller(seller)
             .map_err(|_| invalid_input("Unknown seller."))?;
-        let payload: Vec<Value> = seller
+        let entry = |m: &crate::MarketplaceInfo, participating: bool| {
+            json!({
+                "marketplace": {
+                    "id": m.id,
+                    "name": m.name,
+                    "countryCode": m.country_code,
+                    "defaultCurrencyCode": m.currency,
+                    "defaultLanguageCode": m.language,
+                    "domainName": m.domain,
+                },
+                "participation": { "isParticipating": participating, "hasSuspendedListings": false },
+                "storeName": seller.store_name,
+            })
+        };
+        let mut payload: Vec<Value> = seller
             .marketplace_ids
             .iter()
             .filter_map(|id| marketplace(id))
-            .map(|m| {
-                json!({
-                    "marketplace": {
-                        "id": m.id,
-                        "name": m.name,
-                        "countryCode": m.country_code,
-                        "defaultCurrencyCode": m.currency,
-                        "defaultLanguageCode": m.language,
-                        "domainName": m.domain,
-                    },
-                    "participation": { "isParticipating": true, "hasSuspendedListings": false },
-                    "storeName": seller.store_name,
-                })
-            })
+            .map(|m| entry(m, true))
             .collect();
+        payload.extend(
+            seller
+                .dormant_marketplace_ids
+                .iter()
+                .filter_map(|id| marketplace(id))
+                .map(|m| entry(m, false)),
+        );
+        if seller.non_amazon_channel
+            && let Some(first) = seller.marketplace_ids.first().and_then(|id| marketplace(id))
+        {
+            // Amazon also lists non-Amazon sales channels (multi-channel
+            // fulfilment); their ids take no orders or listings.
+            payload.push(entry(&crate::marketplaces::non_amazon(first), true));
+        }
         Ok(json!({ "payload": payload }))
     })
     .await

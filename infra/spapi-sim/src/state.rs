@@ -85,6 +85,13 @@ pub struct AccessToken {
 pub struct Seller {
     pub revoked: bool,
     pub marketplace_ids: Vec<String>,
+    /// Listed by getMarketplaceParticipations with `isParticipating: false`.
+    pub dormant_marketplace_ids: Vec<String>,
+    /// Whether getMarketplaceParticipations also lists a non-Amazon sales
+    /// channel (as Amazon does for multi-channel fulfilment).
+    pub non_amazon_channel: bool,
+    /// The seller's supply source ids (what `shipFromSupplySourceId` may name).
+    pub supply_source_ids: Vec<String>,
     pub pii: bool,
     pub store_name: String,
     pub orders: BTreeMap<String, StoredOrder>,

@@ -29,6 +29,7 @@
 use std::collections::BTreeMap;
 
 use domain::settings::CarrierOverride;
+use domain::shipping::ShippingSettings;
 
 /// Amazon's code for a carrier not on its list; needs a carrier name.
 pub const OTHER: &str = "Other";
@@ -220,6 +221,9 @@ pub enum Rule {
     Exact,
     Alias,
     Other,
+    /// The seller's shipping method table (`shipping.methods`, the way back
+    /// from a WMS service code).
+    MethodTable,
 }
 
 /// What Amazon is told about the carrier of one package.
@@ -357,6 +361,33 @@ pub fn map_carrier(
         shipping_method: service,
         rule: Rule::Other,
     }
+}
+
+/// [`map_carrier`] for one seller, then the way back of its shipping method
+/// table: a WMS service code with a row there gets the row's shipping method
+/// (and its carrier code, if set), unless a carrier override matched.
+pub fn map_for_seller(
+    carrier: &str,
+    service: Option<&str>,
+    overrides: &BTreeMap<String, CarrierOverride>,
+    shipping: &ShippingSettings,
+) -> CarrierMapping {
+    let mut m = map_carrier(carrier, service, overrides);
+    if m.rule == Rule::Override {
+        return m;
+    }
+    let Some(row) = service.and_then(|s| shipping.from_wms(s)) else {
+        return m;
+    };
+    if let Some(method) = non_empty(row.shipping_method.as_deref()) {
+        m.shipping_method = Some(method);
+    }
+    if let Some(code) = non_empty(row.carrier_code.as_deref()) {
+        m.carrier_name = (code == OTHER).then(|| carrier.trim().to_string());
+        m.carrier_code = code;
+    }
+    m.rule = Rule::MethodTable;
+    m
 }
 
 #[cfg(test)]
@@ -642,5 +673,71 @@ mod tests {
             "royal mail/tracked 24"
         );
         assert_eq!(normalize(""), "");
+    }
+
+    #[test]
+    fn the_sellers_method_table_names_the_shipping_method_of_a_wms_code() {
+        use domain::shipping::MethodRow;
+        let shipping = ShippingSettings {
+            methods: vec![
+                MethodRow {
+                    amazon: "NEXT_DAY".into(),
+                    marketplace: None,
+                    wms: Some("RM-TRACKED-24".into()),
+                    shipping_method: Some("Tracked 24".into()),
+                    carrier_code: Some("Royal Mail".into()),
+                },
+                MethodRow {
+                    amazon: "STANDARD".into(),
+                    marketplace: None,
+                    wms: Some("ECO".into()),
+                    shipping_method: Some("Economy".into()),
+                    carrier_code: None,
+                },
+            ],
+            ..ShippingSettings::default()
+        };
+        let none = BTreeMap::new();
+        let m = map_for_seller("RM", Some("rm-tracked-24"), &none, &shipping);
+        assert_eq!(
+            (
+                m.carrier_code.as_str(),
+                m.shipping_method.as_deref(),
+                m.rule
+            ),
+            ("Royal Mail", Some("Tracked 24"), Rule::MethodTable)
+        );
+        // A carrier from the aliases keeps its code; the method comes from the table.
+        let m = map_for_seller("DHL", Some("ECO"), &none, &shipping);
+        assert_eq!(
+            (m.carrier_code.as_str(), m.shipping_method.as_deref()),
+            ("DHL", Some("Economy"))
+        );
+        // An unknown carrier mapped to a real code loses its Other name.
+        let m = map_for_seller("Kurier Müller", Some("RM-TRACKED-24"), &none, &shipping);
+        assert_eq!(
+            (m.carrier_code.as_str(), m.carrier_name),
+            ("Royal Mail", None)
+        );
+        // Codes the table does not know, and an explicit carrier override, win as before.
+        let m = map_for_seller("DHL", Some("Paket"), &none, &shipping);
+        assert_eq!(m.shipping_method.as_deref(), Some("Paket"));
+        let mut overrides = BTreeMap::new();
+        overrides.insert(
+            "DHL/ECO".to_string(),
+            CarrierOverride {
+                carrier_code: "DHL-Paket".into(),
+                shipping_method: None,
+            },
+        );
+        let m = map_for_seller("DHL", Some("ECO"), &overrides, &shipping);
+        assert_eq!(
+            (
+                m.carrier_code.as_str(),
+                m.shipping_method.as_deref(),
+                m.rule
+            ),
+            ("DHL-Paket", Some("ECO"), Rule::Override)
+        );
     }
 }

@@ -12,11 +12,13 @@ pub mod breaker;
 pub mod error;
 pub mod ids;
 pub mod operation;
+pub mod participations;
 pub mod pii;
 pub mod quota;
 pub mod region;
 pub mod retry;
 pub mod settings;
+pub mod shipping;
 pub mod time;
 
 pub use error::{DomainError, PortError};

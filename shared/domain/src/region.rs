@@ -142,14 +142,72 @@ pub const MARKETPLACES: &[Marketplace] = &[
         region: Region::Eu,
     },
     Marketplace {
+        id: "A33AVAJ2PDY3EV",
+        country: "TR",
+        region: Region::Eu,
+    },
+    Marketplace {
+        id: "A2VIGQ35RCS4UG",
+        country: "AE",
+        region: Region::Eu,
+    },
+    Marketplace {
+        id: "A17E79C6D8DWNP",
+        country: "SA",
+        region: Region::Eu,
+    },
+    Marketplace {
+        id: "ARBP9OOSHTCHU",
+        country: "EG",
+        region: Region::Eu,
+    },
+    Marketplace {
+        id: "A21TJRUUN4KGV",
+        country: "IN",
+        region: Region::Eu,
+    },
+    Marketplace {
+        id: "AE08WJ6YKNBMC",
+        country: "ZA",
+        region: Region::Eu,
+    },
+    Marketplace {
+        id: "A2Q3Y263D00KWC",
+        country: "BR",
+        region: Region::Na,
+    },
+    Marketplace {
         id: "A1VC38T7YXB528",
         country: "JP",
+        region: Region::Fe,
+    },
+    Marketplace {
+        id: "A39IBJ37TRP1C6",
+        country: "AU",
+        region: Region::Fe,
+    },
+    Marketplace {
+        id: "A19VAU5U5O7RUS",
+        country: "SG",
         region: Region::Fe,
     },
 ];
 
 pub fn known_marketplace(id: &MarketplaceId) -> Option<&'static Marketplace> {
     MARKETPLACES.iter().find(|m| m.id == id.as_str())
+}
+
+/// The marketplace of a country in a region (`GB` or `UK` for Amazon.co.uk),
+/// e.g. the marketplace a warehouse ships from when a seller's settings name
+/// no marketplace.
+pub fn marketplace_for_country(region: Region, country_code: &str) -> Option<&'static Marketplace> {
+    let country = match country_code.to_ascii_uppercase().as_str() {
+        "UK" => "GB".to_string(),
+        other => other.to_string(),
+    };
+    MARKETPLACES
+        .iter()
+        .find(|m| m.region == region && m.country == country)
 }
 
 #[cfg(test)]
@@ -179,7 +237,26 @@ mod tests {
     fn known_marketplaces_have_their_region() {
         let de = MarketplaceId::new("A1PA6795UKMFR9").unwrap();
         assert_eq!(known_marketplace(&de).unwrap().region, Region::Eu);
-        let unknown = MarketplaceId::new("A2Q3Y263D00KWC").unwrap();
+        let unknown = MarketplaceId::new("A2ZV50J4W1RKNI").unwrap();
         assert!(known_marketplace(&unknown).is_none());
+    }
+
+    #[test]
+    fn a_country_names_its_marketplace_in_the_region() {
+        assert_eq!(
+            marketplace_for_country(Region::Eu, "GB").unwrap().id,
+            "A1F83G8C2ARO7P"
+        );
+        assert_eq!(
+            marketplace_for_country(Region::Eu, "uk").unwrap().id,
+            "A1F83G8C2ARO7P"
+        );
+        assert_eq!(
+            marketplace_for_country(Region::Eu, "DE").unwrap().id,
+            "A1PA6795UKMFR9"
+        );
+        assert!(marketplace_for_country(Region::Na, "DE").is_none());
+        let ids: std::collections::BTreeSet<&str> = MARKETPLACES.iter().map(|m| m.id).collect();
+        assert_eq!(ids.len(), MARKETPLACES.len(), "ids are unique");
     }
 }

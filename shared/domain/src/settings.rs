@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::region::known_marketplace;
+use crate::shipping::ShippingSettings;
 use crate::{ClientCode, DomainError, MarketplaceId, Region, SellerId};
 
 /// Amazon's order fulfilment statuses (Orders API v2026-01-01 `FulfillmentStatus`).
@@ -138,6 +139,10 @@ pub struct SellerSettings {
     pub seller_id: SellerId,
     pub client_code: ClientCode,
     pub region: Region,
+    /// The marketplaces served; empty = every marketplace the seller
+    /// participates in (`getMarketplaceParticipations`, refreshed daily; see
+    /// [`crate::participations`]).
+    #[serde(default)]
     pub marketplaces: Vec<MarketplaceId>,
     /// Orders created before 00:00 of this date (in `time_zone`) are never pulled.
     pub order_start_date: NaiveDate,
@@ -154,6 +159,15 @@ pub struct SellerSettings {
     pub inventory: InventorySettings,
     #[serde(default)]
     pub carrier_overrides: BTreeMap<String, CarrierOverride>,
+    /// Shipping method table (Amazon service level ⇄ WMS service code), the
+    /// programs that must ship on Amazon-bought labels, the supply source.
+    #[serde(default)]
+    pub shipping: ShippingSettings,
+    /// The order message version the WMS reads (`shared/wms/CONTRACTS.md`):
+    /// 1 (the default, so existing integrations keep working) or 2 (adds the
+    /// mapped shipping method, Buy Shipping and line requirements).
+    #[serde(default = "first_version")]
+    pub order_message_version: u32,
     #[serde(default)]
     pub jobs: Jobs,
     #[serde(default)]
@@ -169,6 +183,13 @@ pub struct SellerSettings {
 fn utc() -> String {
     "UTC".to_string()
 }
+
+fn first_version() -> u32 {
+    1
+}
+
+/// The order message versions this code can send.
+pub const ORDER_MESSAGE_VERSIONS: [u32; 2] = [1, 2];
 
 pub fn default_statuses() -> Vec<OrderStatus> {
     vec![OrderStatus::Unshipped, OrderStatus::PartiallyShipped]
@@ -196,6 +217,8 @@ impl SellerSettings {
             order_statuses: default_statuses(),
             inventory: InventorySettings::default(),
             carrier_overrides: BTreeMap::new(),
+            shipping: ShippingSettings::default(),
+            order_message_version: first_version(),
             jobs: Jobs::default(),
             sandbox: false,
             refresh_token_secret: refresh_token_secret.into(),
@@ -207,9 +230,6 @@ impl SellerSettings {
     /// Checks what serde cannot: every message says what to change.
     pub fn validate(&self) -> Result<(), DomainError> {
         let bad = |m: String| Err(DomainError::Settings(m));
-        if self.marketplaces.is_empty() {
-            return bad("no marketplace ids: add at least one (e.g. A1PA6795UKMFR9 for DE)".into());
-        }
         if self.marketplaces.len() > 50 {
             return bad("more than 50 marketplace ids: Amazon accepts at most 50 per call".into());
         }
@@ -257,6 +277,13 @@ impl SellerSettings {
                 "refresh_token_secret is empty: give the name of the seller's secret".into(),
             );
         }
+        if !ORDER_MESSAGE_VERSIONS.contains(&self.order_message_version) {
+            return bad(format!(
+                "order_message_version {} is not one this connector sends: use 1 or 2 (shared/wms/CONTRACTS.md)",
+                self.order_message_version
+            ));
+        }
+        self.shipping.validate()?;
         Ok(())
     }
 
@@ -279,6 +306,21 @@ impl SellerSettings {
                 DomainError::Settings("order start date has no valid midnight".into())
             })?;
         Ok(local.with_timezone(&Utc))
+    }
+
+    /// Whether the seller is served in every marketplace it participates in
+    /// (no marketplace listed).
+    pub fn all_marketplaces(&self) -> bool {
+        self.marketplaces.is_empty()
+    }
+
+    /// The same settings serving `marketplaces` (the participations resolved
+    /// for a seller with none listed), for the rules that read the list.
+    pub fn with_marketplaces(&self, marketplaces: Vec<MarketplaceId>) -> SellerSettings {
+        SellerSettings {
+            marketplaces,
+            ..self.clone()
+        }
     }
 
     /// The WMS order number for an Amazon order id.
@@ -356,7 +398,6 @@ mod tests {
     fn validation_says_what_to_change() {
         type Mutation = fn(&mut SellerSettings);
         let cases: Vec<(Mutation, &str)> = vec![
-            (|s| s.marketplaces.clear(), "at least one"),
             (|s| s.region = Region::Na, "region EU, not NA"),
             (|s| s.time_zone = "Mars/Olympus".into(), "IANA"),
             (|s| s.order_prefix = "MG-".into(), "letters or digits"),
@@ -366,6 +407,11 @@ mod tests {
                 "never sent",
             ),
             (|s| s.refresh_token_secret = " ".into(), "secret"),
+            (|s| s.order_message_version = 3, "use 1 or 2"),
+            (
+                |s| s.shipping.buy_shipping_programs = vec!["NOPE".into()],
+                "order program",
+            ),
         ];
         for (mutate, expected) in cases {
             let mut s = seller();
@@ -373,6 +419,22 @@ mod tests {
             let err = s.validate().unwrap_err().to_string();
             assert!(err.contains(expected), "{err} should mention {expected}");
         }
+    }
+
+    #[test]
+    fn no_marketplace_means_all_of_them() {
+        let mut s = seller();
+        s.marketplaces.clear();
+        assert!(s.validate().is_ok(), "empty = every participation");
+        assert!(s.all_marketplaces());
+        let uk = MarketplaceId::new("A1F83G8C2ARO7P").unwrap();
+        let resolved = s.with_marketplaces(vec![uk.clone()]);
+        assert_eq!(resolved.marketplaces, [uk]);
+        assert_eq!(resolved.seller_id, s.seller_id);
+        let json = r#"{"seller_id":"A3EXAMPLESELLER","client_code":"ACME","region":"EU",
+            "order_start_date":"2026-03-01","refresh_token_secret":"s"}"#;
+        let parsed: SellerSettings = serde_json::from_str(json).unwrap();
+        assert!(parsed.marketplaces.is_empty() && parsed.validate().is_ok());
     }
 
     #[test]

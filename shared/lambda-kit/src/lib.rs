@@ -3,14 +3,16 @@
 //! (which honours `AWS_ENDPOINT_URL`, so moto needs no code change), and the
 //! SQS partial-batch helper ([`batch`]), the production wiring of the
 //! SP-API client's credentials ([`credentials`]), the EMF [`metrics`] every
-//! function writes, the [`audit!`] line shape, and the stable error types
-//! Lambda reports ([`error`]).
+//! function writes, the [`audit!`] line shape, the stable error types
+//! Lambda reports ([`error`]), and the seller's [`marketplaces`] (the
+//! participations refresh behind "default all").
 //!
 //! Business rules do not belong here; this crate must not depend on any job.
 
 pub mod batch;
 pub mod credentials;
 pub mod error;
+pub mod marketplaces;
 pub mod metrics;
 pub mod spapi_env;
 

@@ -134,10 +134,14 @@ pub enum Counter {
     LabelsFailed,
     /// any job: records our code sent to a dead-letter queue.
     DeadLettered,
+    /// shipment-confirm: a package of an order that had to ship on a Buy
+    /// Shipping label (e.g. Seller Fulfilled Prime) confirmed with another
+    /// carrier's label (sent to Amazon anyway, with a WARN).
+    BuyShippingBypassed,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 16] = [
+    pub const ALL: [Counter; 17] = [
         Counter::OrdersSeen,
         Counter::OrdersSent,
         Counter::CancellationsSent,
@@ -154,6 +158,7 @@ impl Counter {
         Counter::LabelsReplayed,
         Counter::LabelsFailed,
         Counter::DeadLettered,
+        Counter::BuyShippingBypassed,
     ];
 
     pub fn name(self) -> &'static str {
@@ -174,6 +179,7 @@ impl Counter {
             Counter::LabelsReplayed => "LabelsReplayed",
             Counter::LabelsFailed => "LabelsFailed",
             Counter::DeadLettered => "DeadLettered",
+            Counter::BuyShippingBypassed => "BuyShippingBypassed",
         }
     }
 }

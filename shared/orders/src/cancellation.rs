@@ -14,7 +14,7 @@ use domain::settings::OrderStatus;
 use domain::{AmazonOrderId, ClientCode, MarketplaceId, OrderItemId, SellerId, Sku};
 use serde::{Deserialize, Serialize};
 use spapi::models::orders::{Order, OrderItem};
-use wms::{CancelScope, CancelledLine, OrderCancelled, OrderCreated, OrderMessage, SchemaVersion};
+use wms::{CancelScope, CancelledLine, MessageVersion, OrderCancelled, OrderCreated, OrderMessage};
 
 /// What was sent to the WMS for one order, and what has been reported
 /// cancelled since. Holds no buyer data, so the ledger may keep it as long as
@@ -27,6 +27,10 @@ pub struct SentOrder {
     pub amazon_order_id: AmazonOrderId,
     pub marketplace_id: MarketplaceId,
     pub lines: Vec<SentLine>,
+    /// The programs that made Buy Shipping labels mandatory for this order
+    /// (empty: any carrier will do), for the shipment job's check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buy_shipping: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,7 +74,20 @@ impl SentOrder {
             amazon_order_id: created.amazon_order_id.clone(),
             marketplace_id: created.marketplace_id.clone(),
             lines,
+            buy_shipping: Vec::new(),
         }
+    }
+
+    /// The record, noting that the order had to ship on Buy Shipping labels
+    /// because of `reasons` (see [`crate::buy_shipping_reasons`]).
+    pub fn with_buy_shipping(mut self, reasons: Vec<String>) -> SentOrder {
+        self.buy_shipping = reasons;
+        self
+    }
+
+    /// Whether the order had to ship on a label bought through Amazon.
+    pub fn needs_buy_shipping(&self) -> bool {
+        !self.buy_shipping.is_empty()
     }
 
     /// Folds a sent `order.cancelled` or `order.cancel_requested` into the
@@ -152,7 +169,12 @@ fn line_state(line: &SentLine, now: Option<&OrderItem>, whole_order: bool) -> (u
 /// the order was never sent or nothing new is cancelled since the last report.
 /// Quantities are running totals, and the message id counts the cancelled
 /// units, so the same state of the order always yields the same message.
-pub fn cancellation(order: &Order, previously_sent: Option<&SentOrder>) -> Option<OrderMessage> {
+/// It is written in `version`, the one the seller's WMS reads now.
+pub fn cancellation(
+    order: &Order,
+    previously_sent: Option<&SentOrder>,
+    version: MessageVersion,
+) -> Option<OrderMessage> {
     let sent = previously_sent?;
     if order.order_id != sent.amazon_order_id.as_str() {
         return None;
@@ -198,7 +220,7 @@ pub fn cancellation(order: &Order, previously_sent: Option<&SentOrder>) -> Optio
         return None;
     }
     Some(OrderMessage::from(OrderCancelled {
-        schema: SchemaVersion,
+        schema: version,
         message_id: OrderCancelled::message_id_for(&sent.seller_id, &sent.amazon_order_id, total),
         seller_id: sent.seller_id.clone(),
         client_code: sent.client_code.clone(),
@@ -223,6 +245,7 @@ mod tests {
     use crate::to_order_message;
     use serde_json::{Value, json};
     use wms::Contract;
+    use wms::MessageVersion::V1;
 
     const ID: &str = "123-4567890-1234567";
 
@@ -268,12 +291,12 @@ mod tests {
     #[test]
     fn nothing_is_due_for_an_order_never_sent_or_unchanged() {
         let o = open_order(|_| {});
-        assert!(cancellation(&o, None).is_none());
+        assert!(cancellation(&o, None, V1).is_none());
         let record = sent(&o);
-        assert!(cancellation(&o, Some(&record)).is_none());
+        assert!(cancellation(&o, Some(&record), V1).is_none());
         // Amazon cancelled it, but it was never sent: the WMS never knew it.
         let gone = open_order(|v| v["fulfillment"]["fulfillmentStatus"] = json!("CANCELLED"));
-        assert!(cancellation(&gone, None).is_none());
+        assert!(cancellation(&gone, None, V1).is_none());
     }
 
     #[test]
@@ -286,7 +309,7 @@ mod tests {
                 item["fulfillment"]["quantityUnfulfilled"] = json!(0);
             }
         });
-        let message = cancellation(&now, Some(&record));
+        let message = cancellation(&now, Some(&record), V1);
         let c = cancelled(message.clone());
         assert_eq!(c.scope, CancelScope::Order);
         assert_eq!(
@@ -302,11 +325,19 @@ mod tests {
         let value = serde_json::to_value(message.as_ref().unwrap()).unwrap();
         Contract::OrderMessage.validate(&value).unwrap();
 
+        // A seller whose WMS reads version 2 gets it in version 2, same content.
+        let v2 = cancellation(&now, Some(&record), wms::MessageVersion::V2).unwrap();
+        assert_eq!(v2.version(), wms::MessageVersion::V2);
+        assert_eq!(v2.message_id(), c.message_id);
+        Contract::OrderMessage
+            .validate(&serde_json::to_value(&v2).unwrap())
+            .unwrap();
+
         // Asked again before it was recorded (a crash after sending): the same message.
-        assert_eq!(cancellation(&now, Some(&record)), message);
+        assert_eq!(cancellation(&now, Some(&record), V1), message);
         record.record(message.as_ref().unwrap());
         assert!(record.fully_cancelled());
-        assert!(cancellation(&now, Some(&record)).is_none());
+        assert!(cancellation(&now, Some(&record), V1).is_none());
     }
 
     #[test]
@@ -321,21 +352,21 @@ mod tests {
                 "cancellationRequest": { "requester": "BUYER", "cancelReason": "Changed mind about purchase" }
             });
         });
-        let first = cancellation(&one, Some(&record));
+        let first = cancellation(&one, Some(&record), V1);
         let c = cancelled(first.clone());
         assert_eq!(c.scope, CancelScope::Lines);
         assert_eq!(lines(&c), [("ECHO-DOT-4-CHARCOAL", 1, 1)]);
         assert_eq!(c.reason.as_deref(), Some("Changed mind about purchase"));
         assert!(c.message_id.ends_with(":cancelled:1"));
         record.record(first.as_ref().unwrap());
-        assert!(cancellation(&one, Some(&record)).is_none());
+        assert!(cancellation(&one, Some(&record), V1).is_none());
 
         // Then the second one, and the Fire TV: one message with the totals.
         let all_dots = open_order(|v| {
             v["orderItems"][0]["fulfillment"]["quantityUnfulfilled"] = json!(0);
             v["orderItems"][1]["fulfillment"]["quantityUnfulfilled"] = json!(0);
         });
-        let second = cancelled(cancellation(&all_dots, Some(&record)));
+        let second = cancelled(cancellation(&all_dots, Some(&record), V1));
         assert_eq!(
             lines(&second),
             [("ECHO-DOT-4-CHARCOAL", 2, 0), ("FIRE-TV-4K-2021", 1, 0)]
@@ -351,7 +382,7 @@ mod tests {
             v["orderItems"][0]["quantityOrdered"] = json!(1);
             v["orderItems"][0]["fulfillment"]["quantityUnfulfilled"] = json!(1);
         });
-        let c = cancelled(cancellation(&lowered, Some(&record)));
+        let c = cancelled(cancellation(&lowered, Some(&record), V1));
         assert_eq!(lines(&c), [("ECHO-DOT-4-CHARCOAL", 1, 1)]);
     }
 
@@ -363,7 +394,7 @@ mod tests {
             v["orderItems"][0]["fulfillment"]["quantityFulfilled"] = json!(1);
             v["orderItems"][0]["fulfillment"]["quantityUnfulfilled"] = json!(1);
         });
-        assert!(cancellation(&shipped, Some(&record)).is_none());
+        assert!(cancellation(&shipped, Some(&record), V1).is_none());
 
         // One shipped, then the other cancelled: one cancelled, nothing remains.
         let then_cancelled = open_order(|v| {
@@ -371,7 +402,7 @@ mod tests {
             v["orderItems"][0]["fulfillment"]["quantityFulfilled"] = json!(1);
             v["orderItems"][0]["fulfillment"]["quantityUnfulfilled"] = json!(0);
         });
-        let c = cancelled(cancellation(&then_cancelled, Some(&record)));
+        let c = cancelled(cancellation(&then_cancelled, Some(&record), V1));
         assert_eq!(lines(&c), [("ECHO-DOT-4-CHARCOAL", 1, 0)]);
     }
 
@@ -384,7 +415,7 @@ mod tests {
         });
         let record = sent(&at_send);
         assert_eq!(record.lines[0].quantity, 1);
-        assert!(cancellation(&at_send, Some(&record)).is_none());
+        assert!(cancellation(&at_send, Some(&record), V1).is_none());
     }
 
     #[test]
@@ -395,12 +426,12 @@ mod tests {
                 item.as_object_mut().unwrap().remove("fulfillment");
             }
         };
-        assert!(cancellation(&open_order(strip), Some(&record)).is_none());
+        assert!(cancellation(&open_order(strip), Some(&record), V1).is_none());
         let whole = open_order(|v| {
             strip(v);
             v["fulfillment"]["fulfillmentStatus"] = json!("CANCELLED");
         });
-        let c = cancelled(cancellation(&whole, Some(&record)));
+        let c = cancelled(cancellation(&whole, Some(&record), V1));
         assert_eq!(c.scope, CancelScope::Order);
         assert_eq!(
             lines(&c),

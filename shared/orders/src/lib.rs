@@ -28,7 +28,7 @@ pub use cancel_request::cancel_request;
 pub use cancellation::{SentLine, SentOrder, cancellation};
 pub use eligibility::{Eligibility, HoldReason, SkipReason, eligibility};
 pub use error::OrdersError;
-pub use mapping::{quantity_to_ship, to_order_message};
+pub use mapping::{buy_shipping_reasons, message_version, quantity_to_ship, to_order_message};
 
 #[cfg(test)]
 mod fixtures;

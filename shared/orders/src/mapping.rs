@@ -2,12 +2,13 @@
 //! BUYER, FULFILLMENT) as the WMS's `order.created` message.
 
 use domain::settings::SellerSettings;
+use domain::shipping::MappingSource;
 use domain::{AmazonOrderId, MarketplaceId, OrderItemId, Pii, Sku};
 use spapi::models::Money as AmazonMoney;
 use spapi::models::orders::{CustomerAddress, Order, OrderItem};
 use wms::{
-    Address, Buyer, Decimal, Money, OrderCreated, OrderFlags, OrderLine, OrderMessage,
-    SchemaVersion,
+    Address, BuyShipping, Buyer, Decimal, LineRequirements, MessageVersion, Money, OrderCreated,
+    OrderFlags, OrderLine, OrderMessage, ServiceMapping, Shipping,
 };
 
 use crate::OrdersError;
@@ -28,9 +29,70 @@ pub fn quantity_to_ship(item: &OrderItem) -> u32 {
     }
 }
 
+/// The order programs that make Buy Shipping labels mandatory for this
+/// seller (`shipping.buy_shipping_programs`, `PRIME` by default); empty when
+/// any carrier will do.
+pub fn buy_shipping_reasons(order: &Order, settings: &SellerSettings) -> Vec<String> {
+    settings.shipping.buy_shipping_reasons(&order.programs)
+}
+
+/// The version of the order message the seller's WMS reads (1 unless set).
+pub fn message_version(settings: &SellerSettings) -> MessageVersion {
+    MessageVersion::from_number(settings.order_message_version).unwrap_or_default()
+}
+
+/// `order.created` version 2's `shipping`: the mapped service and Buy Shipping.
+fn shipping(order: &Order, settings: &SellerSettings, marketplace: &MarketplaceId) -> Shipping {
+    let fulfillment = order.fulfillment.as_ref();
+    let level = fulfillment.and_then(|f| plain(&f.fulfillment_service_level));
+    let service = settings.shipping.to_wms(marketplace, level.as_deref());
+    let reasons = buy_shipping_reasons(order, settings);
+    let required = !reasons.is_empty();
+    Shipping {
+        service_level: service.service_level,
+        wms_service: service.code,
+        mapping: match service.source {
+            MappingSource::Seller => ServiceMapping::Seller,
+            MappingSource::Default => ServiceMapping::Default,
+            MappingSource::Unmapped => ServiceMapping::Unmapped,
+        },
+        buy_shipping: BuyShipping {
+            required,
+            reasons,
+            ship_by: required
+                .then(|| fulfillment?.ship_by_window.as_ref()?.latest_date_time)
+                .flatten(),
+            label_from: required
+                .then(|| {
+                    fulfillment?
+                        .label_printing_window
+                        .as_ref()?
+                        .earliest_date_time
+                })
+                .flatten(),
+        },
+    }
+}
+
+/// `order.created` version 2's `requirements` of a line (`None`: nothing).
+fn requirements(item: &OrderItem) -> Option<LineRequirements> {
+    let r = LineRequirements {
+        transparency_codes: item.transparency(),
+        serial_numbers: item.serial_numbers_required(),
+        shipping_constraints: item
+            .shipping_constraints()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+    };
+    (!r.is_empty()).then_some(r)
+}
+
 /// Maps an order that [`crate::eligibility`] said to send into the WMS's
-/// `order.created`, with the seller's order-number prefix. The message is
-/// checked against the WMS schema before it is returned.
+/// `order.created`, with the seller's order-number prefix, in the version
+/// the seller's WMS reads (version 2 adds the mapped shipping method, Buy
+/// Shipping and the lines' requirements). The message is checked against
+/// the WMS schema before it is returned.
 pub fn to_order_message(
     order: &Order,
     settings: &SellerSettings,
@@ -77,6 +139,8 @@ pub fn to_order_message(
         purchase_order_number: text(&b.buyer_purchase_order_number),
     });
 
+    let version = message_version(settings);
+    let v2 = version == MessageVersion::V2;
     let mut lines = Vec::new();
     for (n, item) in order.order_items.iter().enumerate() {
         let quantity = quantity_to_ship(item);
@@ -131,6 +195,7 @@ pub fn to_order_message(
             quantity_ordered: item.quantity_ordered.max(quantity),
             unit_price,
             line_price,
+            requirements: if v2 { requirements(item) } else { None },
         });
     }
     if lines.is_empty() {
@@ -142,8 +207,9 @@ pub fn to_order_message(
     let fulfillment = order.fulfillment.as_ref();
     let ship_by = fulfillment.and_then(|f| f.ship_by_window.as_ref());
     let deliver_by = fulfillment.and_then(|f| f.deliver_by_window.as_ref());
+    let shipping = v2.then(|| shipping(order, settings, &marketplace_id));
     let created = OrderCreated {
-        schema: SchemaVersion,
+        schema: version,
         message_id: OrderCreated::message_id_for(&settings.seller_id, &amazon_order_id),
         seller_id: settings.seller_id.clone(),
         client_code: settings.client_code.clone(),
@@ -168,6 +234,7 @@ pub fn to_order_message(
             .filter(|p| !p.trim().is_empty())
             .cloned()
             .collect(),
+        shipping,
         ship_to,
         buyer: buyer.filter(|b| !b.is_empty()),
         lines,
@@ -506,6 +573,140 @@ mod tests {
             mapped += 1;
         }
         assert!(mapped >= 8);
+    }
+
+    fn v2(mut s: SellerSettings) -> SellerSettings {
+        s.order_message_version = 2;
+        s
+    }
+
+    #[test]
+    fn version_1_is_unchanged_and_version_2_says_how_to_ship() {
+        let o = order("171-9876543-2109876");
+        let m = to_order_message(&o, &seller()).unwrap();
+        let c = created(&m);
+        assert_eq!(m.version(), MessageVersion::V1);
+        assert!(c.shipping.is_none() && c.lines[0].requirements.is_none());
+
+        let m = to_order_message(&o, &v2(seller())).unwrap();
+        assert_eq!(m.version(), MessageVersion::V2);
+        let shipping = created(&m).shipping.clone().unwrap();
+        assert_eq!(shipping.service_level.as_deref(), Some("STANDARD"));
+        assert_eq!(shipping.wms_service.as_deref(), Some("STANDARD"));
+        assert_eq!(shipping.mapping, ServiceMapping::Default);
+        // The model's PRIME order is Seller Fulfilled Prime: Buy Shipping by the ship-by date.
+        assert!(shipping.buy_shipping.required);
+        assert_eq!(shipping.buy_shipping.reasons, ["PRIME"]);
+        assert_eq!(
+            shipping.buy_shipping.ship_by,
+            Some(Utc.with_ymd_and_hms(2024, 12, 27, 23, 59, 59).unwrap())
+        );
+        let json: Value = serde_json::from_str(&m.to_json().unwrap()).unwrap();
+        assert_eq!(
+            json["shipping"]["buy_shipping"]["ship_by"],
+            "2024-12-27T23:59:59Z"
+        );
+    }
+
+    #[test]
+    fn the_sellers_table_maps_per_marketplace_and_unmapped_is_explicit() {
+        use domain::shipping::MethodRow;
+        let mut s = v2(seller());
+        s.shipping.methods = vec![
+            MethodRow {
+                amazon: "Standard".into(),
+                marketplace: Some(MarketplaceId::new("A2Q3Y263D00KWC").unwrap()),
+                wms: Some("CORREIOS-PAC".into()),
+                shipping_method: None,
+                carrier_code: None,
+            },
+            MethodRow {
+                amazon: "NEXT_DAY".into(),
+                marketplace: None,
+                wms: None,
+                shipping_method: None,
+                carrier_code: None,
+            },
+        ];
+        let m = to_order_message(&order("171-9876543-2109876"), &s).unwrap();
+        let shipping = created(&m).shipping.clone().unwrap();
+        assert_eq!(shipping.wms_service.as_deref(), Some("CORREIOS-PAC"));
+        assert_eq!(shipping.mapping, ServiceMapping::Seller);
+
+        let next_day = with("171-9876543-2109876", |v| {
+            v["fulfillment"]["fulfillmentServiceLevel"] = json!("NEXT_DAY");
+            v["programs"] = json!([]);
+        });
+        let m = to_order_message(&next_day, &s).unwrap();
+        let shipping = created(&m).shipping.clone().unwrap();
+        assert_eq!(shipping.mapping, ServiceMapping::Unmapped);
+        assert!(shipping.wms_service.is_none());
+        assert!(!shipping.buy_shipping.required && shipping.buy_shipping.ship_by.is_none());
+        let json: Value = serde_json::from_str(&m.to_json().unwrap()).unwrap();
+        assert_eq!(json["shipping"]["mapping"], "unmapped");
+        assert!(json["shipping"].get("wms_service").is_none());
+
+        let none = with("171-9876543-2109876", |v| {
+            v["fulfillment"]
+                .as_object_mut()
+                .unwrap()
+                .remove("fulfillmentServiceLevel");
+        });
+        let m = to_order_message(&none, &s).unwrap();
+        let shipping = created(&m).shipping.clone().unwrap();
+        assert_eq!(shipping.mapping, ServiceMapping::Unmapped);
+        assert!(shipping.service_level.is_none());
+    }
+
+    #[test]
+    fn lines_say_what_amazon_asks_of_them() {
+        // The model's order with a Transparency item and every shipping
+        // constraint, made open.
+        let o = with("123-4567890-1234567", |v| {
+            v["fulfillment"]["fulfillmentStatus"] = json!("UNSHIPPED");
+            for item in v["orderItems"].as_array_mut().unwrap() {
+                item["fulfillment"]["quantityFulfilled"] = json!(0);
+                item["fulfillment"]["quantityUnfulfilled"] = item["quantityOrdered"].clone();
+            }
+            v["orderItems"][1]["fulfillment"]["packing"] =
+                json!({"serialNumberRequirement": {"requirementType": "REQUIRED"}});
+        });
+        let m = to_order_message(&o, &v2(seller())).unwrap();
+        let lines = &created(&m).lines;
+        let first = lines[0].requirements.clone().unwrap();
+        assert!(first.transparency_codes && !first.serial_numbers);
+        assert_eq!(
+            first.shipping_constraints,
+            [
+                "PALLET_DELIVERY",
+                "CASH_ON_DELIVERY",
+                "SIGNATURE_CONFIRMATION",
+                "RECIPIENT_IDENTITY_VERIFICATION",
+                "RECIPIENT_AGE_VERIFICATION"
+            ]
+        );
+        let second = lines[1].requirements.clone().unwrap();
+        assert!(second.serial_numbers && !second.transparency_codes);
+        m.to_json().unwrap();
+    }
+
+    #[test]
+    fn every_model_example_maps_to_a_version_2_message_the_schema_accepts() {
+        for mut json in model_orders() {
+            json["fulfillment"]["fulfillmentStatus"] = json!("UNSHIPPED");
+            for item in json["orderItems"].as_array_mut().unwrap() {
+                let ordered = item["quantityOrdered"].clone();
+                item["fulfillment"]["quantityFulfilled"] = json!(0);
+                item["fulfillment"]["quantityUnfulfilled"] = ordered;
+            }
+            let o = parse(json);
+            let message = to_order_message(&o, &v2(seller()))
+                .unwrap_or_else(|e| panic!("order {}: {e}", o.order_id));
+            assert_eq!(
+                OrderMessage::parse(&message.to_json().unwrap()).unwrap(),
+                message
+            );
+        }
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod ledger;
 pub mod memory;
 pub mod notes;
 pub mod notifications;
+pub mod participations;
 pub mod replay;
 pub mod settings;
 pub mod shipments;
@@ -51,6 +52,7 @@ pub use notifications::{
     CoalescePlan, CoalesceState, Coalesced, DeliveryHealth, DestinationRecord, NotificationState,
     SubscriptionRecord,
 };
+pub use participations::ParticipationStore;
 pub use replay::{ReplayJournal, ReplayState};
 pub use settings::{SellerSummary, SettingsStore};
 pub use shipments::{

@@ -175,6 +175,10 @@ pub struct PackedItem {
     pub order_item_id: String,
     pub sku: String,
     pub quantity: u32,
+    /// Transparency codes of the units, as the WMS scanned them (product
+    /// codes, not buyer data).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transparency_codes: Vec<String>,
 }
 
 /// One package of an order.
@@ -193,6 +197,12 @@ pub struct PackageRecord {
     pub shipping_method: Option<String>,
     pub tracking_number: String,
     pub ship_date: DateTime<Utc>,
+    /// `shipFromSupplySourceId`: the message's, else the seller's setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_from_supply_source_id: Option<String>,
+    /// `codCollectionMethod` as the WMS sent it (Amazon takes it in JP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cod_collection_method: Option<String>,
     #[serde(flatten)]
     pub state: PackageState,
     /// The WMS message (no buyer data), kept until the package is confirmed
@@ -643,6 +653,23 @@ mod tests {
         DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()
     }
 
+    #[test]
+    fn records_written_before_the_confirmation_extras_still_load() {
+        let old = r#"{"package_id":"P1","reference_id":1,"payload_hash":"h",
+            "items":[{"order_item_id":"12345678901234","sku":"SKU","quantity":1}],
+            "carrier_code":"DHL","tracking_number":"T1","ship_date":"2026-09-01T14:00:00Z",
+            "state":"confirmed","at":"2026-09-01T14:00:00Z","via":"api"}"#;
+        let p: PackageRecord = serde_json::from_str(old).unwrap();
+        assert!(p.items[0].transparency_codes.is_empty());
+        assert!(p.ship_from_supply_source_id.is_none() && p.cod_collection_method.is_none());
+        let again = serde_json::to_value(&p).unwrap();
+        assert!(
+            again.get("ship_from_supply_source_id").is_none(),
+            "absent, not null"
+        );
+        assert!(again["items"][0].get("transparency_codes").is_none());
+    }
+
     fn package(id: &str, item: &str, quantity: u32, state: PackageState) -> PackageRecord {
         PackageRecord {
             package_id: id.into(),
@@ -652,12 +679,15 @@ mod tests {
                 order_item_id: item.into(),
                 sku: "SKU".into(),
                 quantity,
+                transparency_codes: Vec::new(),
             }],
             carrier_code: "DHL".into(),
             carrier_name: None,
             shipping_method: None,
             tracking_number: "T1".into(),
             ship_date: t(0),
+            ship_from_supply_source_id: None,
+            cod_collection_method: None,
             state,
             message: Some("{}".into()),
         }

@@ -12,7 +12,8 @@ use serde_json::Value;
 
 use crate::{ContractError, Violation};
 
-/// The one schema version this code reads and writes (`"schema": 1`).
+/// The schema version of the contracts that have only one (`"schema": 1`:
+/// the stock page and the label contract).
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// At most this many violations are reported for one message.
@@ -27,7 +28,8 @@ pub enum Contract {
     ShipmentMessage,
     /// The WMS stock endpoint's answer.
     StockPage,
-    /// Connector → WMS order queue: `order.cancel_requested` (issue 15).
+    /// Connector → WMS order queue: `order.cancel_requested` (issue 15; its
+    /// own schema file, so the order message's versions are unchanged).
     OrderCancelRequest,
 }
 
@@ -39,42 +41,75 @@ impl Contract {
         Contract::OrderCancelRequest,
     ];
 
-    /// The JSON Schema text, as shipped in `shared/wms/schemas/`.
-    pub fn schema_text(self) -> &'static str {
+    /// The schema versions of this contract, oldest first. Each version has
+    /// its own schema file; a message names its version in `"schema"`.
+    pub fn versions(self) -> &'static [u32] {
         match self {
-            Contract::OrderMessage => include_str!("../schemas/order-message.v1.json"),
-            Contract::ShipmentMessage => include_str!("../schemas/shipment-message.v1.json"),
-            Contract::StockPage => include_str!("../schemas/stock-page.v1.json"),
-            Contract::OrderCancelRequest => {
+            Contract::OrderMessage | Contract::ShipmentMessage => &[1, 2],
+            Contract::StockPage | Contract::OrderCancelRequest => &[1],
+        }
+    }
+
+    /// The JSON Schema text of `version`, as shipped in `shared/wms/schemas/`.
+    pub fn schema_text_of(self, version: u32) -> Option<&'static str> {
+        Some(match (self, version) {
+            (Contract::OrderMessage, 1) => include_str!("../schemas/order-message.v1.json"),
+            (Contract::OrderMessage, 2) => include_str!("../schemas/order-message.v2.json"),
+            (Contract::ShipmentMessage, 1) => include_str!("../schemas/shipment-message.v1.json"),
+            (Contract::ShipmentMessage, 2) => include_str!("../schemas/shipment-message.v2.json"),
+            (Contract::StockPage, 1) => include_str!("../schemas/stock-page.v1.json"),
+            (Contract::OrderCancelRequest, 1) => {
                 include_str!("../schemas/order-cancel-requested.v1.json")
             }
-        }
+            _ => return None,
+        })
     }
 
-    /// The schema's file name under `shared/wms/schemas/`.
-    pub fn schema_file(self) -> &'static str {
-        match self {
-            Contract::OrderMessage => "order-message.v1.json",
-            Contract::ShipmentMessage => "shipment-message.v1.json",
-            Contract::StockPage => "stock-page.v1.json",
-            Contract::OrderCancelRequest => "order-cancel-requested.v1.json",
-        }
+    /// The schema file name of `version` under `shared/wms/schemas/`.
+    pub fn schema_file_of(self, version: u32) -> String {
+        let name = match self {
+            Contract::OrderMessage => "order-message",
+            Contract::ShipmentMessage => "shipment-message",
+            Contract::StockPage => "stock-page",
+            Contract::OrderCancelRequest => "order-cancel-requested",
+        };
+        format!("{name}.v{version}.json")
     }
 
-    pub(crate) fn compiled(self) -> Result<&'static Validator, ContractError> {
-        static ORDER: LazyLock<Result<Validator, String>> =
-            LazyLock::new(|| compile(Contract::OrderMessage));
-        static SHIPMENT: LazyLock<Result<Validator, String>> =
-            LazyLock::new(|| compile(Contract::ShipmentMessage));
-        static STOCK: LazyLock<Result<Validator, String>> =
-            LazyLock::new(|| compile(Contract::StockPage));
-        static CANCEL_REQUEST: LazyLock<Result<Validator, String>> =
-            LazyLock::new(|| compile(Contract::OrderCancelRequest));
-        let compiled = match self {
-            Contract::OrderMessage => &*ORDER,
-            Contract::ShipmentMessage => &*SHIPMENT,
-            Contract::StockPage => &*STOCK,
-            Contract::OrderCancelRequest => &*CANCEL_REQUEST,
+    /// The newest schema's text.
+    pub fn schema_text(self) -> &'static str {
+        let newest = self.versions().last().copied().unwrap_or(SCHEMA_VERSION);
+        self.schema_text_of(newest).unwrap_or_default()
+    }
+
+    /// The newest schema's file name.
+    pub fn schema_file(self) -> String {
+        self.schema_file_of(self.versions().last().copied().unwrap_or(SCHEMA_VERSION))
+    }
+
+    pub(crate) fn compiled(self, version: u32) -> Result<&'static Validator, ContractError> {
+        type Compiled = LazyLock<Result<Validator, String>>;
+        static ORDER_1: Compiled = LazyLock::new(|| compile(Contract::OrderMessage, 1));
+        static ORDER_2: Compiled = LazyLock::new(|| compile(Contract::OrderMessage, 2));
+        static SHIPMENT_1: Compiled = LazyLock::new(|| compile(Contract::ShipmentMessage, 1));
+        static SHIPMENT_2: Compiled = LazyLock::new(|| compile(Contract::ShipmentMessage, 2));
+        static STOCK_1: Compiled = LazyLock::new(|| compile(Contract::StockPage, 1));
+        static CANCEL_REQUEST_1: Compiled =
+            LazyLock::new(|| compile(Contract::OrderCancelRequest, 1));
+        let compiled = match (self, version) {
+            (Contract::OrderMessage, 1) => &*ORDER_1,
+            (Contract::OrderMessage, 2) => &*ORDER_2,
+            (Contract::ShipmentMessage, 1) => &*SHIPMENT_1,
+            (Contract::ShipmentMessage, 2) => &*SHIPMENT_2,
+            (Contract::StockPage, 1) => &*STOCK_1,
+            (Contract::OrderCancelRequest, 1) => &*CANCEL_REQUEST_1,
+            _ => {
+                return Err(ContractError::UnsupportedVersion {
+                    contract: self,
+                    found: version.to_string(),
+                    supported: self.versions(),
+                });
+            }
         };
         compiled
             .as_ref()
@@ -84,11 +119,13 @@ impl Contract {
             })
     }
 
-    /// Checks a JSON value against this contract's schema (version first, so
-    /// a message from a newer WMS gets a clear "unsupported version").
+    /// Checks a JSON value against the schema of the version it names
+    /// (version first, so a message from a newer WMS gets a clear
+    /// "unsupported version"; no or a malformed `schema` is checked against
+    /// the oldest version, whose errors then name the field).
     pub fn validate(self, value: &Value) -> Result<(), ContractError> {
-        check_version(self, value)?;
-        let validator = self.compiled()?;
+        let version = check_version(self, value)?;
+        let validator = self.compiled(version)?;
         let mut violations: Vec<Violation> = validator
             .iter_errors(value)
             .map(|e| violation(&e))
@@ -156,25 +193,31 @@ impl fmt::Display for Contract {
     }
 }
 
-fn compile(contract: Contract) -> Result<Validator, String> {
-    let schema: Value =
-        serde_json::from_str(contract.schema_text()).map_err(|e| format!("not JSON: {e}"))?;
+fn compile(contract: Contract, version: u32) -> Result<Validator, String> {
+    let text = contract
+        .schema_text_of(version)
+        .ok_or_else(|| format!("no schema version {version}"))?;
+    let schema: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     jsonschema::options()
         .should_validate_formats(true)
         .build(&schema)
         .map_err(|e| e.to_string())
 }
 
-fn check_version(contract: Contract, value: &Value) -> Result<(), ContractError> {
+/// The version a message names (see [`Contract::validate`]).
+fn check_version(contract: Contract, value: &Value) -> Result<u32, ContractError> {
+    let versions = contract.versions();
+    let oldest = versions.first().copied().unwrap_or(SCHEMA_VERSION);
     match value.get("schema") {
-        Some(Value::Number(n)) if n.as_u64() != Some(u64::from(SCHEMA_VERSION)) => {
-            Err(ContractError::UnsupportedVersion {
+        Some(Value::Number(n)) => match n.as_u64().and_then(|v| u32::try_from(v).ok()) {
+            Some(v) if versions.contains(&v) => Ok(v),
+            _ => Err(ContractError::UnsupportedVersion {
                 contract,
                 found: n.to_string(),
-                supported: SCHEMA_VERSION,
-            })
-        }
-        _ => Ok(()),
+                supported: versions,
+            }),
+        },
+        _ => Ok(oldest),
     }
 }
 
@@ -314,6 +357,50 @@ fn serde_pointer(path: &serde_path_to_error::Path) -> String {
         }
     }
     pointer(&out)
+}
+
+/// The `"schema"` field of a contract with two versions (order and
+/// shipment messages): 1 or 2, kept so a message is answered in the
+/// version it came in and what it may carry is checked per version.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MessageVersion {
+    #[default]
+    V1,
+    V2,
+}
+
+impl MessageVersion {
+    pub fn number(self) -> u32 {
+        match self {
+            MessageVersion::V1 => 1,
+            MessageVersion::V2 => 2,
+        }
+    }
+
+    /// 1 or 2; `None` for any other number.
+    pub fn from_number(n: u32) -> Option<Self> {
+        match n {
+            1 => Some(MessageVersion::V1),
+            2 => Some(MessageVersion::V2),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for MessageVersion {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u32(self.number())
+    }
+}
+
+impl<'de> Deserialize<'de> for MessageVersion {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let n = u64::deserialize(deserializer)?;
+        u32::try_from(n)
+            .ok()
+            .and_then(MessageVersion::from_number)
+            .ok_or_else(|| serde::de::Error::custom("unsupported schema version"))
+    }
 }
 
 /// The `"schema"` field: always [`SCHEMA_VERSION`]; any other number is refused.

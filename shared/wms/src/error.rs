@@ -36,6 +36,21 @@ impl fmt::Display for Violations<'_> {
     }
 }
 
+/// `1 or 2`.
+struct Versions<'a>(&'a [u32]);
+
+impl fmt::Display for Versions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, v) in self.0.iter().enumerate() {
+            if n > 0 {
+                f.write_str(" or ")?;
+            }
+            write!(f, "{v}")?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ContractError {
     #[error(
@@ -49,13 +64,27 @@ pub enum ContractError {
     },
 
     #[error(
-        "{contract}: `/schema` is {found}, but this connector reads only schema version {supported}: send \"schema\": {supported} (see shared/wms/CONTRACTS.md)"
+        "{contract}: `/schema` is {found}, but this connector reads only schema version {}: send \"schema\" {} (see shared/wms/CONTRACTS.md)",
+        Versions(supported),
+        Versions(supported)
     )]
     UnsupportedVersion {
         contract: Contract,
         /// The version number the message carried (a number, never free text).
         found: String,
-        supported: u32,
+        supported: &'static [u32],
+    },
+
+    /// A field of a newer version in a message of an older one: refused
+    /// rather than ignored, so nothing the WMS sent is dropped silently.
+    #[error(
+        "{contract}: `{path}` is a field of schema version {needs}, but the message says \"schema\": {found}: send \"schema\": {needs} (see shared/wms/CONTRACTS.md)"
+    )]
+    NewerField {
+        contract: Contract,
+        path: String,
+        needs: u32,
+        found: u32,
     },
 
     #[error(

@@ -33,13 +33,13 @@ mod shipment;
 mod stock;
 
 pub use cancel_request::{CANCEL_REQUESTED, OrderCancelRequested, RequestedLine};
-pub use contract::{Contract, SCHEMA_VERSION, SchemaVersion};
+pub use contract::{Contract, MessageVersion, SCHEMA_VERSION, SchemaVersion};
 pub use error::{ContractError, Violation};
 pub use label::{LabelContractError, LabelRequest, LabelResponse};
 pub use money::{Decimal, Money};
 pub use order::{
-    Address, Buyer, CancelScope, CancelledLine, OrderCancelled, OrderCreated, OrderFlags,
-    OrderLine, OrderMessage,
+    Address, BuyShipping, Buyer, CancelScope, CancelledLine, LineRequirements, OrderCancelled,
+    OrderCreated, OrderFlags, OrderLine, OrderMessage, ServiceMapping, Shipping,
 };
 pub use shipment::{ShipmentLine, ShipmentMessage};
 pub use stock::{StockItem, StockPage};

@@ -8,7 +8,7 @@ use domain::{AmazonOrderId, ClientCode, MarketplaceId, OrderItemId, Pii, SellerI
 use serde::{Deserialize, Serialize};
 
 use crate::cancel_request::CANCEL_REQUESTED;
-use crate::{Contract, ContractError, Money, OrderCancelRequested, SchemaVersion};
+use crate::{Contract, ContractError, MessageVersion, Money, OrderCancelRequested};
 
 /// One message on the WMS order queue, tagged by `kind`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -71,6 +71,16 @@ impl OrderMessage {
         }
     }
 
+    /// The schema version the message is written in (a cancellation
+    /// request has only version 1, in its own schema).
+    pub fn version(&self) -> MessageVersion {
+        match self {
+            OrderMessage::Created(m) => m.schema,
+            OrderMessage::Cancelled(m) => m.schema,
+            OrderMessage::CancelRequested(_) => MessageVersion::V1,
+        }
+    }
+
     /// `order.created`, `order.cancelled` or `order.cancel_requested`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -117,7 +127,8 @@ impl OrderMessage {
 /// `order.created`: everything the warehouse needs to pick, pack and ship.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderCreated {
-    pub schema: SchemaVersion,
+    /// 1 or 2 (the seller's `order_message_version`).
+    pub schema: MessageVersion,
     /// [`OrderCreated::message_id_for`].
     pub message_id: String,
     pub seller_id: SellerId,
@@ -141,6 +152,9 @@ pub struct OrderCreated {
     pub flags: OrderFlags,
     /// Amazon's `programs` as sent (`PRIME`, `AMAZON_BUSINESS`, `AMAZON_EASY_SHIP`...).
     pub programs: Vec<String>,
+    /// Version 2 only (required there): how the order ships.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping: Option<Shipping>,
     pub ship_to: Address,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buyer: Option<Buyer>,
@@ -151,6 +165,66 @@ impl OrderCreated {
     /// `<seller id>:<amazon order id>:created`: one per order, forever.
     pub fn message_id_for(seller_id: &SellerId, amazon_order_id: &AmazonOrderId) -> String {
         format!("{seller_id}:{amazon_order_id}:created")
+    }
+}
+
+/// How an order ships (`order.created` version 2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shipping {
+    /// Amazon's service level category (`NEXT_DAY`...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_level: Option<String>,
+    /// The WMS's service code; absent exactly when `mapping` is `unmapped`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wms_service: Option<String>,
+    pub mapping: ServiceMapping,
+    pub buy_shipping: BuyShipping,
+}
+
+/// Where `wms_service` came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceMapping {
+    /// The seller's shipping method table.
+    Seller,
+    /// The connector's built-in table.
+    Default,
+    /// Nothing maps Amazon's service level: the WMS chooses.
+    Unmapped,
+}
+
+/// Whether the order must ship on a label bought through Amazon, and by when.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuyShipping {
+    pub required: bool,
+    /// The programs that require it (e.g. `PRIME`); present when required.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+    /// Amazon's latest ship date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_by: Option<DateTime<Utc>>,
+    /// No label can be printed before this time (Amazon's label printing window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_from: Option<DateTime<Utc>>,
+}
+
+/// What Amazon asks of one line (`order.created` version 2; absent when nothing).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineRequirements {
+    /// A Transparency code per unit must come back in the shipment message.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub transparency_codes: bool,
+    /// Amazon asks for the units' serial numbers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub serial_numbers: bool,
+    /// Mandatory carrier constraints (`SIGNATURE_CONFIRMATION`, `CASH_ON_DELIVERY`...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shipping_constraints: Vec<String>,
+}
+
+impl LineRequirements {
+    pub fn is_empty(&self) -> bool {
+        !self.transparency_codes && !self.serial_numbers && self.shipping_constraints.is_empty()
     }
 }
 
@@ -239,12 +313,16 @@ pub struct OrderLine {
     /// `unit_price × quantity`, exact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line_price: Option<Money>,
+    /// Version 2 only: what Amazon asks of this line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requirements: Option<LineRequirements>,
 }
 
 /// `order.cancelled`: what Amazon cancelled since the order was sent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderCancelled {
-    pub schema: SchemaVersion,
+    /// 1 or 2 (the seller's `order_message_version`).
+    pub schema: MessageVersion,
     /// [`OrderCancelled::message_id_for`].
     pub message_id: String,
     pub seller_id: SellerId,

@@ -5,6 +5,7 @@ use domain::{AmazonOrderId, ClientCode, MarketplaceId, OrderItemId, Pii, SellerI
 use serde_json::{Value, json};
 
 use super::*;
+use crate::order::{BuyShipping, LineRequirements, ServiceMapping, Shipping};
 
 const CONTRACTS_MD: &str = include_str!("../CONTRACTS.md");
 
@@ -31,26 +32,63 @@ fn documented_examples() -> Vec<(Contract, Value)> {
     out
 }
 
+/// Every (contract, version) and its schema.
+fn all_schemas() -> Vec<(Contract, u32, Value)> {
+    Contract::ALL
+        .iter()
+        .flat_map(|c| {
+            c.versions().iter().map(move |v| {
+                let text = c.schema_text_of(*v).expect("a schema per version");
+                (*c, *v, serde_json::from_str(text).unwrap())
+            })
+        })
+        .collect()
+}
+
 #[test]
 fn every_schema_compiles() {
-    for contract in Contract::ALL {
-        let schema: Value = serde_json::from_str(contract.schema_text()).unwrap();
+    for (contract, version, schema) in all_schemas() {
         assert_eq!(
             schema["$schema"], "https://json-schema.org/draft/2020-12/schema",
-            "{contract}"
+            "{contract} v{version}"
         );
-        assert!(contract.compiled().is_ok(), "{contract}");
+        assert!(
+            schema["$id"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!(":{version}")),
+            "{contract} v{version}"
+        );
+        assert!(contract.compiled(version).is_ok(), "{contract} v{version}");
+        // The file on disk is the embedded text.
+        let on_disk = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("schemas")
+                .join(contract.schema_file_of(version)),
+        )
+        .unwrap();
+        assert_eq!(Some(on_disk.as_str()), contract.schema_text_of(version));
     }
+    assert_eq!(
+        Contract::OrderMessage.schema_file(),
+        "order-message.v2.json"
+    );
 }
 
 #[test]
 fn every_documented_example_is_accepted_and_parses() {
     let examples = documented_examples();
     for contract in Contract::ALL {
-        assert!(
-            examples.iter().filter(|(c, _)| *c == contract).count() >= 2,
-            "CONTRACTS.md should show at least two {contract} examples"
-        );
+        for version in contract.versions() {
+            assert!(
+                examples
+                    .iter()
+                    .filter(|(c, v)| *c == contract && v["schema"] == *version)
+                    .count()
+                    >= 2,
+                "CONTRACTS.md should show at least two {contract} examples of version {version}"
+            );
+        }
     }
     for (contract, value) in examples {
         contract
@@ -189,8 +227,8 @@ fn shipment_refusals_name_the_field_and_the_rule() {
         ),
         (|v| v["lines"] = json!({}), "`/lines` must be of type array"),
         (
-            |v| v["schema"] = json!(2),
-            "`/schema` is 2, but this connector reads only schema version 1",
+            |v| v["schema"] = json!(3),
+            "`/schema` is 3, but this connector reads only schema version 1 or 2",
         ),
         (|v| v["schema"] = json!("1"), "`/schema` must be 1"),
     ];
@@ -317,7 +355,7 @@ fn stock_page_refusals_name_the_field_and_the_rule() {
         ),
         (
             |v| v["schema"] = json!(3),
-            "`/schema` is 3, but this connector reads only schema version 1",
+            "`/schema` is 3, but this connector reads only schema version 1: send",
         ),
     ];
     for (mutate, expected) in cases {
@@ -336,7 +374,7 @@ fn created() -> OrderCreated {
         currency: "EUR".into(),
     };
     OrderCreated {
-        schema: SchemaVersion,
+        schema: MessageVersion::V1,
         message_id: OrderCreated::message_id_for(&seller, &order),
         seller_id: seller,
         client_code: ClientCode::new("ACME").unwrap(),
@@ -354,6 +392,7 @@ fn created() -> OrderCreated {
             ..OrderFlags::default()
         },
         programs: vec!["PRIME".into()],
+        shipping: None,
         ship_to: Address {
             name: Pii::new("Erika Mustermann".into()),
             company_name: None,
@@ -384,6 +423,7 @@ fn created() -> OrderCreated {
             quantity_ordered: 2,
             line_price: unit.times(2),
             unit_price: Some(unit),
+            requirements: None,
         }],
     }
 }
@@ -409,7 +449,7 @@ fn what_we_send_validates_against_our_own_schema_and_round_trips() {
 
     let c = created();
     let cancelled = OrderMessage::from(OrderCancelled {
-        schema: SchemaVersion,
+        schema: MessageVersion::V1,
         message_id: OrderCancelled::message_id_for(&c.seller_id, &c.amazon_order_id, 2),
         seller_id: c.seller_id,
         client_code: c.client_code,
@@ -490,11 +530,8 @@ fn every_pattern_in_our_schemas_is_explained_in_words() {
         }
     }
     let mut all = Vec::new();
-    for contract in Contract::ALL {
-        patterns(
-            &serde_json::from_str(contract.schema_text()).unwrap(),
-            &mut all,
-        );
+    for (_, _, schema) in all_schemas() {
+        patterns(&schema, &mut all);
     }
     assert!(all.len() > 10);
     for p in all {
@@ -636,5 +673,193 @@ fn cancel_request_refusals_name_the_field() {
             .to_string();
         assert!(err.contains(expected), "{err}\n  should contain {expected}");
         assert!(err.contains("order cancellation request"), "{err}");
+    }
+}
+
+fn created_v2() -> OrderCreated {
+    let mut c = created();
+    c.schema = MessageVersion::V2;
+    c.shipping = Some(Shipping {
+        service_level: Some("NEXT_DAY".into()),
+        wms_service: Some("DHL-EXPRESS".into()),
+        mapping: ServiceMapping::Seller,
+        buy_shipping: BuyShipping {
+            required: true,
+            reasons: vec!["PRIME".into()],
+            ship_by: c.latest_ship_date,
+            label_from: None,
+        },
+    });
+    c.lines[0].requirements = Some(LineRequirements {
+        transparency_codes: true,
+        serial_numbers: false,
+        shipping_constraints: vec!["SIGNATURE_CONFIRMATION".into()],
+    });
+    c
+}
+
+#[test]
+fn version_2_carries_the_shipping_method_and_line_requirements() {
+    let message = OrderMessage::from(created_v2());
+    let text = message.to_json().unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["schema"], 2);
+    assert_eq!(v["shipping"]["wms_service"], "DHL-EXPRESS");
+    assert_eq!(v["shipping"]["mapping"], "seller");
+    assert_eq!(v["shipping"]["buy_shipping"]["required"], true);
+    assert_eq!(
+        v["shipping"]["buy_shipping"]["ship_by"],
+        "2026-09-02T21:59:59Z"
+    );
+    assert_eq!(v["lines"][0]["requirements"]["transparency_codes"], true);
+    assert!(
+        v["lines"][0]["requirements"]
+            .get("serial_numbers")
+            .is_none(),
+        "false is left out"
+    );
+    assert_eq!(OrderMessage::parse(&text).unwrap(), message);
+    assert_eq!(message.version(), MessageVersion::V2);
+
+    // Version 1 cannot carry them: the v1 schema catches a mapping bug.
+    let mut v1 = created_v2();
+    v1.schema = MessageVersion::V1;
+    let err = OrderMessage::from(v1).to_json().unwrap_err().to_string();
+    assert!(err.contains("`shipping`"), "{err}");
+    assert!(err.contains("`requirements`"), "{err}");
+
+    // Version 2 requires `shipping`.
+    let mut bare = created_v2();
+    bare.shipping = None;
+    let err = OrderMessage::from(bare).to_json().unwrap_err().to_string();
+    assert!(err.contains("`/shipping` is required"), "{err}");
+}
+
+#[test]
+fn unmapped_is_explicit_and_consistent() {
+    type Case = (fn(&mut Shipping), Option<&'static str>);
+    let cases: Vec<Case> = vec![
+        (
+            |s| {
+                s.mapping = ServiceMapping::Unmapped;
+                s.wms_service = None;
+            },
+            None,
+        ),
+        (
+            |s| s.mapping = ServiceMapping::Unmapped,
+            Some("`/shipping`"),
+        ),
+        (
+            |s| s.wms_service = None,
+            Some("`/shipping/wms_service` is required"),
+        ),
+        (
+            |s| s.buy_shipping.reasons.clear(),
+            Some("`/shipping/buy_shipping/reasons` is required"),
+        ),
+        (
+            |s| {
+                s.buy_shipping.required = false;
+            },
+            Some("`/shipping/buy_shipping`"),
+        ),
+        (
+            |s| {
+                s.buy_shipping = BuyShipping::default();
+            },
+            None,
+        ),
+    ];
+    for (n, (change, expected)) in cases.into_iter().enumerate() {
+        let mut c = created_v2();
+        change(c.shipping.as_mut().unwrap());
+        let result = OrderMessage::from(c).to_json();
+        match (result, expected) {
+            (Ok(_), None) => {}
+            (Err(e), Some(text)) => {
+                assert!(e.to_string().contains(text), "case {n}: {e}")
+            }
+            (Ok(t), Some(text)) => panic!("case {n}: accepted, expected {text}: {t}"),
+            (Err(e), None) => panic!("case {n}: refused: {e}"),
+        }
+    }
+}
+
+#[test]
+fn shipment_version_2_adds_supply_source_cod_and_transparency_codes() {
+    let mut v = shipment();
+    v["schema"] = json!(2);
+    v["ship_from_supply_source_id"] = json!("057d3fcc-b750-419f-bbcd-4d340c60c430");
+    v["cod_collection_method"] = json!("DirectPayment");
+    v["lines"][0]["transparency_codes"] = json!(["AZ:ONE", "AZ:TWO"]);
+    let m = ShipmentMessage::parse(&v.to_string()).unwrap();
+    assert_eq!(m.schema, MessageVersion::V2);
+    assert_eq!(
+        m.ship_from_supply_source_id.as_deref(),
+        Some("057d3fcc-b750-419f-bbcd-4d340c60c430")
+    );
+    assert_eq!(m.lines[0].transparency_codes, ["AZ:ONE", "AZ:TWO"]);
+    let back: Value = serde_json::from_str(&m.to_json().unwrap()).unwrap();
+    assert_eq!(
+        back["lines"][0]["transparency_codes"],
+        v["lines"][0]["transparency_codes"]
+    );
+
+    // A version 1 message with a version 2 field is refused, not ignored.
+    for (field, path) in [
+        (
+            "ship_from_supply_source_id",
+            "`/ship_from_supply_source_id`",
+        ),
+        ("cod_collection_method", "`/cod_collection_method`"),
+        ("transparency_codes", "`/lines/0/transparency_codes`"),
+    ] {
+        let mut v1 = v.clone();
+        v1["schema"] = json!(1);
+        for other in ["ship_from_supply_source_id", "cod_collection_method"] {
+            if other != field {
+                v1.as_object_mut().unwrap().remove(other);
+            }
+        }
+        if field != "transparency_codes" {
+            v1["lines"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("transparency_codes");
+        }
+        let err = ShipmentMessage::parse(&v1.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(path), "{err}");
+        assert!(err.contains("send \"schema\": 2"), "{err}");
+        assert!(!err.contains("057d3fcc"), "no values: {err}");
+    }
+
+    let parse = |s: &str| ShipmentMessage::parse(s).map(|_| ());
+    type Case = (fn(&mut Value), &'static str);
+    let cases: Vec<Case> = vec![
+        (
+            |v| v["cod_collection_method"] = json!("Cash"),
+            "`/cod_collection_method` must be one of",
+        ),
+        (
+            |v| v["lines"][0]["transparency_codes"] = json!([]),
+            "`/lines/0/transparency_codes` must have at least 1 item",
+        ),
+        (
+            |v| v["lines"][0]["transparency_codes"] = json!([" AZ"]),
+            "`/lines/0/transparency_codes/0` must not start or end with spaces",
+        ),
+        (
+            |v| v["ship_from_supply_source_id"] = json!("has space"),
+            "`/ship_from_supply_source_id` must be printable ASCII",
+        ),
+    ];
+    for (mutate, expected) in cases {
+        let mut m = v.clone();
+        mutate(&mut m);
+        let err = parse(&m.to_string()).expect_err(expected).to_string();
+        assert!(err.contains(expected), "{err}\n  should contain {expected}");
     }
 }

@@ -140,6 +140,12 @@ impl StoredOrder {
             if let Some(w) = self.deliver_by {
                 f.insert("deliverByWindow".into(), window_json(w));
             }
+            if let Some(t) = self.label_printing_earliest {
+                f.insert(
+                    "labelPrintingWindow".into(),
+                    json!({ "earliestDateTime": iso(t) }),
+                );
+            }
             o.insert("fulfillment".into(), Value::Object(f));
         }
         let items: Vec<Value> = self.items.iter().map(|i| item_json(i, inc)).collect();
@@ -196,6 +202,9 @@ fn item_json(i: &StoredItem, inc: Included) -> Value {
     let mut m = Map::new();
     m.insert("orderItemId".into(), json!(i.id));
     m.insert("quantityOrdered".into(), json!(i.quantity));
+    if !i.programs.is_empty() {
+        m.insert("programs".into(), json!(i.programs));
+    }
     m.insert(
         "product".into(),
         json!({
@@ -236,10 +245,19 @@ fn item_json(i: &StoredItem, inc: Included) -> Value {
         }
         m.insert("cancellation".into(), Value::Object(cm));
     }
-    m.insert(
-        "fulfillment".into(),
-        json!({ "quantityFulfilled": i.shipped, "quantityUnfulfilled": i.open() }),
-    );
+    let mut f = json!({ "quantityFulfilled": i.shipped, "quantityUnfulfilled": i.open() });
+    if inc.fulfillment && i.serial_number_required {
+        f["packing"] = json!({ "serialNumberRequirement": { "requirementType": "REQUIRED" } });
+    }
+    if inc.fulfillment && !i.shipping_constraints.is_empty() {
+        let constraints: Map<String, Value> = i
+            .shipping_constraints
+            .iter()
+            .map(|c| (c.clone(), json!("MANDATORY")))
+            .collect();
+        f["shipping"] = json!({ "shippingConstraints": constraints });
+    }
+    m.insert("fulfillment".into(), f);
     Value::Object(m)
 }
 
@@ -255,7 +273,13 @@ fn package_json(p: &Package) -> Value {
     let items: Vec<Value> = p
         .items
         .iter()
-        .map(|(id, q)| json!({ "orderItemId": id, "quantity": q }))
+        .map(|(id, q)| {
+            let mut item = json!({ "orderItemId": id, "quantity": q });
+            if let Some(codes) = p.transparency_codes.get(id).filter(|c| !c.is_empty()) {
+                item["transparencyCodes"] = json!(codes);
+            }
+            item
+        })
         .collect();
     m.insert("packageItems".into(), Value::Array(items));
     Value::Object(m)

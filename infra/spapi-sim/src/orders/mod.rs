@@ -18,7 +18,7 @@ pub use spec::{
     AddressSpec, BuyerSpec, CancelParty, CancelSpec, FulfilledBy, ItemSpec, OrderSpec, ShipItem,
     ShipSpec, TimeWindow, parse_status,
 };
-use spec::{PROGRAMS, SERVICE_LEVELS};
+use spec::{ITEM_PROGRAMS, PROGRAMS, SERVICE_LEVELS, SHIPPING_CONSTRAINTS};
 
 #[derive(Clone, Debug)]
 struct Cancellation {
@@ -40,9 +40,16 @@ struct StoredItem {
     shipped: u32,
     cancelled: u32,
     cancellation: Option<Cancellation>,
+    programs: Vec<String>,
+    serial_number_required: bool,
+    shipping_constraints: Vec<String>,
 }
 
 impl StoredItem {
+    fn transparency(&self) -> bool {
+        self.programs.iter().any(|p| p == "TRANSPARENCY")
+    }
+
     fn open(&self) -> u32 {
         self.quantity - self.shipped - self.cancelled
     }
@@ -56,6 +63,23 @@ struct Package {
     tracking_number: String,
     shipping_service: Option<String>,
     items: Vec<(String, u32)>,
+    /// Transparency codes per order item id.
+    transparency_codes: std::collections::BTreeMap<String, Vec<String>>,
+    supply_source: Option<String>,
+    cod_collection_method: Option<String>,
+}
+
+/// One confirmed package as control shows it (what Amazon was told).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PackageView {
+    pub reference_id: String,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub shipping_service: Option<String>,
+    /// (order item id, quantity, transparency codes)
+    pub items: Vec<(String, u32, Vec<String>)>,
+    pub supply_source: Option<String>,
+    pub cod_collection_method: Option<String>,
 }
 
 /// A stored order and its life cycle.
@@ -72,6 +96,7 @@ pub struct StoredOrder {
     recipient: Option<AddressSpec>,
     ship_by: Option<TimeWindow>,
     deliver_by: Option<TimeWindow>,
+    label_printing_earliest: Option<DateTime<Utc>>,
     service_level: String,
     items: Vec<StoredItem>,
     packages: Vec<Package>,
@@ -166,6 +191,26 @@ impl StoredOrder {
             {
                 return Err(invalid(format!("order {id}: duplicate item {}", it.sku)));
             }
+            if let Some(p) = it
+                .programs
+                .iter()
+                .find(|p| !ITEM_PROGRAMS.contains(&p.as_str()))
+            {
+                return Err(invalid(format!(
+                    "item {}: unknown item program {p}",
+                    it.sku
+                )));
+            }
+            if let Some(c) = it
+                .shipping_constraints
+                .iter()
+                .find(|c| !SHIPPING_CONSTRAINTS.contains(&c.as_str()))
+            {
+                return Err(invalid(format!(
+                    "item {}: unknown shipping constraint {c}",
+                    it.sku
+                )));
+            }
             items.push(StoredItem {
                 id: item_id,
                 title: it
@@ -179,6 +224,9 @@ impl StoredOrder {
                 shipped: 0,
                 cancelled: 0,
                 cancellation: None,
+                programs: it.programs,
+                serial_number_required: it.serial_number_required,
+                shipping_constraints: it.shipping_constraints,
             });
         }
         let mut order = StoredOrder {
@@ -193,6 +241,7 @@ impl StoredOrder {
             recipient: spec.recipient,
             ship_by: spec.ship_by,
             deliver_by: spec.deliver_by,
+            label_printing_earliest: spec.label_printing_earliest,
             service_level,
             items,
             packages: Vec::new(),
@@ -338,6 +387,9 @@ impl StoredOrder {
                     .iter()
                     .map(|(n, q)| (self.items[*n].id.clone(), *q))
                     .collect(),
+                transparency_codes: Default::default(),
+                supply_source: None,
+                cod_collection_method: None,
             });
         }
         self.settle();
@@ -397,6 +449,32 @@ impl StoredOrder {
         self.settle();
         self.bump(now);
         Ok(())
+    }
+
+    /// The confirmed packages, as control shows them.
+    pub fn package_views(&self) -> Vec<PackageView> {
+        self.packages
+            .iter()
+            .map(|p| PackageView {
+                reference_id: p.reference_id.clone(),
+                carrier: p.carrier.clone(),
+                tracking_number: p.tracking_number.clone(),
+                shipping_service: p.shipping_service.clone(),
+                items: p
+                    .items
+                    .iter()
+                    .map(|(id, q)| {
+                        (
+                            id.clone(),
+                            *q,
+                            p.transparency_codes.get(id).cloned().unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+                supply_source: p.supply_source.clone(),
+                cod_collection_method: p.cod_collection_method.clone(),
+            })
+            .collect()
     }
 
     /// The status the quantities imply once nothing is open.

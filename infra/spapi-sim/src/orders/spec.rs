@@ -127,7 +127,30 @@ pub struct ItemSpec {
     /// A decimal string, e.g. `"19.99"`.
     pub unit_price: String,
     pub currency: String,
+    /// Item programs (`TRANSPARENCY`: a code per unit must come with the
+    /// shipment confirmation; `SUBSCRIBE_AND_SAVE`).
+    #[serde(default)]
+    pub programs: Vec<String>,
+    /// `fulfillment.packing.serialNumberRequirement` is `REQUIRED`.
+    #[serde(default)]
+    pub serial_number_required: bool,
+    /// Mandatory shipping constraints, by the model's names
+    /// (`signatureConfirmation`, `cashOnDelivery`...).
+    #[serde(default)]
+    pub shipping_constraints: Vec<String>,
 }
+
+/// Item `programs` values the model lists.
+pub(super) const ITEM_PROGRAMS: &[&str] = &["TRANSPARENCY", "SUBSCRIBE_AND_SAVE"];
+
+/// `ItemShippingConstraints` properties of the model.
+pub(super) const SHIPPING_CONSTRAINTS: &[&str] = &[
+    "palletDelivery",
+    "cashOnDelivery",
+    "signatureConfirmation",
+    "recipientIdentityVerification",
+    "recipientAgeVerification",
+];
 
 fn default_asin() -> String {
     "B000SIM000".to_string()
@@ -147,6 +170,9 @@ impl ItemSpec {
             quantity,
             unit_price: unit_price.to_string(),
             currency: currency.to_string(),
+            programs: Vec::new(),
+            serial_number_required: false,
+            shipping_constraints: Vec::new(),
         }
     }
 }
@@ -171,6 +197,8 @@ pub struct OrderSpec {
     pub deliver_by: Option<TimeWindow>,
     /// Defaults to `STANDARD`.
     pub fulfillment_service_level: Option<String>,
+    /// `fulfillment.labelPrintingWindow.earliestDateTime`.
+    pub label_printing_earliest: Option<DateTime<Utc>>,
     pub items: Vec<ItemSpec>,
 }
 

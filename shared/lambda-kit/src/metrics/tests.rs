@@ -136,6 +136,7 @@ fn the_documents_are_valid_json_with_the_members_the_directives_name() {
             "LabelsReplayed",
             "LabelsFailed",
             "DeadLettered",
+            "BuyShippingBypassed",
         ]
     );
     let jobs: Vec<&str> = Job::ALL.iter().map(|j| j.as_str()).collect();

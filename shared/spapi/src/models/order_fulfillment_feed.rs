@@ -36,7 +36,16 @@ pub struct FulfillmentItem {
     /// `AmazonOrderItemCode` (14 digits in the XSD).
     pub order_item_id: String,
     pub quantity: u32,
+    /// `TransparencyCode`, at most [`MAX_TRANSPARENCY_CODES`] per item.
+    pub transparency_codes: Vec<String>,
 }
+
+/// `TransparencyCode` occurs at most 10 times per `Item` (XSD); a package
+/// with more goes through `confirmShipment`, which has no such limit.
+pub const MAX_TRANSPARENCY_CODES: usize = 10;
+
+/// `CODCollectionMethod`'s only value (XSD enumeration).
+pub const COD_DIRECT_PAYMENT: &str = "DirectPayment";
 
 /// One `Message` with its `OrderFulfillment`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,7 +60,14 @@ pub struct FulfillmentMessage {
     pub carrier: FeedCarrier,
     pub shipping_method: Option<String>,
     pub tracking_number: String,
+    /// `CODCollectionMethod` (`DirectPayment`; Amazon takes it in JP).
+    pub cod_collection_method: Option<String>,
     pub items: Vec<FulfillmentItem>,
+    /// `ShipFromSupplySourceId`. Amazon added it to OrderFulfillment.xsd in
+    /// May 2024 (after the 2020 copy in `shared/amazon/xsd`); it is written
+    /// last in `OrderFulfillment`, after the items, where the XSD's
+    /// additions go.
+    pub ship_from_supply_source_id: Option<String>,
 }
 
 /// Why a message cannot go into the feed (the field names the XSD element).
@@ -124,7 +140,33 @@ impl FulfillmentMessage {
             string("ShippingMethod", m)?;
         }
         string("ShipperTrackingNumber", &self.tracking_number)?;
+        if let Some(cod) = &self.cod_collection_method
+            && cod != COD_DIRECT_PAYMENT
+        {
+            return Err(FeedXmlError::Shape {
+                element: "CODCollectionMethod",
+                expected: "DirectPayment",
+            });
+        }
+        if let Some(id) = &self.ship_from_supply_source_id
+            && id.trim().is_empty()
+        {
+            return Err(FeedXmlError::Empty {
+                element: "ShipFromSupplySourceId",
+            });
+        }
         for item in &self.items {
+            if item.transparency_codes.len() > MAX_TRANSPARENCY_CODES {
+                return Err(FeedXmlError::Shape {
+                    element: "TransparencyCode",
+                    expected: "at most 10 per item",
+                });
+            }
+            if item.transparency_codes.iter().any(|c| c.trim().is_empty()) {
+                return Err(FeedXmlError::Empty {
+                    element: "TransparencyCode",
+                });
+            }
             if item.order_item_id.len() != 14
                 || !item.order_item_id.bytes().all(|b| b.is_ascii_digit())
             {
@@ -220,11 +262,20 @@ pub fn envelope(
         }
         x.leaf("ShipperTrackingNumber", m.tracking_number.trim())?;
         x.end("FulfillmentData")?;
+        if let Some(cod) = &m.cod_collection_method {
+            x.leaf("CODCollectionMethod", cod)?;
+        }
         for item in &m.items {
             x.start("Item")?;
             x.leaf("AmazonOrderItemCode", &item.order_item_id)?;
             x.leaf("Quantity", &item.quantity.to_string())?;
+            for code in &item.transparency_codes {
+                x.leaf("TransparencyCode", code.trim())?;
+            }
             x.end("Item")?;
+        }
+        if let Some(id) = &m.ship_from_supply_source_id {
+            x.leaf("ShipFromSupplySourceId", id.trim())?;
         }
         x.end("OrderFulfillment")?;
         x.end("Message")?;
@@ -427,11 +478,41 @@ mod tests {
             carrier: FeedCarrier::Code("DHL".into()),
             shipping_method: Some("Paket & more".into()),
             tracking_number: "00340434161234567890".into(),
+            cod_collection_method: None,
             items: vec![FulfillmentItem {
                 order_item_id: "12345678901234".into(),
                 quantity: 2,
+                transparency_codes: Vec::new(),
             }],
+            ship_from_supply_source_id: None,
         }
+    }
+
+    #[test]
+    fn confirmation_extras_go_where_the_schema_puts_them() {
+        let mut m = message(1);
+        m.cod_collection_method = Some(COD_DIRECT_PAYMENT.into());
+        m.items[0].transparency_codes = vec!["AZ:TPC1".into(), "AZ:TPC2".into()];
+        m.ship_from_supply_source_id = Some("057d3fcc-b750-419f-bbcd-4d340c60c430".into());
+        let xml = String::from_utf8(envelope("A3EXAMPLESELLER", &[m]).unwrap()).unwrap();
+        let at = |needle: &str| {
+            xml.find(needle)
+                .unwrap_or_else(|| panic!("{needle} in\n{xml}"))
+        };
+        // FulfillmentData, CODCollectionMethod, Item (Quantity, codes), supply source.
+        assert!(at("</FulfillmentData>") < at("<CODCollectionMethod>DirectPayment"));
+        assert!(at("<CODCollectionMethod>") < at("<Item>"));
+        assert!(at("<Quantity>2</Quantity>") < at("<TransparencyCode>AZ:TPC1</TransparencyCode>"));
+        assert!(at("<TransparencyCode>AZ:TPC2</TransparencyCode>") < at("</Item>"));
+        assert!(
+            at("</Item>")
+                < at(
+                    "<ShipFromSupplySourceId>057d3fcc-b750-419f-bbcd-4d340c60c430</ShipFromSupplySourceId>"
+                )
+        );
+        assert!(at("</ShipFromSupplySourceId>") < at("</OrderFulfillment>"));
+        let plain = String::from_utf8(envelope("A3", &[message(2)]).unwrap()).unwrap();
+        assert!(!plain.contains("CODCollectionMethod") && !plain.contains("SupplySource"));
     }
 
     #[test]
@@ -465,7 +546,7 @@ mod tests {
     #[test]
     fn values_the_schema_refuses_never_reach_the_feed() {
         type Change = fn(&mut FulfillmentMessage);
-        let cases: [(Change, &str); 5] = [
+        let cases: [(Change, &str); 8] = [
             (
                 |m| m.tracking_number = "x".repeat(51),
                 "ShipperTrackingNumber",
@@ -477,6 +558,18 @@ mod tests {
             ),
             (|m| m.amazon_order_id = "302-1".into(), "AmazonOrderID"),
             (|m| m.items[0].quantity = 0, "Quantity"),
+            (
+                |m| m.items[0].transparency_codes = vec!["C".into(); 11],
+                "TransparencyCode",
+            ),
+            (
+                |m| m.cod_collection_method = Some("Cash".into()),
+                "CODCollectionMethod",
+            ),
+            (
+                |m| m.ship_from_supply_source_id = Some(" ".into()),
+                "ShipFromSupplySourceId",
+            ),
         ];
         for (change, element) in cases {
             let mut m = message(1);

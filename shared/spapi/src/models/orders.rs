@@ -186,6 +186,9 @@ pub struct OrderFulfillment {
     pub ship_by_window: Option<DateTimeRange>,
     #[serde(default)]
     pub deliver_by_window: Option<DateTimeRange>,
+    /// The earliest time the shipping label can be printed (no `latest`).
+    #[serde(default)]
+    pub label_printing_window: Option<DateTimeRange>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -256,6 +259,101 @@ pub struct ItemFulfillment {
     pub quantity_fulfilled: Option<u32>,
     #[serde(default)]
     pub quantity_unfulfilled: Option<u32>,
+    #[serde(default)]
+    pub packing: Option<ItemPacking>,
+    #[serde(default)]
+    pub shipping: Option<ItemShipping>,
+}
+
+/// `ItemPacking`: only what the warehouse acts on.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemPacking {
+    #[serde(default)]
+    pub serial_number_requirement: Option<SerialNumberRequirement>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SerialNumberRequirement {
+    /// `REQUIRED`.
+    #[serde(default)]
+    pub requirement_type: Option<String>,
+}
+
+/// `ItemShipping`: the constraints a carrier must meet.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemShipping {
+    #[serde(default)]
+    pub shipping_constraints: Option<ItemShippingConstraints>,
+}
+
+/// `ItemShippingConstraints`: each is `MANDATORY` when present.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemShippingConstraints {
+    #[serde(default)]
+    pub pallet_delivery: Option<String>,
+    #[serde(default)]
+    pub cash_on_delivery: Option<String>,
+    #[serde(default)]
+    pub signature_confirmation: Option<String>,
+    #[serde(default)]
+    pub recipient_identity_verification: Option<String>,
+    #[serde(default)]
+    pub recipient_age_verification: Option<String>,
+}
+
+impl ItemShippingConstraints {
+    /// The mandatory constraints, named as the WMS order message names them.
+    pub fn mandatory(&self) -> Vec<&'static str> {
+        [
+            (&self.pallet_delivery, "PALLET_DELIVERY"),
+            (&self.cash_on_delivery, "CASH_ON_DELIVERY"),
+            (&self.signature_confirmation, "SIGNATURE_CONFIRMATION"),
+            (
+                &self.recipient_identity_verification,
+                "RECIPIENT_IDENTITY_VERIFICATION",
+            ),
+            (
+                &self.recipient_age_verification,
+                "RECIPIENT_AGE_VERIFICATION",
+            ),
+        ]
+        .into_iter()
+        .filter(|(v, _)| v.as_deref() == Some("MANDATORY"))
+        .map(|(_, name)| name)
+        .collect()
+    }
+}
+
+impl OrderItem {
+    /// Whether Amazon asks for serial numbers of this line.
+    pub fn serial_numbers_required(&self) -> bool {
+        self.fulfillment
+            .as_ref()
+            .and_then(|f| f.packing.as_ref())
+            .and_then(|p| p.serial_number_requirement.as_ref())
+            .and_then(|r| r.requirement_type.as_deref())
+            == Some("REQUIRED")
+    }
+
+    /// Whether the item is in Amazon's Transparency program (a code per
+    /// unit must go with the shipment confirmation).
+    pub fn transparency(&self) -> bool {
+        self.programs.iter().any(|p| p == "TRANSPARENCY")
+    }
+
+    /// The mandatory shipping constraints of this line.
+    pub fn shipping_constraints(&self) -> Vec<&'static str> {
+        self.fulfillment
+            .as_ref()
+            .and_then(|f| f.shipping.as_ref())
+            .and_then(|s| s.shipping_constraints.as_ref())
+            .map(ItemShippingConstraints::mandatory)
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -291,4 +389,6 @@ pub struct PackageStatus {
 pub struct PackageItem {
     pub order_item_id: String,
     pub quantity: u32,
+    #[serde(default)]
+    pub transparency_codes: Vec<String>,
 }

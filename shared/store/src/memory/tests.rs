@@ -55,7 +55,7 @@ fn entry(order: &str) -> LedgerEntry {
 async fn settings_are_validated_listed_and_flagged() {
     let (store, clock) = store();
     let mut bad = settings("A3EXAMPLESELLER");
-    bad.marketplaces.clear();
+    bad.order_message_version = 9;
     assert!(matches!(
         store.put_settings(&bad).await,
         Err(StoreError::InvalidSettings(_))
