@@ -506,3 +506,143 @@ async fn sigkill_after_the_wms_queue_took_an_order_then_a_fresh_process_loses_an
     assert_eq!(sending, 1);
     assert_eq!(tap.count(&sent), ids.len(), "one send per order, no resend");
 }
+
+/// Issue 15 on the artifact: the notification function's real binary, fed
+/// by its template trigger from the queue the simulator delivered to (in
+/// moto, under the queue policy Amazon's delivery depends on).
+#[tokio::test]
+async fn an_order_change_notification_brings_the_order_through_the_real_bootstrap() {
+    use std::sync::Arc;
+    let e = E2e::new("e2e-notify", 1000.0).await;
+    let seller = add_seller(&e.sim, "A1E2ENOTIFY", true);
+    let settings = e.onboard(&seller, |_| {}).await;
+    e.sim
+        .control()
+        .set_notification_sink(Arc::new(devstack::notify::SqsNotificationSink::new(
+            e.stack.sqs(),
+        )));
+    e.sim
+        .control()
+        .set_notification_delivery(spapi_sim::NotificationDelivery {
+            automatic: false,
+            ..spapi_sim::NotificationDelivery::default()
+        });
+    // The operator's setup (the library `connector-admin notifications` runs).
+    let mut env = e
+        .stack
+        .resources
+        .function_environment(&e.stack.template, "NotificationsFunction")
+        .expect("env");
+    env.insert("SPAPI_ENDPOINT".into(), e.sim.base_url());
+    env.insert("LWA_TOKEN_URL".into(), e.sim.lwa_token_url());
+    env.insert("SPAPI_TIME_SCALE".into(), "1000".into());
+    let config = notifications::config::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+    let (setup, _) = notifications::config::wire(
+        &config,
+        &e.stack.sdk,
+        notifications::config::system_clock(),
+        lambda_kit::metrics::Metrics::new("e2e", Arc::new(lambda_kit::metrics::MemorySink::new())),
+    )
+    .unwrap();
+    let queue = e
+        .stack
+        .resources
+        .queue("NotificationQueue")
+        .unwrap()
+        .clone();
+    notifications::subscriptions::ensure_destination(
+        &setup.api,
+        setup.state.as_ref(),
+        settings.region,
+        &queue.arn,
+        "connector-e2e",
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    notifications::subscriptions::subscribe_seller(
+        &setup.api,
+        setup.state.as_ref(),
+        &settings,
+        false,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+
+    // Orders placed now (a notification published long ago is coalesced
+    // into a pull instead: the handler would be behind).
+    let ids = e
+        .sim
+        .control()
+        .seed_orders(
+            &seller.seller_id,
+            (1..=2)
+                .map(|n| tests::sim::test_order(n, tests::sim::DE))
+                .collect(),
+        )
+        .unwrap();
+    assert_eq!(e.sim.control().deliver_notifications().await, 2);
+    // And one message that is not a notification.
+    e.stack
+        .sqs()
+        .send_message()
+        .queue_url(&queue.url)
+        .message_body("{\"not\": \"a notification\"}")
+        .send()
+        .await
+        .unwrap();
+    let function = e.function("NotificationsFunction").await;
+    let runs = e
+        .run_queue(
+            &function,
+            &e.source("NotificationsFunction", "Notifications"),
+            5,
+            false,
+        )
+        .await;
+    assert!(!runs.is_empty());
+    for r in &runs {
+        expect_response(r, &function);
+    }
+    let wms = e.drain_wms().await;
+    let got = counts(&wms);
+    for id in &ids {
+        assert_eq!(
+            got.get(&("order.created".to_string(), format!("MG{id}"))),
+            Some(&1),
+            "{id} reached the WMS once from its notification: {got:?}\n{}",
+            function.log_text()
+        );
+    }
+    let dlq = e
+        .stack
+        .resources
+        .queue("NotificationDeadLetterQueue")
+        .unwrap()
+        .url
+        .clone();
+    let dead = e.drain(&dlq).await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert!(
+        dead[0].1.to_string().contains("NotificationVersion"),
+        "the reason names the missing field: {:?}",
+        dead[0].1
+    );
+    // The function's log: JSON lines, one batch summary each, no buyer data.
+    let log = function.log_text();
+    assert!(log.contains("notification batch done"), "{log}");
+    assert!(!log.contains("Test Buyer") && !log.contains("Buyer Street"));
+    // One getOrder per notification, no pull needed.
+    assert_eq!(
+        e.sim
+            .control()
+            .operation_metrics(&seller.seller_id, Operation::GetOrder)
+            .calls,
+        2
+    );
+    let _ = (
+        AmazonOrderId::new(&ids[0]).unwrap(),
+        SellerId::new(&seller.seller_id).unwrap(),
+    );
+}

@@ -137,7 +137,7 @@ fn every_function_has_error_and_throttle_alarms_its_log_group_and_its_role() {
     let t = template();
     let doc = t.document();
     let functions = resources_of(doc, "AWS::Serverless::Function");
-    assert_eq!(functions.len(), 6);
+    assert_eq!(functions.len(), 7);
     for (id, f) in functions {
         for metric in ["Errors", "Throttles"] {
             assert!(
@@ -295,7 +295,7 @@ fn queue_visibility_is_at_least_six_times_the_consumer_timeout() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 5, "SQS triggers checked");
+    assert_eq!(checked, 6, "SQS triggers checked");
 }
 
 #[test]

@@ -11,6 +11,7 @@ pub mod inventory;
 pub mod labels;
 pub mod logs;
 pub mod moto;
+pub mod notify;
 pub mod onboarding;
 pub mod pull;
 pub mod ship;

@@ -67,8 +67,7 @@ impl Keeper {
             self.clock.now_ms() + i64::try_from(lock_for.as_millis()).unwrap_or(i64::MAX),
             Duration::from_secs(30 * 24 * 3600),
         );
-        let app = SellerContext::application(self.options.app_region)
-            .map_err(|e| CredentialsError::Event(e.to_string()))?;
+        let app = SellerContext::application(self.options.app_region, false);
         let result = self
             .idempotency
             .run(key, options, async {

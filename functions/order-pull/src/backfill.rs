@@ -26,6 +26,7 @@ use spapi::models::orders::SearchOrdersResponse;
 use spapi::ops::orders::SearchWindow;
 
 use crate::error::PullError;
+use crate::handoff::Handoff;
 use crate::job::Mode;
 use crate::pull::{PullReport, Puller, not_pullable};
 
@@ -65,6 +66,8 @@ pub struct Totals {
     pub held: u32,
     pub filtered: u32,
     pub cancellations: u32,
+    #[serde(default)]
+    pub cancel_requests: u32,
 }
 
 impl Totals {
@@ -77,6 +80,7 @@ impl Totals {
         self.held += r.held;
         self.filtered += r.filtered;
         self.cancellations += r.cancellations;
+        self.cancel_requests += r.cancel_requests;
     }
 }
 
@@ -157,6 +161,11 @@ impl Puller {
         };
         let mut this_run = Totals::default();
         let ctx = SellerContext::from(&settings);
+        // Backfilled orders are old on purpose: not counted as delays.
+        let handoff = Handoff {
+            delay_job: None,
+            ..self.handoff()
+        };
         let mut seen_tokens: HashSet<String> = HashSet::new();
         let mut restarts = 0u32;
         let report = |state: &BackfillState, this_run: Totals, finished: bool| BackfillReport {
@@ -202,7 +211,7 @@ impl Puller {
             let mut page_report = PullReport::for_seller(seller.as_str(), Mode::Reconcile);
             page_report.pages = 1;
             for order in &page.orders {
-                self.handle_order(order, &settings, &mut page_report)
+                self.handle_order(&handoff, order, &settings, &mut page_report)
                     .await?;
             }
             this_run.add(&page_report);

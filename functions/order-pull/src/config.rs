@@ -13,8 +13,10 @@ use secrets::{SecretsCache, SecretsManager};
 use spapi::ClientConfig;
 use store::{Clock, Store, SystemClock};
 
+use crate::backstop::BackstopPolicy;
 use crate::ports::{SqsJobQueue, SqsOrderQueue};
 use crate::pull::{PullOptions, Puller};
+use chrono::TimeDelta;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -32,6 +34,11 @@ pub struct Config {
     pub lwa_token_url: Option<String>,
     /// Local runs only: the simulator's time compression (default 1).
     pub time_scale: f64,
+    /// `WMS_CANCEL_REQUESTS` (default true): send `order.cancel_requested`.
+    pub cancel_requests: bool,
+    /// `BACKSTOP_HEALTHY_MINUTES` (15 to 45, default 30): how often a seller
+    /// whose notifications are healthy is pulled anyway.
+    pub backstop_healthy_minutes: u32,
 }
 
 impl Config {
@@ -49,6 +56,8 @@ impl Config {
             spapi_endpoint: spapi.endpoint,
             lwa_token_url: spapi.lwa_token_url,
             time_scale: spapi.time_scale,
+            cancel_requests: cancel_requests_from_lookup(&get)?,
+            backstop_healthy_minutes: backstop_minutes_from_lookup(&get)?,
         })
     }
 
@@ -58,6 +67,35 @@ impl Config {
             &self.lwa_token_url,
             self.time_scale,
         )
+    }
+}
+
+/// `WMS_CANCEL_REQUESTS`: `true` (the default) or `false`.
+pub fn cancel_requests_from_lookup(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<bool, ConfigError> {
+    match get("WMS_CANCEL_REQUESTS").as_deref().map(str::trim) {
+        None | Some("") | Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(_) => Err(ConfigError::Invalid {
+            name: "WMS_CANCEL_REQUESTS".into(),
+            message: "must be true or false (the template's WmsCancelRequests)".into(),
+        }),
+    }
+}
+
+/// `BACKSTOP_HEALTHY_MINUTES`: 15 to 45 (default 30), so the order-pull age
+/// stays under the stale alarm's default hour.
+fn backstop_minutes_from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
+    let Some(text) = get("BACKSTOP_HEALTHY_MINUTES") else {
+        return Ok(30);
+    };
+    match text.trim().parse::<u32>() {
+        Ok(m) if (15..=45).contains(&m) => Ok(m),
+        _ => Err(ConfigError::Invalid {
+            name: "BACKSTOP_HEALTHY_MINUTES".into(),
+            message: "must be a whole number of minutes from 15 to 45 (the template's BackstopHealthyMinutes)".into(),
+        }),
     }
 }
 
@@ -95,11 +133,19 @@ pub fn wire(
         ledger: store.clone(),
         participations: store.clone(),
         checkpoints: store.clone(),
-        notes: store,
+        notes: store.clone(),
+        notify: store,
         sink: Arc::new(SqsOrderQueue::new(sqs.clone(), &config.wms_order_queue_url)),
         jobs: Arc::new(SqsJobQueue::new(sqs.clone(), &config.job_queue_url)),
         clock,
-        options: PullOptions::default(),
+        options: PullOptions {
+            cancel_requests: config.cancel_requests,
+            backstop: BackstopPolicy {
+                healthy_interval: TimeDelta::minutes(config.backstop_healthy_minutes.into()),
+                ..BackstopPolicy::default()
+            },
+            ..PullOptions::default()
+        },
         metrics: metrics.clone(),
     };
     let dead_letters = CountedDeadLetters::new(

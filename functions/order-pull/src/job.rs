@@ -23,6 +23,24 @@ impl Mode {
     }
 }
 
+/// Who asked for a job.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// The schedule, an operator or a follow-up of either: the backstop.
+    #[default]
+    Schedule,
+    /// A burst of ORDER_CHANGE notifications coalesced into one pull
+    /// (`functions/notifications`): what it sends was announced, not missed.
+    Notifications,
+}
+
+impl Origin {
+    fn is_schedule(&self) -> bool {
+        *self == Origin::Schedule
+    }
+}
+
 /// One job: pull one seller's orders.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +51,8 @@ pub struct PullJob {
     /// fails and SQS's redrive takes it to the dead-letter queue.
     #[serde(default)]
     pub attempt: u32,
+    #[serde(default, skip_serializing_if = "Origin::is_schedule")]
+    pub origin: Origin,
 }
 
 impl PullJob {
@@ -41,6 +61,15 @@ impl PullJob {
             seller_id: seller_id.into(),
             mode,
             attempt: 0,
+            origin: Origin::Schedule,
+        }
+    }
+
+    /// An incremental pull for a burst of notifications.
+    pub fn coalesced(seller_id: impl Into<String>) -> Self {
+        Self {
+            origin: Origin::Notifications,
+            ..Self::new(seller_id, Mode::Incremental)
         }
     }
 }

@@ -9,14 +9,18 @@
 //! follow-up jobs before its deadline. `{"kind": "pull", ...}` runs one seller
 //! directly (operator, demo). Business rules (eligibility, mapping,
 //! cancellations) are in the `orders` crate; this crate is the flow: windows,
-//! checkpoints, the ledger claim, the queues.
+//! checkpoints, the ledger claim, the queues. The per-order step
+//! ([`handoff`]) is the one the notification handler (`functions/notifications`)
+//! runs too, so an order is sent once whichever path sees it first.
 //!
 //! Must not depend on other functions; reads no environment (see `main.rs`).
 
 pub mod backfill;
+pub mod backstop;
 pub mod config;
 pub mod error;
 pub mod fanout;
+pub mod handoff;
 pub mod job;
 pub mod ports;
 pub mod preview;
@@ -31,7 +35,8 @@ use serde_json::Value;
 pub use backfill::{BackfillReport, Progress, Totals};
 pub use error::PullError;
 pub use fanout::FanoutReport;
-pub use job::{Command, Mode, PullJob};
+pub use handoff::{Handoff, HandoffOptions, Tally};
+pub use job::{Command, Mode, Origin, PullJob};
 pub use preview::{Preview, PreviewOrder, WouldDo};
 pub use pull::{Outcome, PullOptions, PullReport, PullState, Puller, Window};
 

@@ -18,22 +18,21 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::participations::CatchUp;
 use domain::settings::{Authorization, OrderStatus, SellerSettings};
-use domain::{AmazonOrderId, Deadline, SellerId};
-use lambda_kit::metrics::{Counter, Job, Metrics};
-use orders::{Eligibility, SentOrder, SkipReason};
+use domain::{Deadline, SellerId};
+use lambda_kit::metrics::{Counter, Job, Metrics, NotifyCounter};
 use serde::{Deserialize, Serialize};
 use spapi::models::orders::{IncludedData, Order, SearchOrdersResponse};
 use spapi::ops::orders::{FulfilledBy, SearchOrders, SearchWindow};
 use spapi::{SellerContext, SpApi, SpApiError};
 use store::{
-    Checkpoints, Claim, Clock, Decision, Ledger, LedgerEntry, ParticipationStore, PullNotes,
-    SettingsStore, Sighting,
+    Checkpoints, Clock, Ledger, NotificationState, ParticipationStore, PullNotes, SettingsStore,
 };
-use wms::OrderMessage;
 
+use crate::backstop::BackstopPolicy;
 use crate::error::PullError;
-use crate::job::{Mode, PullJob};
-use crate::ports::{JobQueue, OrderSink, Outgoing};
+use crate::handoff::{Handoff, HandoffOptions, Tally};
+use crate::job::{Mode, Origin, PullJob};
+use crate::ports::{JobQueue, OrderSink};
 
 /// The knobs of a pull; the defaults are the production values.
 #[derive(Clone, Debug)]
@@ -58,6 +57,10 @@ pub struct PullOptions {
     pub max_attempts: u32,
     /// First follow-up delay after a retryable failure (doubles per attempt).
     pub retry_delay: Duration,
+    /// Whether `order.cancel_requested` is sent (`WMS_CANCEL_REQUESTS`).
+    pub cancel_requests: bool,
+    /// The backstop's cadence while notifications are healthy.
+    pub backstop: BackstopPolicy,
 }
 
 impl Default for PullOptions {
@@ -73,6 +76,8 @@ impl Default for PullOptions {
             ledger_days: 120,
             max_attempts: 5,
             retry_delay: Duration::from_secs(60),
+            cancel_requests: true,
+            backstop: BackstopPolicy::default(),
         }
     }
 }
@@ -138,9 +143,24 @@ pub struct PullReport {
     pub filtered: u32,
     /// `order.cancelled` messages sent.
     pub cancellations: u32,
+    /// `order.cancel_requested` messages sent.
+    #[serde(default)]
+    pub cancel_requests: u32,
 }
 
 impl PullReport {
+    /// Adds what the per-order step did.
+    pub fn add(&mut self, t: &Tally) {
+        self.orders_seen += t.orders_seen;
+        self.sent += t.sent;
+        self.already_sent += t.already_sent;
+        self.in_flight += t.in_flight;
+        self.held += t.held;
+        self.filtered += t.filtered;
+        self.cancellations += t.cancellations;
+        self.cancel_requests += t.cancel_requests;
+    }
+
     fn new(job: &PullJob) -> Self {
         Self::for_seller(&job.seller_id, job.mode)
     }
@@ -158,6 +178,7 @@ impl PullReport {
             held: 0,
             filtered: 0,
             cancellations: 0,
+            cancel_requests: 0,
         }
     }
 }
@@ -171,6 +192,9 @@ pub struct Puller {
     pub checkpoints: Arc<dyn Checkpoints>,
     /// Why orders were held or filtered (for an order's history).
     pub notes: Arc<dyn PullNotes>,
+    /// Subscriptions and delivery health of Amazon's notifications: the
+    /// backstop's cadence and what it counts as missed.
+    pub notify: Arc<dyn NotificationState>,
     /// Marketplace participations of sellers with no marketplace listed.
     pub participations: Arc<dyn ParticipationStore>,
     pub sink: Arc<dyn OrderSink>,
@@ -227,6 +251,9 @@ impl Puller {
             Err(e) => Err(e),
         };
         self.count(&seller_id, &report, matches!(pulled, Ok(Outcome::Done)));
+        if job.origin == Origin::Schedule && report.sent > 0 {
+            self.record_missed(&seller_id, report.sent).await;
+        }
         match pulled {
             Ok(outcome) => {
                 report.outcome = outcome;
@@ -336,8 +363,9 @@ impl Puller {
                     )
                     .await?;
                 report.pages += 1;
+                let handoff = self.handoff();
                 for order in &page.orders {
-                    self.handle_order(order, settings, report).await?;
+                    self.handle_order(&handoff, order, settings, report).await?;
                 }
                 window.pages_done += 1;
                 match page
@@ -366,6 +394,36 @@ impl Puller {
             tracing::info!(seller = %settings.seller_id, marketplace = %c.marketplace_id, since = %c.since, pages = window.pages_done, "orders of a marketplace new to the seller caught up");
         }
         Ok(())
+    }
+
+    /// Orders the backstop sent for a seller subscribed to notifications
+    /// were missed by them: counted, and remembered for the cadence and the
+    /// silence alarm. Never in the way of the pull.
+    async fn record_missed(&self, seller: &SellerId, sent: u32) {
+        let subscribed = match self.notify.subscription(seller).await {
+            Ok(s) => s.is_some(),
+            Err(e) => {
+                tracing::warn!(seller = %seller, error = %e, "could not read the notification subscription; missed orders not recorded");
+                return;
+            }
+        };
+        if !subscribed {
+            return;
+        }
+        tracing::info!(seller = %seller, orders = sent, "the backstop sent orders no notification had brought");
+        self.metrics.notify(
+            Job::OrderPull,
+            Some(seller),
+            NotifyCounter::OrdersSentByBackstop,
+            sent.into(),
+        );
+        if let Err(e) = self
+            .notify
+            .record_missed(seller, self.clock.now(), sent.into())
+            .await
+        {
+            tracing::warn!(seller = %seller, error = %e, "could not record the orders the notifications missed");
+        }
     }
 
     /// The job's counts, whatever way it ended (a failure keeps what was
@@ -444,6 +502,7 @@ impl Puller {
             });
         }
         let ctx = SellerContext::from(settings);
+        let handoff = self.handoff();
         let mut seen_tokens: HashSet<String> = HashSet::new();
         let mut restarts = 0u32;
         let mut pages_this_run = 0u32;
@@ -484,7 +543,7 @@ impl Puller {
             report.pages += 1;
             pages_this_run += 1;
             for order in &page.orders {
-                self.handle_order(order, settings, report).await?;
+                self.handle_order(&handoff, order, settings, report).await?;
             }
             window.pages_done += 1;
             let next = page
@@ -588,240 +647,37 @@ impl Puller {
         Ok(())
     }
 
+    /// The per-order step of this puller (its ledger, notes, WMS queue,
+    /// clock and options): the one [`Handoff`] every path shares.
+    pub fn handoff(&self) -> Handoff {
+        Handoff {
+            ledger: self.ledger.clone(),
+            notes: self.notes.clone(),
+            sink: self.sink.clone(),
+            clock: self.clock.clone(),
+            metrics: self.metrics.clone(),
+            options: HandoffOptions {
+                claim_stale_after: self.options.claim_stale_after,
+                ledger_days: self.options.ledger_days,
+                cancel_requests: self.options.cancel_requests,
+            },
+            delay_job: Some(Job::OrderPull),
+        }
+    }
+
+    /// Hands one order through [`Handoff::handle`], adding what it did to `report`.
     pub(crate) async fn handle_order(
         &self,
+        handoff: &Handoff,
         order: &Order,
         settings: &SellerSettings,
         report: &mut PullReport,
     ) -> Result<(), PullError> {
-        report.orders_seen += 1;
-        let seller = &settings.seller_id;
-        let order_id = match AmazonOrderId::new(&order.order_id) {
-            Ok(id) => id,
-            Err(e) => {
-                tracing::warn!(seller = %seller, error = %e, "order with an invalid id ignored");
-                report.filtered += 1;
-                return Ok(());
-            }
-        };
-        match orders::eligibility(order, settings) {
-            Eligibility::Send => self.send_created(order, &order_id, settings, report).await,
-            Eligibility::Hold(reason) => {
-                tracing::debug!(seller = %seller, order = %order_id, %reason, "order held");
-                report.held += 1;
-                self.note(
-                    order,
-                    &order_id,
-                    seller,
-                    Decision::Held,
-                    &reason.to_string(),
-                )
-                .await;
-                Ok(())
-            }
-            Eligibility::Skip(SkipReason::Cancelled) => {
-                match self.ledger.get_order(seller, &order_id).await? {
-                    Some(entry) => {
-                        self.report_cancellation(order, &entry, settings, report)
-                            .await
-                    }
-                    None => {
-                        report.filtered += 1;
-                        let why = "cancelled by Amazon before it was sent to the WMS";
-                        self.note(order, &order_id, seller, Decision::Filtered, why)
-                            .await;
-                        Ok(())
-                    }
-                }
-            }
-            Eligibility::Skip(reason) => {
-                tracing::debug!(seller = %seller, order = %order_id, %reason, "order filtered");
-                report.filtered += 1;
-                self.note(
-                    order,
-                    &order_id,
-                    seller,
-                    Decision::Filtered,
-                    &reason.to_string(),
-                )
-                .await;
-                Ok(())
-            }
-        }
+        let mut tally = Tally::default();
+        let result = handoff.handle(order, settings, &mut tally).await;
+        report.add(&tally);
+        result
     }
-
-    async fn send_created(
-        &self,
-        order: &Order,
-        order_id: &AmazonOrderId,
-        settings: &SellerSettings,
-        report: &mut PullReport,
-    ) -> Result<(), PullError> {
-        let seller = &settings.seller_id;
-        let message = match orders::to_order_message(order, settings) {
-            Ok(m) => m,
-            Err(e) => {
-                // Data Amazon did not give (e.g. no address role): not sent,
-                // logged by field name, tried again on the next update.
-                tracing::warn!(seller = %seller, order = %order_id, error = %e, "order held: cannot build the WMS message");
-                report.held += 1;
-                let why = format!("cannot build the WMS message: {e}");
-                self.note(order, order_id, seller, Decision::Held, &why)
-                    .await;
-                return Ok(());
-            }
-        };
-        let OrderMessage::Created(created) = &message else {
-            return Err(PullError::Contract(
-                "the mapping did not give order.created".into(),
-            ));
-        };
-        let record = SentOrder::new(order, created)
-            .with_buy_shipping(orders::buy_shipping_reasons(order, settings));
-        let record_json =
-            serde_json::to_string(&record).map_err(|e| PullError::Contract(e.to_string()))?;
-        let now = self.clock.now();
-        let entry = LedgerEntry::new(
-            seller.clone(),
-            order_id.clone(),
-            created.order_number.clone(),
-            created.marketplace_id.clone(),
-            order_status(order),
-            order.last_updated_time,
-            now,
-        )
-        .with_payload(
-            record_json,
-            (now + TimeDelta::days(self.options.ledger_days)).timestamp(),
-        );
-        match self
-            .ledger
-            .claim_order(&entry, self.options.claim_stale_after)
-            .await?
-        {
-            Claim::Claimed | Claim::TakenOver(_) => {
-                let body = message.to_json()?;
-                self.sink
-                    .send(Outgoing {
-                        message_id: message.message_id(),
-                        group: seller.as_str(),
-                        kind: message.kind(),
-                        body: &body,
-                    })
-                    .await
-                    .inspect_err(|e| {
-                        lambda_kit::audit!(failure, "wms.order_created", seller = %seller, order = %order_id, error = %e, "order not sent to the WMS; the next run sends it");
-                    })?;
-                self.ledger.mark_sent(seller, order_id).await?;
-                lambda_kit::audit!(success, "wms.order_created", seller = %seller, order = %order_id, wms_order = %created.order_number, "order sent to the WMS");
-                report.sent += 1;
-                Ok(())
-            }
-            Claim::InFlight(_) => {
-                report.in_flight += 1;
-                Ok(())
-            }
-            Claim::Sent(existing) => {
-                report.already_sent += 1;
-                self.report_cancellation(order, &existing, settings, report)
-                    .await
-            }
-        }
-    }
-
-    /// Records why an order was not sent (its history); a failure to write
-    /// the note never stops the pull.
-    async fn note(
-        &self,
-        order: &Order,
-        order_id: &AmazonOrderId,
-        seller: &SellerId,
-        decision: Decision,
-        reason: &str,
-    ) {
-        let now = self.clock.now();
-        let sighting = Sighting {
-            seller,
-            order: order_id,
-            decision,
-            reason,
-            amazon_status: &order_status(order),
-            at: now,
-            expires_at: (now + TimeDelta::days(self.options.ledger_days)).timestamp(),
-        };
-        if let Err(e) = self.notes.note(&sighting).await {
-            tracing::warn!(seller = %seller, order = %order_id, error = %e, "could not record why the order was not sent");
-        }
-    }
-
-    /// Sends `order.cancelled` when Amazon cancelled (some of) an order the
-    /// WMS has, once per cancelled state.
-    async fn report_cancellation(
-        &self,
-        order: &Order,
-        entry: &LedgerEntry,
-        settings: &SellerSettings,
-        report: &mut PullReport,
-    ) -> Result<(), PullError> {
-        let seller = &entry.seller_id;
-        let Some(payload) = entry.payload.as_ref() else {
-            return Ok(());
-        };
-        let mut record: SentOrder = match serde_json::from_str(payload.expose()) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(seller = %seller, order = %entry.amazon_order_id, error = %e, "ledger record unreadable; cancellation not checked");
-                return Ok(());
-            }
-        };
-        let Some(message) =
-            orders::cancellation(order, Some(&record), orders::message_version(settings))
-        else {
-            return Ok(());
-        };
-        let body = message.to_json()?;
-        self.sink
-            .send(Outgoing {
-                message_id: message.message_id(),
-                group: seller.as_str(),
-                kind: message.kind(),
-                body: &body,
-            })
-            .await
-            .inspect_err(|e| {
-                lambda_kit::audit!(failure, "wms.order_cancelled", seller = %seller, order = %entry.amazon_order_id, error = %e, "cancellation not sent to the WMS; the next run sends it");
-            })?;
-        record.record(&message);
-        let record_json =
-            serde_json::to_string(&record).map_err(|e| PullError::Contract(e.to_string()))?;
-        self.ledger
-            .set_payload(seller, &entry.amazon_order_id, &record_json, None)
-            .await?;
-        if record.fully_cancelled() {
-            self.ledger
-                .mark_cancel_sent(seller, &entry.amazon_order_id)
-                .await?;
-        }
-        self.ledger
-            .update_status(
-                seller,
-                &entry.amazon_order_id,
-                &order_status(order),
-                order.last_updated_time,
-                None,
-            )
-            .await?;
-        lambda_kit::audit!(success, "wms.order_cancelled", seller = %seller, order = %entry.amazon_order_id, "cancellation sent to the WMS");
-        report.cancellations += 1;
-        Ok(())
-    }
-}
-
-fn order_status(order: &Order) -> String {
-    order
-        .status()
-        .map(|s| s.as_str().to_string())
-        .unwrap_or_else(|| "UNKNOWN".to_string())
 }
 
 /// Why a seller is not pulled now, if it is not.

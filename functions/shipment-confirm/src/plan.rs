@@ -406,6 +406,7 @@ mod tests {
             quantity: q,
             fulfilled_at_send: 0,
             cancelled_reported: 0,
+            cancel_requested: false,
         };
         SentOrder {
             seller_id: SellerId::new("A3EXAMPLESELLER").unwrap(),

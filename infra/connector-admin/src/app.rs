@@ -58,8 +58,7 @@ pub async fn status(
 /// Asks Amazon for a new client secret (`rotateApplicationClientSecret`).
 /// Amazon refuses (HTTP 400) while no notification queue is registered.
 pub async fn rotate(api: &SpApi, region: Region, deadline: &Deadline) -> Result<(), AdminError> {
-    let app =
-        SellerContext::application(region).map_err(|e| AdminError::Settings(e.to_string()))?;
+    let app = SellerContext::application(region, false);
     api.call(&app, &RotateApplicationClientSecret, deadline)
         .await?;
     tracing::info!(audit = "app_secret.rotate", outcome = "success", region = %region, "Amazon was asked for a new LWA client secret");

@@ -47,6 +47,10 @@ pub struct BackfillArgs {
     /// Last day, included (YYYY-MM-DD), or the instant the range ends (RFC 3339).
     #[arg(long, value_name = "DATE")]
     pub to: String,
+    /// Send no order.cancel_requested (for a stage deployed with
+    /// WmsCancelRequests=false, whose WMS does not read that kind).
+    #[arg(long)]
+    pub no_cancel_requests: bool,
 }
 
 /// An instant from `--from`/`--to`: a date means 00:00 in `tz` (the day
@@ -76,7 +80,7 @@ pub fn parse_bound(text: &str, tz: &str, end: bool) -> Result<DateTime<Utc>, Cli
 }
 
 /// The pull's configuration for this stage, found as deployed.
-pub(crate) async fn config(ctx: &Context) -> Result<Config, CliError> {
+pub(crate) async fn config(ctx: &Context, cancel_requests: bool) -> Result<Config, CliError> {
     let d = &ctx.deployment;
     Ok(Config {
         table: d.table.clone(),
@@ -92,6 +96,9 @@ pub(crate) async fn config(ctx: &Context) -> Result<Config, CliError> {
             .as_ref()
             .map(|_| ctx.endpoints.lwa.clone()),
         time_scale: ctx.client.time_scale.speed(),
+        cancel_requests,
+        // Not used by a backfill (it is the schedule's cadence).
+        backstop_healthy_minutes: 30,
     })
 }
 
@@ -143,7 +150,7 @@ pub async fn run(args: BackfillArgs, ctx: &Context, console: &Console) -> Result
     for n in &notes {
         console.note(format!("note: {n}"));
     }
-    let config = config(ctx).await?;
+    let config = config(ctx, !args.no_cancel_requests).await?;
     // The CLI writes no CloudWatch metrics (it is not a Lambda: its EMF
     // lines would land nowhere); its summary is the operator's record.
     let metrics = Metrics::new(config.stage.clone(), Arc::new(MemorySink::new()));

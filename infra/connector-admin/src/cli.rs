@@ -8,7 +8,9 @@ use clap::{Parser, Subcommand};
 use crate::context::Context;
 use crate::error::{CliError, EXIT_CODES};
 use crate::output::Console;
-use crate::{app, backfill, check, dlq, feeds, golive, invite, order, sellers, skus};
+use crate::{
+    app, backfill, check, dlq, feeds, golive, invite, notifications, order, sellers, skus,
+};
 
 const ABOUT: &str = "Operate a WMS-Amazon connector deployment: sellers, consent checks, backfills, dead letters, order histories, feeds, SKU reconciliation, go-live checks";
 
@@ -91,6 +93,9 @@ pub enum Command {
     /// The go-live checklist: authorisation and roles, orders and stock dry runs, a test label.
     #[command(after_help = golive::EXAMPLES)]
     Golive(golive::GoliveArgs),
+    /// Amazon's ORDER_CHANGE notifications: set the destination up, subscribe sellers, show their state.
+    #[command(subcommand)]
+    Notifications(notifications::NotificationsCommand),
 }
 
 /// Runs one command against `ctx`, writing to `console`.
@@ -108,6 +113,7 @@ pub async fn run(command: Command, ctx: &Context, console: &Console) -> Result<(
         Command::App(command) => app::run(command, ctx, console).await,
         Command::Skus(command) => skus::run(command, ctx, console).await,
         Command::Golive(args) => golive::run(args, ctx, console).await,
+        Command::Notifications(command) => notifications::run(command, ctx, console).await,
     }
 }
 

@@ -242,7 +242,8 @@ async fn orders(
     days: u32,
 ) -> (Vec<Step>, Option<Preview>) {
     let name = "orders (dry run)";
-    let config = match crate::backfill::config(ctx).await {
+    // A dry run sends nothing, cancellation requests included.
+    let config = match crate::backfill::config(ctx, false).await {
         Ok(c) => c,
         Err(e) => return (vec![Step::from_error(name, e)], None),
     };

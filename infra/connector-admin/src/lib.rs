@@ -6,9 +6,10 @@
 //! (re-pull a closed date range through the ledger), [`dlq`] (list, show and
 //! replay dead letters, resumably), [`order`] (an order's history from the
 //! table), [`feeds`] (recent feeds and their reports), [`skus`] (the SKU
-//! reconciliation, run here or as the weekly job kept it) and [`golive`]
+//! reconciliation, run here or as the weekly job kept it), [`golive`]
 //! (the go-live checklist: dry runs of the pull and the push, a test
-//! label). One error type
+//! label) and [`notifications`] (Amazon's ORDER_CHANGE: setup, subscribe,
+//! status). One error type
 //! with exit codes ([`error`]); output as sentences and tables, or JSON
 //! ([`output`]). The binary is a thin `main.rs`; the tests run the same
 //! [`cli::run`] in-process against moto and the simulator.
@@ -21,7 +22,9 @@
 //! the backfill and the orders dry run (the same eligibility, ledger, quotas
 //! and WMS queue as the scheduled pull), the inventory-push library for the
 //! SKU reconciliation and the stock dry run, and the label library for the
-//! go-live test label; it must not be used by any function.
+//! go-live test label, and the notifications library for setting
+//! notifications up (the same code onboarding calls); it must not be used by
+//! any function.
 
 pub mod admin;
 pub mod app;
@@ -34,6 +37,7 @@ pub mod error;
 pub mod feeds;
 pub mod golive;
 pub mod invite;
+pub mod notifications;
 pub mod order;
 pub mod output;
 pub mod queues;

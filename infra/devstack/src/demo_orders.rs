@@ -127,10 +127,24 @@ pub async fn pull_orders(
         }
     }
     // What the WMS sees.
+    report.delivered = read_wms(&sqs, &config.wms_order_queue_url).await?;
+    for row in sim.control().metrics().operations {
+        report.throttled += row.metrics.throttled;
+        *report.api_calls.entry(row.operation).or_default() += row.metrics.calls;
+    }
+    Ok(report)
+}
+
+/// Reads (and deletes) everything on the WMS order queue, as lines.
+pub async fn read_wms(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+) -> Result<Vec<Delivered>, DevstackError> {
+    let mut delivered = Vec::new();
     loop {
         let got = sqs
             .receive_message()
-            .queue_url(&config.wms_order_queue_url)
+            .queue_url(url)
             .max_number_of_messages(10)
             .send()
             .await
@@ -139,13 +153,13 @@ pub async fn pull_orders(
             })?;
         let messages = got.messages.unwrap_or_default();
         if messages.is_empty() {
-            break;
+            return Ok(delivered);
         }
         for m in messages {
             let body = m.body.unwrap_or_default();
             let message = OrderMessage::parse(&body)
                 .map_err(|e| DevstackError::Moto(format!("the WMS got an invalid message: {e}")))?;
-            report.delivered.push(match &message {
+            delivered.push(match &message {
                 OrderMessage::Created(c) => Delivered {
                     kind: message.kind().to_string(),
                     order_number: c.order_number.clone(),
@@ -160,9 +174,16 @@ pub async fn pull_orders(
                     units: c.lines.iter().map(|l| l.quantity_cancelled).sum(),
                     country: None,
                 },
+                OrderMessage::CancelRequested(c) => Delivered {
+                    kind: message.kind().to_string(),
+                    order_number: c.order_number.clone(),
+                    lines: c.lines.len(),
+                    units: c.lines.iter().map(|l| l.quantity).sum(),
+                    country: None,
+                },
             });
             sqs.delete_message()
-                .queue_url(&config.wms_order_queue_url)
+                .queue_url(url)
                 .receipt_handle(m.receipt_handle.unwrap_or_default())
                 .send()
                 .await
@@ -173,9 +194,4 @@ pub async fn pull_orders(
                 })?;
         }
     }
-    for row in sim.control().metrics().operations {
-        report.throttled += row.metrics.throttled;
-        *report.api_calls.entry(row.operation).or_default() += row.metrics.calls;
-    }
-    Ok(report)
 }

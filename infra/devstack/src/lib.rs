@@ -6,14 +6,17 @@
 //!
 //! Test and demo infrastructure only: production crates never depend on it.
 
+pub mod bench_notify;
 pub mod demo;
 pub mod demo_inventory;
 pub mod demo_labels;
+pub mod demo_notifications;
 pub mod demo_onboarding;
 pub mod demo_orders;
 pub mod demo_shipments;
 pub mod lambda_sqs;
 pub mod moto;
+pub mod notify;
 pub mod provision;
 pub mod template;
 

@@ -138,6 +138,23 @@ async fn run(args: Args) -> Result<(), devstack::DevstackError> {
             again.api_calls, again.throttled
         );
     }
+    // Notifications: new orders reach the WMS at once, no pull involved.
+    let notified =
+        devstack::demo_notifications::notify_orders(&sdk, &stack, &template, &sim, 3).await?;
+    println!(
+        "notifications         destination {} (set up once), subscription {}",
+        notified.destination, notified.subscription
+    );
+    println!(
+        "                      {} ORDER_CHANGE delivered, {} batch(es), {} getOrder call(s), WMS got at once:",
+        notified.notifications, notified.batches, notified.get_order_calls
+    );
+    for d in &notified.delivered {
+        println!(
+            "  {:<22} {:<24} {} line(s), {} unit(s)",
+            d.kind, d.order_number, d.lines, d.units
+        );
+    }
     // Shipments: the WMS ships some of the pulled orders (not the cancelled one).
     let to_ship: Vec<String> = pulled
         .delivered

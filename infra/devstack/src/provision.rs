@@ -179,6 +179,15 @@ pub async fn provision(
         }
         pending = rest;
     }
+    // Queue policies without a condition (the notification queue's, which
+    // lets Amazon's principal send; the schedule DLQs'): the simulator's
+    // notification delivery checks them as Amazon's delivery depends on them.
+    for r in resources
+        .iter()
+        .filter(|r| r.kind == "AWS::SQS::QueuePolicy" && r.condition.is_none())
+    {
+        apply_queue_policy(&sqs, r, &out).await?;
+    }
     for r in resources
         .iter()
         .filter(|r| r.kind == "AWS::SecretsManager::Secret")
@@ -201,6 +210,31 @@ pub async fn provision(
         "local resources created from template.yaml"
     );
     Ok(out)
+}
+
+async fn apply_queue_policy(
+    sqs: &aws_sdk_sqs::Client,
+    r: &Resource<'_>,
+    scope: &Provisioned,
+) -> Result<(), DevstackError> {
+    let document = crate::template::resolve_value(&r.properties["PolicyDocument"], scope)?;
+    let queues = r.properties["Queues"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for q in queues {
+        let url = resolve_string(&q, scope)?;
+        sqs.set_queue_attributes()
+            .queue_url(&url)
+            .attributes(QueueAttributeName::Policy, document.to_string())
+            .send()
+            .await
+            .map_err(|e| DevstackError::Aws {
+                action: format!("set the policy of {url}"),
+                message: aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
+            })?;
+    }
+    Ok(())
 }
 
 fn prop_str(r: &Resource, key: &str, scope: &Provisioned) -> Result<Option<String>, DevstackError> {

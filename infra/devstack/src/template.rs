@@ -23,6 +23,8 @@ pub struct Resource<'a> {
     pub logical_id: &'a str,
     pub kind: &'a str,
     pub properties: &'a Value,
+    /// The resource's `Condition`, if it has one.
+    pub condition: Option<&'a str>,
 }
 
 impl Template {
@@ -62,6 +64,7 @@ impl Template {
                 logical_id: id,
                 kind: r.get("Type").and_then(Value::as_str).unwrap_or(""),
                 properties: r.get("Properties").unwrap_or(&Value::Null),
+                condition: r.get("Condition").and_then(Value::as_str),
             })
             .collect()
     }
@@ -235,6 +238,32 @@ pub fn resolve_string(value: &Value, scope: &dyn Scope) -> Result<String, Devsta
             }
         }
         _ => Err(unsupported(value)),
+    }
+}
+
+/// Resolves every intrinsic inside a JSON value (a policy document): each
+/// `{"Ref"|"Fn::GetAtt"|"Fn::Sub"|"Fn::Join": ...}` becomes its string.
+pub fn resolve_value(value: &Value, scope: &dyn Scope) -> Result<Value, DevstackError> {
+    match value {
+        Value::Object(map)
+            if map.len() == 1
+                && map.keys().any(|k| {
+                    matches!(k.as_str(), "Ref" | "Fn::GetAtt" | "Fn::Sub" | "Fn::Join")
+                }) =>
+        {
+            resolve_string(value, scope).map(Value::String)
+        }
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), resolve_value(v, scope)?)))
+            .collect::<Result<serde_json::Map<String, Value>, DevstackError>>()
+            .map(Value::Object),
+        Value::Array(list) => list
+            .iter()
+            .map(|v| resolve_value(v, scope))
+            .collect::<Result<Vec<Value>, DevstackError>>()
+            .map(Value::Array),
+        other => Ok(other.clone()),
     }
 }
 

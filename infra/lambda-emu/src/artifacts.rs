@@ -18,13 +18,14 @@ use std::process::Command;
 use crate::EmuError;
 
 /// The binaries of the template's functions, plus the hello-world reference.
-pub const PACKAGES: [&str; 7] = [
+pub const PACKAGES: [&str; 8] = [
     "order-pull",
     "shipment-confirm",
     "inventory-push",
     "labels",
     "onboarding",
     "credentials",
+    "notifications",
     "hello-lambda",
 ];
 

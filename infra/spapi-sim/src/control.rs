@@ -14,6 +14,7 @@ use crate::SimError;
 use crate::faults::{Fault, FaultTarget};
 use crate::lwa::expire_all;
 use crate::marketplaces::marketplace;
+use crate::notifications::{ChangeKind, kind_of_cancel};
 use crate::orders::{CancelSpec, Included, OrderSpec, ShipSpec, StoredOrder, random_order_id};
 use crate::quota::{MetricsRow, OperationMetrics, RateOverride};
 use crate::state::{Inner, Seller, Shared};
@@ -212,7 +213,15 @@ impl SimControl {
             }
             let ids = built.iter().map(|o| o.id.clone()).collect();
             for o in built {
-                seller.orders.insert(o.id.clone(), o);
+                s.notifications
+                    .order_changed(seller_id, &o, ChangeKind::Created, now);
+                if o.cancel_requested() {
+                    s.notifications
+                        .order_changed(seller_id, &o, ChangeKind::BuyerRequest, now);
+                }
+                if let Ok(seller) = s.seller_mut(seller_id) {
+                    seller.orders.insert(o.id.clone(), o);
+                }
             }
             Ok(ids)
         })
@@ -228,6 +237,7 @@ impl SimControl {
         &self,
         seller_id: &str,
         order_id: &str,
+        kind: ChangeKind,
         f: impl FnOnce(&mut StoredOrder, DateTime<Utc>) -> Result<(), SimError>,
     ) -> Result<(), SimError> {
         self.with(|s| {
@@ -237,7 +247,11 @@ impl SimControl {
                 .orders
                 .get_mut(order_id)
                 .ok_or_else(|| SimError::UnknownOrder(order_id.to_string()))?;
-            f(order, now)
+            f(order, now)?;
+            let changed = order.clone();
+            s.notifications
+                .order_changed(seller_id, &changed, kind, now);
+            Ok(())
         })
     }
 
@@ -249,12 +263,16 @@ impl SimControl {
         order_id: &str,
         status: OrderStatus,
     ) -> Result<(), SimError> {
-        self.change(seller_id, order_id, |o, now| o.set_status(status, now))
+        self.change(seller_id, order_id, ChangeKind::Status, |o, now| {
+            o.set_status(status, now)
+        })
     }
 
     /// Ships units in one package (FBM orders get a `packages` entry).
     pub fn ship(&self, seller_id: &str, order_id: &str, spec: ShipSpec) -> Result<(), SimError> {
-        self.change(seller_id, order_id, |o, now| o.ship(&spec, now))
+        self.change(seller_id, order_id, ChangeKind::Status, |o, now| {
+            o.ship(&spec, now)
+        })
     }
 
     /// Cancels the order or some lines, or records a buyer's cancellation request.
@@ -264,7 +282,8 @@ impl SimControl {
         order_id: &str,
         spec: CancelSpec,
     ) -> Result<(), SimError> {
-        self.change(seller_id, order_id, |o, now| o.cancel(&spec, now))
+        let kind = kind_of_cancel(spec.request_only);
+        self.change(seller_id, order_id, kind, |o, now| o.cancel(&spec, now))
     }
 
     /// The order as getOrder would return it with every `includedData` and the PII role.
@@ -376,6 +395,10 @@ impl SimControl {
     /// Forgets everything: apps, sellers, orders, tokens, buckets, faults,
     /// metrics and the clock offset.
     pub fn reset(&self) {
-        self.with(|s| *s = Inner::default());
+        self.with(|s| {
+            let sink = s.notifications.take_sink();
+            *s = Inner::default();
+            s.notifications.restore_sink(sink);
+        });
     }
 }

@@ -3,9 +3,10 @@
 //! Orders v2026-01-01 (`searchOrders`, `getOrder`) and Sellers
 //! (`getMarketplaceParticipations`), Feeds, Listings (`patchListingsItem`,
 //! `getListingsItem`, `searchListingsItems` with Amazon's 1000-item cap),
-//! v0 `confirmShipment` and Amazon Shipping v2 (rates that may need
-//! additional inputs, purchases with serial numbers, collection forms) —
-//! with response shapes built from the
+//! v0 `confirmShipment`, Amazon Shipping v2 (rates that may need
+//! additional inputs, purchases with serial numbers, collection forms) and
+//! Notifications (destinations, subscriptions, and `ORDER_CHANGE` delivery
+//! through a [`NotificationSink`]) — with response shapes built from the
 //! official models in `shared/amazon/models/`, Amazon's parameter rules,
 //! per-(seller, operation) token buckets with the published rates from
 //! [`domain::Operation::spec`], time compression (`speed`), and injectable
@@ -30,6 +31,7 @@ mod listings_search;
 mod lwa;
 mod marketplaces;
 mod money;
+mod notifications;
 mod orders;
 mod quota;
 mod search;
@@ -58,6 +60,9 @@ pub use faults::{Fault, FaultTarget};
 pub use feeds::{FeedTiming, FeedView};
 pub use listings::{ListingSpec, SKU_NOT_FOUND};
 pub use marketplaces::{MARKETPLACES, MarketplaceInfo, NON_AMAZON_ID};
+pub use notifications::{
+    APPLICATION_ID, NotificationDelivery, NotificationSink, NotificationStats, publish_time,
+};
 pub use orders::{
     AddressSpec, BuyerSpec, CancelParty, CancelSpec, FulfilledBy, ItemSpec, OrderSpec, PackageView,
     ShipItem, ShipSpec, TimeWindow, random_order_id,
@@ -92,6 +97,8 @@ pub struct SimHandle {
     control: SimControl,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    /// Delivers due notifications (stopped with the simulator).
+    deliverer: Option<JoinHandle<()>>,
 }
 
 /// Starts the simulator on 127.0.0.1 (never another interface).
@@ -102,6 +109,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let shared = Arc::new(state::Shared::new(config.speed));
     let control = SimControl::new(shared.clone());
     let app = router(shared, control.clone());
+    let deliverer = tokio::spawn(notifications::deliver_forever(control.clone()));
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
         .await
         .map_err(|source| SimError::Bind {
@@ -126,6 +134,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         control,
         stop: Some(stop),
         task: Some(task),
+        deliverer: Some(deliverer),
     })
 }
 
@@ -179,6 +188,9 @@ impl SimHandle {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        if let Some(d) = self.deliverer.take() {
+            d.abort();
+        }
         let Some(mut task) = self.task.take() else {
             return Ok(());
         };
@@ -199,6 +211,9 @@ impl Drop for SimHandle {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        if let Some(d) = self.deliverer.take() {
+            d.abort();
         }
     }
 }

@@ -242,16 +242,29 @@ impl Denied {
 
 /// The seller a live access token belongs to.
 pub fn authenticate(inner: &Inner, speed: f64, header: Option<&str>) -> Result<String, Denied> {
+    match live_subject(inner, speed, header)? {
+        Subject::Seller(id) => Ok(id),
+        Subject::App => Err(Denied::Unknown),
+    }
+}
+
+/// A live grantless token (grantless operations refuse a seller's token,
+/// as Amazon does).
+pub fn authenticate_app(inner: &Inner, speed: f64, header: Option<&str>) -> Result<(), Denied> {
+    match live_subject(inner, speed, header)? {
+        Subject::App => Ok(()),
+        Subject::Seller(_) => Err(Denied::Unknown),
+    }
+}
+
+fn live_subject(inner: &Inner, speed: f64, header: Option<&str>) -> Result<Subject, Denied> {
     let token = header
         .and_then(|t| inner.access_tokens.get(t))
         .ok_or(Denied::Unknown)?;
     if token.force_expired || inner.sim_elapsed(token.issued, speed) >= token.lifetime {
         return Err(Denied::Expired);
     }
-    match &token.subject {
-        Subject::Seller(id) => Ok(id.clone()),
-        Subject::App => Err(Denied::Unknown),
-    }
+    Ok(token.subject.clone())
 }
 
 pub fn expire_all(inner: &mut Inner) {

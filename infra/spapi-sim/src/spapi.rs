@@ -20,7 +20,7 @@ use crate::http::{
     error_list, new_request_id, quota_exceeded, respond, server_error, status_of, truncated,
     wrong_type,
 };
-use crate::lwa::{authenticate, expire_all};
+use crate::lwa::{authenticate, authenticate_app, expire_all};
 use crate::marketplaces::marketplace;
 use crate::quota::{Bucket, Plan};
 use crate::search::{self, has_page_token, invalid_input, search_orders};
@@ -41,7 +41,20 @@ pub fn routes() -> Router<Arc<Shared>> {
         .merge(crate::listings::routes())
         .merge(crate::shipments::routes())
         .merge(crate::shipping::routes())
+        .merge(crate::notifications::routes())
 }
+
+/// Whose token an operation takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Auth {
+    /// A seller's (refresh-token grant); its bucket is the seller's.
+    Seller,
+    /// The application's grantless token; its bucket is the application's.
+    App,
+}
+
+/// The quota and metrics scope of grantless calls.
+pub(crate) const APP_SCOPE: &str = "app";
 
 fn query(pairs: Pairs) -> Result<search::Query, (StatusCode, Value)> {
     pairs
@@ -162,6 +175,21 @@ pub(crate) async fn pipeline<F>(
 where
     F: FnOnce(&mut Inner, &str, Option<&Fault>) -> Outcome,
 {
+    pipeline_as(shared, call, headers, Auth::Seller, handler).await
+}
+
+/// [`pipeline`] for an operation taking `auth`'s token; a grantless call's
+/// handler gets [`APP_SCOPE`] as its "seller".
+pub(crate) async fn pipeline_as<F>(
+    shared: &Shared,
+    call: OpCall,
+    headers: &HeaderMap,
+    auth: Auth,
+    handler: F,
+) -> Response
+where
+    F: FnOnce(&mut Inner, &str, Option<&Fault>) -> Outcome,
+{
     let OpCall { op, .. } = call;
     let request_id = new_request_id();
     let fault = shared.lock().faults.take(Call::from(call));
@@ -175,7 +203,13 @@ where
         .and_then(|v| v.to_str().ok());
     let (status, body, rate) = {
         let mut inner = shared.lock();
-        match authenticate(&inner, shared.speed, token) {
+        let who = match auth {
+            Auth::Seller => authenticate(&inner, shared.speed, token),
+            Auth::App => {
+                authenticate_app(&inner, shared.speed, token).map(|()| APP_SCOPE.to_string())
+            }
+        };
+        match who {
             Err(denied) => (
                 StatusCode::FORBIDDEN,
                 error_list(

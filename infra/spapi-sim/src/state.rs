@@ -121,6 +121,8 @@ pub struct Inner {
     /// Seller Central's consent pages, authorization codes, the
     /// applications' secret rotation (`consent`).
     pub consent: crate::consent::ConsentState,
+    /// Notifications: destinations, subscriptions, delivery (`notifications`).
+    pub notifications: crate::notifications::NotificationsState,
 }
 
 impl Inner {

@@ -85,6 +85,15 @@ id_type!(
     |s| upper_alnum(s, 8, 20)
 );
 
+impl SellerId {
+    /// The "seller" that logs and audit lines name for the application's own
+    /// grantless calls (Notifications destinations): `APPLICATION`, a valid
+    /// id that stands out in logs.
+    pub fn application() -> Self {
+        Self("APPLICATION".to_string())
+    }
+}
+
 id_type!(
     /// An Amazon marketplace id, e.g. `A1PA6795UKMFR9` (DE).
     MarketplaceId,
@@ -166,6 +175,10 @@ mod tests {
         let id: SellerId = serde_json::from_str("\"A3EXAMPLESELLER\"").unwrap();
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"A3EXAMPLESELLER\"");
         assert!(serde_json::from_str::<SellerId>("\"bad id\"").is_err());
+        assert_eq!(
+            SellerId::new("APPLICATION").unwrap(),
+            SellerId::application()
+        );
     }
 
     #[test]

@@ -46,6 +46,12 @@ pub enum Operation {
     GetUnmanifestedShipments,
     GetCollectionForm,
     SearchListingsItems,
+    // Notifications API v1 (issue 15).
+    GetDestinations,
+    CreateDestination,
+    GetSubscription,
+    CreateSubscription,
+    DeleteSubscriptionById,
 }
 
 /// Static facts about one operation.
@@ -59,7 +65,7 @@ pub struct OperationSpec {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 25] = [
+    pub const ALL: [Operation; 30] = [
         Operation::SearchOrders,
         Operation::GetOrder,
         Operation::GetMarketplaceParticipations,
@@ -85,6 +91,11 @@ impl Operation {
         Operation::GetUnmanifestedShipments,
         Operation::GetCollectionForm,
         Operation::SearchListingsItems,
+        Operation::GetDestinations,
+        Operation::CreateDestination,
+        Operation::GetSubscription,
+        Operation::CreateSubscription,
+        Operation::DeleteSubscriptionById,
     ];
 
     pub const fn spec(self) -> OperationSpec {
@@ -136,6 +147,13 @@ impl Operation {
             }
             Operation::GetCollectionForm => ("getCollectionForm", 80.0, 100, Idempotent),
             Operation::SearchListingsItems => ("searchListingsItems", 5.0, 5, Idempotent),
+            // Notifications: 1 request/s, burst 5 (the model's usage plans).
+            // Creating twice is refused by Amazon (409 Conflict), never doubled.
+            Operation::GetDestinations => ("getDestinations", 1.0, 5, Idempotent),
+            Operation::CreateDestination => ("createDestination", 1.0, 5, Idempotent),
+            Operation::GetSubscription => ("getSubscription", 1.0, 5, Idempotent),
+            Operation::CreateSubscription => ("createSubscription", 1.0, 5, Idempotent),
+            Operation::DeleteSubscriptionById => ("deleteSubscriptionById", 1.0, 5, Idempotent),
         };
         OperationSpec {
             name,
@@ -180,6 +198,8 @@ mod tests {
             (Operation::SearchListingsItems, 5.0, 5),
             (Operation::GenerateCollectionForm, 80.0, 100),
             (Operation::GetAdditionalInputs, 80.0, 100),
+            (Operation::CreateDestination, 1.0, 5),
+            (Operation::CreateSubscription, 1.0, 5),
         ] {
             assert_eq!(op.spec().rate_per_sec, rate, "{op}");
             assert_eq!(op.spec().burst, burst, "{op}");

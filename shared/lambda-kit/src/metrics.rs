@@ -72,14 +72,16 @@ pub enum Job {
     ShipmentConfirm,
     InventoryPush,
     Labels,
+    Notifications,
 }
 
 impl Job {
-    pub const ALL: [Job; 4] = [
+    pub const ALL: [Job; 5] = [
         Job::OrderPull,
         Job::ShipmentConfirm,
         Job::InventoryPush,
         Job::Labels,
+        Job::Notifications,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +90,7 @@ impl Job {
             Job::ShipmentConfirm => "shipment-confirm",
             Job::InventoryPush => "inventory-push",
             Job::Labels => "labels",
+            Job::Notifications => "notifications",
         }
     }
 }
@@ -245,6 +248,7 @@ pub enum Unit {
     Seconds,
     /// EMF's `None`: a plain number (days).
     NoUnit,
+    Milliseconds,
 }
 
 impl Unit {
@@ -253,9 +257,13 @@ impl Unit {
             Unit::Count => "Count",
             Unit::Seconds => "Seconds",
             Unit::NoUnit => "None",
+            Unit::Milliseconds => "Milliseconds",
         }
     }
 }
+
+/// EMF takes at most this many values for one metric in one document.
+pub const MAX_VALUES: usize = 100;
 
 /// Where EMF documents go: stdout in Lambda (CloudWatch Logs reads them
 /// there), memory in tests.
@@ -362,12 +370,17 @@ enum Aggregate {
     Sum,
     /// Gauges keep the last value.
     Last,
+    /// Distributions keep every value (written as EMF value arrays, so
+    /// CloudWatch computes percentiles).
+    Each,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Sample {
     unit: Unit,
     value: u64,
+    /// [`Aggregate::Each`]: every value recorded.
+    values: Vec<u64>,
 }
 
 /// One document in the making: its metrics by dimension sets and name.
@@ -432,11 +445,16 @@ impl Metrics {
             .entry(dims)
             .or_default()
             .entry((sets, name))
-            .or_insert(Sample { unit, value: 0 });
-        entry.value = match aggregate {
-            Aggregate::Sum => entry.value.saturating_add(value),
-            Aggregate::Last => value,
-        };
+            .or_insert(Sample {
+                unit,
+                value: 0,
+                values: Vec::new(),
+            });
+        match aggregate {
+            Aggregate::Sum => entry.value = entry.value.saturating_add(value),
+            Aggregate::Last => entry.value = value,
+            Aggregate::Each => entry.values.push(value),
+        }
     }
 
     /// Adds `n` to a job counter, for `seller` when it is known (a counter
@@ -607,9 +625,13 @@ impl Metrics {
             .unwrap_or_default();
         let mut written = 0;
         for (dims, document) in pending {
-            let line = self.document(timestamp, &dims, &document);
-            self.inner.sink.write_line(&line);
-            written += 1;
+            // A distribution with more values than one document takes goes
+            // on in further documents of the same dimensions.
+            for part in split_values(document) {
+                let line = self.document(timestamp, &dims, &part);
+                self.inner.sink.write_line(&line);
+                written += 1;
+            }
         }
         written
     }
@@ -630,7 +652,11 @@ impl Metrics {
                 .entry(*sets)
                 .or_default()
                 .push(json!({"Name": name, "Unit": v.unit.as_str()}));
-            root.insert((*name).to_string(), json!(v.value));
+            if v.values.is_empty() {
+                root.insert((*name).to_string(), json!(v.value));
+            } else {
+                root.insert((*name).to_string(), json!(v.values));
+            }
         }
         let directives: Vec<Value> = directives
             .into_iter()
@@ -658,6 +684,33 @@ impl Metrics {
         );
         Value::Object(root).to_string()
     }
+}
+
+/// One pending document as the documents to write: distributions cut into
+/// [`MAX_VALUES`]-value parts, the first part with everything else.
+fn split_values(mut document: Document) -> Vec<Document> {
+    let mut parts = vec![Document::new()];
+    for (key, sample) in std::mem::take(&mut document) {
+        if sample.values.is_empty() {
+            parts[0].insert(key, sample);
+            continue;
+        }
+        for (n, chunk) in sample.values.chunks(MAX_VALUES).enumerate() {
+            if parts.len() <= n {
+                parts.push(Document::new());
+            }
+            parts[n].insert(
+                key,
+                Sample {
+                    unit: sample.unit,
+                    value: 0,
+                    values: chunk.to_vec(),
+                },
+            );
+        }
+    }
+    parts.retain(|p| !p.is_empty());
+    parts
 }
 
 /// Flushes its [`Metrics`] when dropped (the end of an invocation, however
@@ -723,7 +776,8 @@ impl<S: crate::batch::DeadLetterSink> crate::batch::DeadLetterSink for CountedDe
 /// dropped): the `_aws` block with a numeric `Timestamp`, each directive's
 /// `Namespace`, at most 30 dimensions per set and 100 metrics per
 /// directive, every dimension a root member with a non-empty ASCII string
-/// value, every metric a root member with a number, units from the list.
+/// value, every metric a root member with a number (or an array of 1 to 100
+/// numbers), units from the list.
 /// The tests of every emitter read their output through this.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Parsed {
@@ -731,8 +785,11 @@ pub struct Parsed {
     pub directives: Vec<Directive>,
     /// Every dimension's value (the members the sets name).
     pub dimensions: BTreeMap<String, String>,
-    /// Every metric's value.
+    /// Every metric's value (for a value array: the sum of its values, as
+    /// CloudWatch's Sum statistic would count them).
     pub values: BTreeMap<String, f64>,
+    /// The metrics written as value arrays (distributions), with each value.
+    pub samples: BTreeMap<String, Vec<f64>>,
 }
 
 /// One `CloudWatchMetrics` entry of a [`Parsed`] document.
@@ -822,6 +879,7 @@ pub fn parse_document(line: &str) -> Result<Parsed, String> {
         directives: Vec::new(),
         dimensions: BTreeMap::new(),
         values: BTreeMap::new(),
+        samples: BTreeMap::new(),
     };
     for d in list {
         let namespace = d
@@ -878,10 +936,27 @@ pub fn parse_document(line: &str) -> Result<Parsed, String> {
                     .filter(|u| UNITS.contains(u))
                     .ok_or_else(|| format!("metric {name} has an unknown unit"))?,
             };
-            let value = root
-                .get(name)
-                .and_then(Value::as_f64)
-                .ok_or_else(|| format!("metric {name} is not a number member"))?;
+            let value = match root.get(name) {
+                Some(Value::Array(list)) => {
+                    if list.is_empty() || list.len() > MAX_VALUES {
+                        return Err(format!(
+                            "metric {name} has {} values (1 to {MAX_VALUES} allowed)",
+                            list.len()
+                        ));
+                    }
+                    let values = list
+                        .iter()
+                        .map(Value::as_f64)
+                        .collect::<Option<Vec<f64>>>()
+                        .ok_or_else(|| format!("metric {name} has a value that is not a number"))?;
+                    let sum = values.iter().sum();
+                    parsed.samples.insert(name.into(), values);
+                    sum
+                }
+                other => other
+                    .and_then(Value::as_f64)
+                    .ok_or_else(|| format!("metric {name} is not a number member"))?,
+            };
             parsed.values.insert(name.into(), value);
             defined.push((name.to_string(), unit.to_string()));
         }
@@ -893,6 +968,13 @@ pub fn parse_document(line: &str) -> Result<Parsed, String> {
     }
     Ok(parsed)
 }
+
+mod notifications;
+
+pub use notifications::{
+    NOTIFICATION_PUBLISH_DELAY, NOTIFICATION_RECEIVE_DELAY, NOTIFICATIONS_SILENT_SELLERS,
+    NotifyCounter, ORDER_TO_WMS_DELAY,
+};
 
 #[cfg(test)]
 mod tests;

@@ -43,6 +43,10 @@ pub struct SentLine {
     pub fulfilled_at_send: u32,
     /// Units of `quantity` reported cancelled so far (a running total).
     pub cancelled_reported: u32,
+    /// The buyer's cancellation request for this line was reported
+    /// (`order.cancel_requested`); absent in records from before issue 15.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cancel_requested: bool,
 }
 
 impl SentOrder {
@@ -60,6 +64,7 @@ impl SentOrder {
                     .and_then(fulfilled)
                     .unwrap_or(0),
                 cancelled_reported: 0,
+                cancel_requested: false,
             })
             .collect();
         SentOrder {
@@ -85,9 +90,25 @@ impl SentOrder {
         !self.buy_shipping.is_empty()
     }
 
-    /// Folds a sent `order.cancelled` into the record, so the same
-    /// cancellation is not reported twice. Other messages change nothing.
+    /// Folds a sent `order.cancelled` or `order.cancel_requested` into the
+    /// record, so the same cancellation or request is not reported twice.
+    /// Other messages change nothing.
     pub fn record(&mut self, message: &OrderMessage) {
+        if let OrderMessage::CancelRequested(request) = message {
+            if request.amazon_order_id != self.amazon_order_id {
+                return;
+            }
+            for asked in &request.lines {
+                if let Some(line) = self
+                    .lines
+                    .iter_mut()
+                    .find(|l| l.order_item_id == asked.order_item_id)
+                {
+                    line.cancel_requested = true;
+                }
+            }
+            return;
+        }
         let OrderMessage::Cancelled(cancelled) = message else {
             return;
         };
@@ -249,7 +270,7 @@ mod tests {
             .push(MarketplaceId::new("ATVPDKIKX0DER").unwrap());
         match to_order_message(order, &s).unwrap() {
             OrderMessage::Created(c) => SentOrder::new(order, &c),
-            OrderMessage::Cancelled(_) => unreachable!(),
+            _ => unreachable!(),
         }
     }
 

@@ -11,16 +11,20 @@
 //!   with the seller's order-number prefix, checked against the WMS schema.
 //! - [`cancellation`]: whether an `order.cancelled` is due for an order already
 //!   sent, from what was sent ([`SentOrder`]) and what Amazon says now.
+//! - [`cancel_request`]: whether an `order.cancel_requested` is due: the
+//!   buyer asked to cancel lines the WMS has not shipped (issue 15).
 //!
 //! This crate does no I/O. It reads `spapi::models::orders` types only (never
 //! the client), and must not depend on `store`, the AWS SDK, an HTTP client or
 //! a runtime: the order-pull function fetches, asks these rules, and records.
 
+mod cancel_request;
 mod cancellation;
 mod eligibility;
 mod error;
 mod mapping;
 
+pub use cancel_request::cancel_request;
 pub use cancellation::{SentLine, SentOrder, cancellation};
 pub use eligibility::{Eligibility, HoldReason, SkipReason, eligibility};
 pub use error::OrdersError;

@@ -302,7 +302,7 @@ mod tests {
     fn created(message: &OrderMessage) -> &OrderCreated {
         match message {
             OrderMessage::Created(c) => c,
-            OrderMessage::Cancelled(_) => panic!("expected order.created"),
+            _ => panic!("expected order.created"),
         }
     }
 

@@ -60,14 +60,15 @@ impl From<&SellerSettings> for SellerContext {
 
 impl SellerContext {
     /// The context of an application-level (grantless) call in `region`,
-    /// e.g. rotating the client secret: no seller's token is used; the
-    /// call's audit line names [`APPLICATION_SELLER`].
-    pub fn application(region: Region) -> Result<Self, domain::DomainError> {
-        Ok(Self {
-            seller_id: SellerId::new(APPLICATION_SELLER)?,
+    /// e.g. rotating the client secret or Notifications destinations: no
+    /// seller's token is used; the call's audit line names
+    /// [`APPLICATION_SELLER`] ([`SellerId::application`]).
+    pub fn application(region: Region, sandbox: bool) -> Self {
+        Self {
+            seller_id: SellerId::application(),
             region,
-            sandbox: false,
-        })
+            sandbox,
+        }
     }
 }
 
@@ -179,7 +180,29 @@ impl SpApi {
         deadline: &Deadline,
     ) -> Result<C::Output, SpApiError> {
         let mut trace = Trace::default();
-        let result = self.call_traced(seller, call, deadline, &mut trace).await;
+        let result = self
+            .call_traced(seller, call, deadline, None, &mut trace)
+            .await;
+        self.audit(seller, C::OPERATION, &trace, result.as_ref().err());
+        result
+    }
+
+    /// [`SpApi::call`], waiting at most `quota_wait` (Amazon time) for a
+    /// token of the seller's bucket: if none comes by then, the call is not
+    /// sent and answers [`SpApiError::ResumeLater`] at once. The request and
+    /// its retries still have until `deadline`. For callers with a cheaper
+    /// way than waiting (the notification handler coalesces into a search).
+    pub async fn call_waiting_at_most<C: Call>(
+        &self,
+        seller: &SellerContext,
+        call: &C,
+        deadline: &Deadline,
+        quota_wait: std::time::Duration,
+    ) -> Result<C::Output, SpApiError> {
+        let mut trace = Trace::default();
+        let result = self
+            .call_traced(seller, call, deadline, Some(quota_wait), &mut trace)
+            .await;
         self.audit(seller, C::OPERATION, &trace, result.as_ref().err());
         result
     }
@@ -246,6 +269,7 @@ impl SpApi {
         seller: &SellerContext,
         call: &C,
         deadline: &Deadline,
+        quota_wait: Option<std::time::Duration>,
         trace: &mut Trace,
     ) -> Result<C::Output, SpApiError> {
         let op = C::OPERATION;
@@ -270,7 +294,14 @@ impl SpApi {
         let mut refreshed_expired_token = false;
         loop {
             self.admit(op, deadline).await?;
-            self.inner.quota.acquire(&bucket, deadline).await?;
+            match quota_wait {
+                Some(wait) => {
+                    let wait = self.inner.config.time_scale.duration(wait);
+                    let until = Deadline::at(deadline.instant().min(Instant::now() + wait));
+                    self.inner.quota.acquire(&bucket, &until).await?;
+                }
+                None => self.inner.quota.acquire(&bucket, deadline).await?,
+            }
             let token = match self.access_token(seller, &token_key, op, deadline).await {
                 // LWA failed in a way worth retrying, but the invocation has
                 // no time left for even the first back-off: resume later,

@@ -283,7 +283,7 @@ async fn the_client_secret_rotation_is_a_grantless_post() {
         .mount(&server)
         .await;
     let api = client(&server, Creds::new("s", "r")).await;
-    let app = SellerContext::application(Region::Na).unwrap();
+    let app = SellerContext::application(Region::Na, false);
     api.call(&app, &RotateApplicationClientSecret, &deadline())
         .await
         .unwrap();

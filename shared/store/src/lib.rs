@@ -26,6 +26,7 @@ pub mod labels;
 pub mod ledger;
 pub mod memory;
 pub mod notes;
+pub mod notifications;
 pub mod participations;
 pub mod replay;
 pub mod settings;
@@ -51,6 +52,10 @@ pub use labels::{BoughtLabel, LabelDocument, LabelStore, MemoryLabels, RateQuote
 pub use ledger::{Claim, Ledger, LedgerEntry, Recorded, SendState, StatusUpdate};
 pub use memory::MemoryStore;
 pub use notes::{Decision, PullNote, PullNotes, Sighting};
+pub use notifications::{
+    CoalescePlan, CoalesceState, Coalesced, DeliveryHealth, DestinationRecord, NotificationState,
+    SubscriptionRecord,
+};
 pub use participations::ParticipationStore;
 pub use replay::{ReplayJournal, ReplayState};
 pub use settings::{SellerSummary, SettingsStore};

@@ -69,6 +69,11 @@ impl MemoryStore {
         self
     }
 
+    /// "Now" for modules that implement their role on the memory store.
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }

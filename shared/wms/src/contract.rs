@@ -28,13 +28,17 @@ pub enum Contract {
     ShipmentMessage,
     /// The WMS stock endpoint's answer.
     StockPage,
+    /// Connector → WMS order queue: `order.cancel_requested` (issue 15; its
+    /// own schema file, so the order message's versions are unchanged).
+    OrderCancelRequest,
 }
 
 impl Contract {
-    pub const ALL: [Contract; 3] = [
+    pub const ALL: [Contract; 4] = [
         Contract::OrderMessage,
         Contract::ShipmentMessage,
         Contract::StockPage,
+        Contract::OrderCancelRequest,
     ];
 
     /// The schema versions of this contract, oldest first. Each version has
@@ -42,7 +46,7 @@ impl Contract {
     pub fn versions(self) -> &'static [u32] {
         match self {
             Contract::OrderMessage | Contract::ShipmentMessage => &[1, 2],
-            Contract::StockPage => &[1],
+            Contract::StockPage | Contract::OrderCancelRequest => &[1],
         }
     }
 
@@ -54,6 +58,9 @@ impl Contract {
             (Contract::ShipmentMessage, 1) => include_str!("../schemas/shipment-message.v1.json"),
             (Contract::ShipmentMessage, 2) => include_str!("../schemas/shipment-message.v2.json"),
             (Contract::StockPage, 1) => include_str!("../schemas/stock-page.v1.json"),
+            (Contract::OrderCancelRequest, 1) => {
+                include_str!("../schemas/order-cancel-requested.v1.json")
+            }
             _ => return None,
         })
     }
@@ -64,6 +71,7 @@ impl Contract {
             Contract::OrderMessage => "order-message",
             Contract::ShipmentMessage => "shipment-message",
             Contract::StockPage => "stock-page",
+            Contract::OrderCancelRequest => "order-cancel-requested",
         };
         format!("{name}.v{version}.json")
     }
@@ -86,12 +94,15 @@ impl Contract {
         static SHIPMENT_1: Compiled = LazyLock::new(|| compile(Contract::ShipmentMessage, 1));
         static SHIPMENT_2: Compiled = LazyLock::new(|| compile(Contract::ShipmentMessage, 2));
         static STOCK_1: Compiled = LazyLock::new(|| compile(Contract::StockPage, 1));
+        static CANCEL_REQUEST_1: Compiled =
+            LazyLock::new(|| compile(Contract::OrderCancelRequest, 1));
         let compiled = match (self, version) {
             (Contract::OrderMessage, 1) => &*ORDER_1,
             (Contract::OrderMessage, 2) => &*ORDER_2,
             (Contract::ShipmentMessage, 1) => &*SHIPMENT_1,
             (Contract::ShipmentMessage, 2) => &*SHIPMENT_2,
             (Contract::StockPage, 1) => &*STOCK_1,
+            (Contract::OrderCancelRequest, 1) => &*CANCEL_REQUEST_1,
             _ => {
                 return Err(ContractError::UnsupportedVersion {
                     contract: self,
@@ -177,6 +188,7 @@ impl fmt::Display for Contract {
             Contract::OrderMessage => "order message",
             Contract::ShipmentMessage => "shipment message",
             Contract::StockPage => "stock page",
+            Contract::OrderCancelRequest => "order cancellation request",
         })
     }
 }

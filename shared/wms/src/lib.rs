@@ -3,9 +3,10 @@
 //! their JSON Schemas (`schemas/`, draft 2020-12, embedded and compiled once),
 //! the Rust types, and the validation every inbound message goes through.
 //!
-//! - [`OrderMessage`] (connector → WMS order queue): `order.created` and
-//!   `order.cancelled`. What we send is checked against our own schema before
-//!   it leaves ([`OrderMessage::to_json`]).
+//! - [`OrderMessage`] (connector → WMS order queue): `order.created`,
+//!   `order.cancelled` and `order.cancel_requested` (its own schema,
+//!   [`OrderCancelRequested`]). What we send is checked against our own
+//!   schema before it leaves ([`OrderMessage::to_json`]).
 //! - [`ShipmentMessage`] (WMS → connector, SQS): [`ShipmentMessage::parse`]
 //!   validates against the schema first, then decodes with
 //!   `serde_path_to_error`; a [`ContractError`] names the field and the rule,
@@ -22,6 +23,7 @@
 //! AWS SDK or any runtime crate: it is the shape of the messages, nothing
 //! about how they travel or where the data comes from.
 
+mod cancel_request;
 mod contract;
 mod error;
 pub mod label;
@@ -30,6 +32,7 @@ mod order;
 mod shipment;
 mod stock;
 
+pub use cancel_request::{CANCEL_REQUESTED, OrderCancelRequested, RequestedLine};
 pub use contract::{Contract, MessageVersion, SCHEMA_VERSION, SchemaVersion};
 pub use error::{ContractError, Violation};
 pub use label::{LabelContractError, LabelRequest, LabelResponse};

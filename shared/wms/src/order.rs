@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use domain::{AmazonOrderId, ClientCode, MarketplaceId, OrderItemId, Pii, SellerId, Sku};
 use serde::{Deserialize, Serialize};
 
-use crate::{Contract, ContractError, MessageVersion, Money};
+use crate::cancel_request::CANCEL_REQUESTED;
+use crate::{Contract, ContractError, MessageVersion, Money, OrderCancelRequested};
 
 /// One message on the WMS order queue, tagged by `kind`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -18,6 +19,9 @@ pub enum OrderMessage {
     Created(Box<OrderCreated>),
     #[serde(rename = "order.cancelled")]
     Cancelled(OrderCancelled),
+    /// The buyer asked to cancel (issue 15; its own schema file).
+    #[serde(rename = "order.cancel_requested")]
+    CancelRequested(OrderCancelRequested),
 }
 
 impl From<OrderCreated> for OrderMessage {
@@ -32,32 +36,57 @@ impl From<OrderCancelled> for OrderMessage {
     }
 }
 
+impl From<OrderCancelRequested> for OrderMessage {
+    fn from(message: OrderCancelRequested) -> Self {
+        OrderMessage::CancelRequested(message)
+    }
+}
+
 impl OrderMessage {
+    /// The contract (schema) of this message's kind.
+    pub fn contract(&self) -> Contract {
+        match self {
+            OrderMessage::Created(_) | OrderMessage::Cancelled(_) => Contract::OrderMessage,
+            OrderMessage::CancelRequested(_) => Contract::OrderCancelRequest,
+        }
+    }
+
     /// The JSON text to send, checked against our own schema first (a
     /// failure here is a bug in the mapping, never the WMS's fault).
     pub fn to_json(&self) -> Result<String, ContractError> {
-        Contract::OrderMessage.encode(self)
+        self.contract().encode(self)
     }
 
-    /// Reads an order message (used by the fake WMS and the tests; the
-    /// connector itself only sends them).
+    /// Reads an order message of any kind (used by the fake WMS and the
+    /// tests; the connector itself only sends them): the kind picks the
+    /// schema.
     pub fn parse(body: &str) -> Result<OrderMessage, ContractError> {
-        Contract::OrderMessage.parse(body)
+        let is_request = serde_json::from_str::<serde_json::Value>(body)
+            .ok()
+            .is_some_and(|v| v.get("kind").and_then(|k| k.as_str()) == Some(CANCEL_REQUESTED));
+        if is_request {
+            Contract::OrderCancelRequest.parse(body)
+        } else {
+            Contract::OrderMessage.parse(body)
+        }
     }
 
-    /// The schema version the message is written in.
+    /// The schema version the message is written in (a cancellation
+    /// request has only version 1, in its own schema).
     pub fn version(&self) -> MessageVersion {
         match self {
             OrderMessage::Created(m) => m.schema,
             OrderMessage::Cancelled(m) => m.schema,
+            OrderMessage::CancelRequested(_) => MessageVersion::V1,
         }
     }
 
-    /// `order.created` or `order.cancelled`.
+    /// `order.created`, `order.cancelled` or `order.cancel_requested`.
     pub fn kind(&self) -> &'static str {
         match self {
             OrderMessage::Created(_) => "order.created",
             OrderMessage::Cancelled(_) => "order.cancelled",
+            OrderMessage::CancelRequested(_) => CANCEL_REQUESTED,
         }
     }
 
@@ -66,6 +95,7 @@ impl OrderMessage {
         match self {
             OrderMessage::Created(m) => &m.message_id,
             OrderMessage::Cancelled(m) => &m.message_id,
+            OrderMessage::CancelRequested(m) => &m.message_id,
         }
     }
 
@@ -73,6 +103,7 @@ impl OrderMessage {
         match self {
             OrderMessage::Created(m) => &m.seller_id,
             OrderMessage::Cancelled(m) => &m.seller_id,
+            OrderMessage::CancelRequested(m) => &m.seller_id,
         }
     }
 
@@ -80,6 +111,7 @@ impl OrderMessage {
         match self {
             OrderMessage::Created(m) => &m.order_number,
             OrderMessage::Cancelled(m) => &m.order_number,
+            OrderMessage::CancelRequested(m) => &m.order_number,
         }
     }
 
@@ -87,6 +119,7 @@ impl OrderMessage {
         match self {
             OrderMessage::Created(m) => &m.amazon_order_id,
             OrderMessage::Cancelled(m) => &m.amazon_order_id,
+            OrderMessage::CancelRequested(m) => &m.amazon_order_id,
         }
     }
 }

@@ -21,6 +21,7 @@ fn documented_examples() -> Vec<(Contract, Value)> {
             "order-message" => Contract::OrderMessage,
             "shipment-message" => Contract::ShipmentMessage,
             "stock-page" => Contract::StockPage,
+            "order-cancel-requested" => Contract::OrderCancelRequest,
             other => panic!("unknown example tag {other}"),
         };
         let body: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
@@ -96,8 +97,10 @@ fn every_documented_example_is_accepted_and_parses() {
         let text = value.to_string();
         // Parse into the Rust type and write it back: nothing lost, nothing added.
         let back: Value = match contract {
-            Contract::OrderMessage => {
-                serde_json::from_str(&OrderMessage::parse(&text).unwrap().to_json().unwrap())
+            Contract::OrderMessage | Contract::OrderCancelRequest => {
+                let message = OrderMessage::parse(&text).unwrap();
+                assert_eq!(message.contract(), contract, "the kind picks the schema");
+                serde_json::from_str(&message.to_json().unwrap())
             }
             Contract::ShipmentMessage => {
                 serde_json::from_str(&ShipmentMessage::parse(&text).unwrap().to_json().unwrap())
@@ -585,6 +588,92 @@ fn a_value_the_schema_allows_but_the_type_cannot_hold_names_its_path_not_its_val
         .unwrap_err();
     assert_eq!(err.violations()[0].path, "/lines/0/quantity");
     assert!(!err.to_string().contains("4321"), "{err}");
+}
+
+fn cancel_request() -> OrderCancelRequested {
+    OrderCancelRequested {
+        schema: SchemaVersion,
+        message_id: OrderCancelRequested::message_id_for(
+            &SellerId::new("A3EXAMPLESELLER").unwrap(),
+            &AmazonOrderId::new("302-1234567-1234567").unwrap(),
+            1,
+        ),
+        seller_id: SellerId::new("A3EXAMPLESELLER").unwrap(),
+        client_code: ClientCode::new("ACME").unwrap(),
+        order_number: "MG302-1234567-1234567".into(),
+        amazon_order_id: AmazonOrderId::new("302-1234567-1234567").unwrap(),
+        marketplace_id: MarketplaceId::new("A1PA6795UKMFR9").unwrap(),
+        scope: CancelScope::Order,
+        requested_at: Utc.with_ymd_and_hms(2026, 9, 1, 8, 40, 0).unwrap(),
+        reason: Some("Ordered by mistake".into()),
+        lines: vec![RequestedLine {
+            order_item_id: OrderItemId::new("12345678901234").unwrap(),
+            sku: Sku::new("MUG-BLUE-350").unwrap(),
+            quantity: 2,
+        }],
+    }
+}
+
+#[test]
+fn a_cancel_request_has_its_own_schema_and_leaves_version_1_unchanged() {
+    let message = OrderMessage::from(cancel_request());
+    assert_eq!(message.kind(), "order.cancel_requested");
+    assert_eq!(message.contract(), Contract::OrderCancelRequest);
+    assert_eq!(
+        message.message_id(),
+        "A3EXAMPLESELLER:302-1234567-1234567:cancel_requested:1"
+    );
+    let text = message.to_json().unwrap();
+    let value: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(value["kind"], "order.cancel_requested");
+    assert_eq!(value["schema"], 1);
+    assert_eq!(OrderMessage::parse(&text).unwrap(), message);
+    // order-message.v1.json is untouched: it still knows two kinds only, so
+    // a WMS validating with it refuses this one (hence WmsCancelRequests).
+    let refused = Contract::OrderMessage.validate(&value).unwrap_err();
+    assert!(refused.to_string().contains("/kind"), "{refused}");
+    let schema: Value = serde_json::from_str(Contract::OrderMessage.schema_text()).unwrap();
+    assert_eq!(
+        schema["properties"]["kind"]["enum"],
+        json!(["order.created", "order.cancelled"])
+    );
+}
+
+#[test]
+fn cancel_request_refusals_name_the_field() {
+    let base = || serde_json::to_value(OrderMessage::from(cancel_request())).unwrap();
+    for (mutate, expected) in [
+        (
+            (|v: &mut Value| v["lines"] = json!([])) as fn(&mut Value),
+            "`/lines` must have at least 1 item(s)",
+        ),
+        (
+            |v: &mut Value| v["lines"][0]["quantity"] = json!(0),
+            "`/lines/0/quantity` must be at least 1",
+        ),
+        (
+            |v: &mut Value| v["scope"] = json!("some"),
+            "`/scope` must be one of",
+        ),
+        (
+            |v: &mut Value| {
+                v.as_object_mut().unwrap().remove("requested_at");
+            },
+            "`/requested_at` is required",
+        ),
+        (
+            |v: &mut Value| v["schema"] = json!(2),
+            "reads only schema version 1",
+        ),
+    ] {
+        let mut v = base();
+        mutate(&mut v);
+        let err = OrderMessage::parse(&v.to_string())
+            .expect_err(expected)
+            .to_string();
+        assert!(err.contains(expected), "{err}\n  should contain {expected}");
+        assert!(err.contains("order cancellation request"), "{err}");
+    }
 }
 
 fn created_v2() -> OrderCreated {

@@ -490,6 +490,73 @@ impl StoredOrder {
     }
 }
 
+impl StoredOrder {
+    /// The `Summary` of an `ORDER_CHANGE` notification about this order
+    /// (`schemas/notifications/OrderChangeNotification.json`): v0 status
+    /// names, `MFN`/`AFN`, per-item counts and the buyer's cancel request.
+    pub(crate) fn change_summary(&self) -> serde_json::Value {
+        use serde_json::json;
+        let status = match self.status {
+            OrderStatus::PendingAvailability => "PendingAvailability",
+            OrderStatus::Pending => "Pending",
+            OrderStatus::Unshipped => "Unshipped",
+            OrderStatus::PartiallyShipped => "PartiallyShipped",
+            OrderStatus::Shipped => "Shipped",
+            OrderStatus::Cancelled => "Canceled",
+            OrderStatus::Unfulfillable => "Unfulfillable",
+        };
+        let shipped: u32 = self.items.iter().map(|i| i.shipped).sum();
+        let open: u32 = self.items.iter().map(StoredItem::open).sum();
+        let items: Vec<serde_json::Value> = self
+            .items
+            .iter()
+            .map(|i| {
+                json!({
+                    "OrderItemId": i.id,
+                    "SellerSKU": i.sku,
+                    "SupplySourceId": null,
+                    "OrderItemStatus": if i.open() == 0 && i.shipped > 0 { "Shipped" } else { "Unshipped" },
+                    "Quantity": i.quantity,
+                    "QuantityShipped": i.shipped,
+                    "IsBuyerRequestedCancel": i.cancellation.as_ref().is_some_and(|c| c.requester.is_some()),
+                })
+            })
+            .collect();
+        let mut summary = json!({
+            "MarketplaceId": self.marketplace_id,
+            "OrderStatus": status,
+            "PurchaseDate": crate::state::iso(self.created),
+            "DestinationPostalCode": self
+                .recipient
+                .as_ref()
+                .and_then(|r| r.postal_code.clone())
+                .unwrap_or_default(),
+            "FulfillmentType": match self.fulfilled_by {
+                FulfilledBy::Merchant => "MFN",
+                FulfilledBy::Amazon => "AFN",
+            },
+            "OrderType": "StandardOrder",
+            "NumberOfItemsShipped": shipped,
+            "NumberOfItemsUnshipped": open,
+            "OrderItems": items,
+        });
+        if let Some(w) = &self.ship_by {
+            summary["EarliestShipDate"] = json!(crate::state::iso(w.earliest));
+            summary["LatestShipDate"] = json!(crate::state::iso(w.latest));
+        }
+        summary
+    }
+
+    /// Whether the buyer asked to cancel any item.
+    pub(crate) fn cancel_requested(&self) -> bool {
+        self.items.iter().any(|i| {
+            i.cancellation
+                .as_ref()
+                .is_some_and(|c| c.requester.is_some())
+        })
+    }
+}
+
 /// Stored times have whole seconds, so what is filtered is what is shown.
 pub fn truncate(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)

@@ -142,7 +142,13 @@ fn the_documents_are_valid_json_with_the_members_the_directives_name() {
     let jobs: Vec<&str> = Job::ALL.iter().map(|j| j.as_str()).collect();
     assert_eq!(
         jobs,
-        ["order-pull", "shipment-confirm", "inventory-push", "labels"]
+        [
+            "order-pull",
+            "shipment-confirm",
+            "inventory-push",
+            "labels",
+            "notifications"
+        ]
     );
 }
 

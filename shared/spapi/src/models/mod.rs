@@ -7,6 +7,7 @@ pub mod collection_forms;
 pub mod feeds;
 pub mod listings;
 pub mod listings_feed;
+pub mod notifications;
 pub mod order_fulfillment_feed;
 pub mod orders;
 pub mod orders_v0;

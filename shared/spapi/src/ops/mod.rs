@@ -4,6 +4,7 @@ pub mod application;
 pub mod collection_forms;
 pub mod feeds;
 pub mod listings;
+pub mod notifications;
 pub mod orders;
 pub mod orders_v0;
 pub mod sellers;
