@@ -108,7 +108,7 @@ impl HttpStockSource {
         secret: Arc<dyn StockEndpointSecret>,
         options: StockHttpOptions,
     ) -> Result<Self, StockError> {
-        let http = reqwest::Client::builder()
+        let http = spapi::tls::client_builder()
             .connect_timeout(options.connect_timeout)
             .timeout(options.request_timeout)
             .build()

@@ -298,6 +298,11 @@ mod tests {
                 },
             );
         }
+        // What provisioning records for the function's LoggingConfig.LogGroup.
+        resources.log_groups.insert(
+            "OrderPullLogGroup".into(),
+            "/aws/lambda/connector-order-pull-t1".into(),
+        );
         resources.secrets.insert(
             "LwaAppSecret".into(),
             devstack::SecretInfo {

@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod error;
 pub mod marketplaces;
 pub mod metrics;
+pub mod sdk_http;
 pub mod spapi_env;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -136,11 +137,17 @@ pub fn deadline_from_epoch_ms(deadline_ms: u64, margin: Duration) -> Deadline {
 }
 
 /// The AWS SDK configuration from the environment (region, credentials,
-/// `AWS_ENDPOINT_URL` for local runs against moto).
+/// `AWS_ENDPOINT_URL` for local runs against moto), with one HTTP client
+/// shared by every SDK client built from it, prepared at its first request
+/// ([`sdk_http`]).
 pub async fn aws_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    match sdk_http::first_use_client(aws_config::BehaviorVersion::latest()) {
+        Some(http) => loader.http_client(http),
+        None => loader,
+    }
+    .load()
+    .await
 }
 
 /// Reads a required environment variable in a function's `main` (never in a

@@ -130,7 +130,7 @@ impl SpApi {
         buckets: Arc<dyn BucketStore>,
         observer: Arc<dyn CallObserver>,
     ) -> Result<Self, SpApiError> {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)

@@ -14,6 +14,9 @@
 //! `lambda-kit`) what happened, and ends with one audit line (`audit =
 //! "spapi.call"`, the outcome, the seller, the operation).
 //!
+//! HTTPS goes through [`tls`] (Mozilla's roots compiled in: nothing read
+//! from the OS store while a function starts).
+//!
 //! Adding an operation: a row in `domain::Operation`, its response types in
 //! [`models`], a request struct implementing [`Call`] in [`ops`]. Nothing else.
 //!
@@ -32,6 +35,7 @@ pub mod observe;
 pub mod ops;
 pub mod paginate;
 pub mod quota;
+pub mod tls;
 
 pub use call::{Call, Method};
 pub use client::{Credentials, SellerContext, SpApi};

@@ -9,6 +9,13 @@
 //! `cargo run -p lambda-emu --bin bench-init -- --runs 40 --no-jitter-variant`
 //! (the harness itself may be a debug build: it only starts processes and
 //! waits for their first request).
+//!
+//! With `--first-invoke`, also each function's cold start as Lambda bills
+//! and a caller waits for it: init plus the first invocation (an event that
+//! makes the function's first AWS calls: a schedule, a refused SQS record,
+//! a label request for an unknown seller), against a second, warm one. With
+//! `--before-bin-dir`, binaries of an earlier build are measured in the same
+//! run (a before/after of a change).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,7 +24,7 @@ use std::time::Duration;
 use clap::Parser;
 use devstack::{MotoServer, Template};
 use lambda_emu::env::{FunctionSpec, LocalOverrides, binary_name, function_spec};
-use lambda_emu::{Binaries, BuildProfile, Function};
+use lambda_emu::{Binaries, BuildProfile, Function, Outcome, events};
 
 #[derive(Parser, Debug)]
 #[command(about = "Release binary sizes and init times vs a hello-world lambda_runtime function")]
@@ -41,11 +48,70 @@ struct Args {
     /// files, which the TLS clients read at init).
     #[arg(long)]
     cert_file: Option<PathBuf>,
+    /// Also measure the cold start as a caller sees it: init + the first
+    /// invocation, and a second (warm) invocation, per function.
+    #[arg(long)]
+    first_invoke: bool,
+    /// Also measure the functions' binaries found in this directory (e.g. a
+    /// release build of the previous commit: `target/release` of another
+    /// checkout), labelled `before`; the hello-world is this build's.
+    #[arg(long)]
+    before_bin_dir: Option<PathBuf>,
 }
 
 struct Variant {
     label: String,
     binaries: Binaries,
+}
+
+/// A first invocation that reaches AWS (moto) the way production traffic
+/// does: the schedule's own event, an SQS record the function refuses and
+/// dead-letters, a label request for a seller that does not exist (a table
+/// read, then a 404). No seller is onboarded, so nothing calls the SP-API.
+fn first_event(
+    template: &Template,
+    resources: &devstack::Provisioned,
+    binary: &str,
+) -> Result<Option<serde_json::Value>, Box<dyn std::error::Error>> {
+    Ok(match binary {
+        "order-pull" => Some(events::schedule(
+            template,
+            "OrderPullFunction",
+            "Every15Minutes",
+        )?),
+        "inventory-push" => Some(events::schedule(
+            template,
+            "InventoryPushFunction",
+            "Hourly",
+        )?),
+        "shipment-confirm" => {
+            let source = events::SqsSource::from_template(
+                template,
+                resources,
+                "ShipmentConfirmFunction",
+                "Shipments",
+            )?;
+            let id = uuid::Uuid::new_v4().to_string();
+            Some(devstack::lambda_sqs::event(
+                &source.queue_arn,
+                [devstack::lambda_sqs::Record {
+                    message_id: &id,
+                    receipt_handle: &id,
+                    body: r#"{"bench": "not a shipment"}"#,
+                }],
+            ))
+        }
+        "labels" => Some(events::function_url_request(
+            "POST",
+            "/",
+            &[("content-type", "application/json")],
+            Some(
+                br#"{"schema": 1, "operation": "track", "seller_id": "A1BENCHNOSELLER", "shipment_id": "bench-1"}"#,
+            ),
+        )),
+        "hello-lambda" => Some(serde_json::json!({})),
+        _ => None,
+    })
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -105,6 +171,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
     }
     let cert_variant = args.cert_file.as_ref().map(|_| variants.len() - 1);
+    let before_variant = match &args.before_bin_dir {
+        Some(dir) => {
+            let mut paths = BTreeMap::new();
+            for logical_id in template.functions() {
+                let name = binary_name(&template, &logical_id)?;
+                let path = dir.join(&name);
+                if !path.is_file() {
+                    return Err(format!("{}: no binary {name}", dir.display()).into());
+                }
+                paths.insert(name, path);
+            }
+            let hello = variants[0].binaries.get("hello-lambda")?.to_path_buf();
+            paths.insert("hello-lambda".into(), hello);
+            variants.push(Variant {
+                label: format!("{}, before ({})", variants[0].label, dir.display()),
+                binaries: Binaries { paths },
+            });
+            Some(variants.len() - 1)
+        }
+        None => None,
+    };
 
     // (variant, binary name) → function
     let mut functions: Vec<(usize, String, Function)> = Vec::new();
@@ -187,6 +274,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.runs
     );
 
+    if args.first_invoke {
+        first_invocations(&args, &variants, &functions, &template, &resources).await?;
+    }
+
     // The first draw of AWS-LC randomness (a TLS client hello): not part of
     // init for our functions, but of each container's first HTTPS call.
     println!(
@@ -194,7 +285,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("|---|---:|---:|---:|");
     for (vi, v) in variants.iter().enumerate() {
-        if cert_variant == Some(vi) {
+        if cert_variant == Some(vi) || before_variant == Some(vi) {
             continue;
         }
         let probe = v.binaries.get("tls-probe")?;
@@ -222,6 +313,69 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ms(percentile(&first, 50.0)),
             ms(percentile(&second, 50.0)),
             ms(percentile(&extra, 50.0))
+        );
+    }
+    Ok(())
+}
+
+/// Cold start as a caller sees it (init + first invocation) against a warm
+/// invocation, per function and variant, interleaved like the init runs.
+async fn first_invocations(
+    args: &Args,
+    variants: &[Variant],
+    functions: &[(usize, String, Function)],
+    template: &Template,
+    resources: &devstack::Provisioned,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut samples: Vec<[Vec<Duration>; 3]> = vec![Default::default(); functions.len()];
+    eprintln!(
+        "{} cold starts with a first and a second invocation of each of {} binaries...",
+        args.runs,
+        functions.len()
+    );
+    for round in 0..args.runs {
+        for (i, (_, name, f)) in functions.iter().enumerate() {
+            let Some(event) = first_event(template, resources, name)? else {
+                continue;
+            };
+            f.stop().await;
+            let first = f.invoke(&event).await?;
+            let (Some(init), Outcome::Response(_)) = (first.init_duration, &first.outcome) else {
+                return Err(format!("{name}: first invocation: {:?}", first.outcome).into());
+            };
+            if round == 0 {
+                let answer = first.payload().to_string();
+                eprintln!("{name}: {}", answer.chars().take(160).collect::<String>());
+            }
+            let second = f.invoke(&event).await?;
+            if !matches!(second.outcome, Outcome::Response(_)) {
+                return Err(format!("{name}: second invocation: {:?}", second.outcome).into());
+            }
+            samples[i][0].push(first.duration);
+            samples[i][1].push(init + first.duration);
+            samples[i][2].push(second.duration);
+            f.stop().await;
+        }
+    }
+    println!(
+        "\n| binary | build | first invocation median | p90 | init + first median | p90 | warm invocation median |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for ((vi, name, _), s) in functions.iter().zip(&mut samples) {
+        if s[0].is_empty() {
+            continue;
+        }
+        for d in s.iter_mut() {
+            d.sort();
+        }
+        println!(
+            "| {name} | {} | {} ms | {} ms | {} ms | {} ms | {} ms |",
+            variants[*vi].label,
+            ms(percentile(&s[0], 50.0)),
+            ms(percentile(&s[0], 90.0)),
+            ms(percentile(&s[1], 50.0)),
+            ms(percentile(&s[1], 90.0)),
+            ms(percentile(&s[2], 50.0)),
         );
     }
     Ok(())
