@@ -414,3 +414,74 @@ async fn the_appstore_variant_connects_with_the_invitation_code() {
     assert!(done.text().await.unwrap().contains("Connected"));
     assert_eq!(sim.control().consents().0, vec![SELLER.to_string()]);
 }
+
+#[tokio::test]
+async fn a_connected_seller_is_subscribed_to_order_change_once_notifications_are_set_up() {
+    let (logs, _guard) = LogCapture::start();
+    let rig = OnboardingRig::new("onboard-notify", 10.0).await;
+    let sim = &rig.pull.sim;
+    let stack = &rig.pull.stack;
+    sim.control().set_notification_sink(std::sync::Arc::new(
+        devstack::notify::SqsNotificationSink::new(stack.sqs()),
+    ));
+
+    // Notifications not set up: the seller connects, nothing is subscribed
+    // and the log says how to do it later.
+    add_seller_in(sim, SELLER, &[DE], true);
+    let first = rig.invite(&[DE], None).await;
+    let (status, page, _) = consent(&rig, &first.link, SELLER, true).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(sim.control().subscription_id(SELLER), None);
+    assert!(
+        logs.text().contains("notifications are not set up"),
+        "{}",
+        logs.text()
+    );
+
+    // `connector-admin notifications setup` for the region, then a renewal:
+    // the connection subscribes the seller with the token it just gave.
+    let queue_arn = stack
+        .resources
+        .queue("NotificationQueue")
+        .expect("the template defines NotificationQueue")
+        .arn
+        .clone();
+    let seller_id = SellerId::new(SELLER).unwrap();
+    let settings = rig
+        .pull
+        .store
+        .get_settings(&seller_id)
+        .await
+        .unwrap()
+        .expect("settings stored");
+    notifications::subscriptions::ensure_destination(
+        &rig.pull.puller.api,
+        &rig.pull.store,
+        settings.region,
+        &queue_arn,
+        "connector-onboard-notify",
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("the destination");
+    let renewal = rig.invite(&[DE], Some(SELLER)).await;
+    let (status, page, _) = consent(&rig, &renewal.link, SELLER, true).await;
+    assert_eq!(status, 200, "{page}");
+    let at_amazon = sim
+        .control()
+        .subscription_id(SELLER)
+        .expect("subscribed at Amazon");
+    let recorded = store::NotificationState::subscription(&rig.pull.store, &seller_id)
+        .await
+        .unwrap()
+        .expect("the subscription recorded");
+    assert_eq!(recorded.subscription_id, at_amazon);
+
+    // Connecting again finds that subscription: still one, the same.
+    let again = rig.invite(&[DE], Some(SELLER)).await;
+    let (status, page, _) = consent(&rig, &again.link, SELLER, true).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(sim.control().subscription_id(SELLER), Some(at_amazon));
+    let token = stored_token(&rig, SELLER).await;
+    logs.assert_free_of(&[&token, tests::sim::CLIENT_SECRET]);
+}

@@ -10,8 +10,9 @@
 //!   coalesced into the seller's next incremental pull, ignored kinds
 //!   counted, unreadable messages dead-lettered with the reason.
 //! - [`subscriptions`]: the destination per region and each seller's
-//!   subscription (`connector-admin notifications ...`, and onboarding's
-//!   [`subscriptions::subscribe_seller`]).
+//!   subscription (the shared `subscriptions` crate, re-exported: the CLI's
+//!   `connector-admin notifications ...` and onboarding use it) and each
+//!   seller's status under the backstop policy.
 //! - [`config`]: the function's configuration and its one wiring.
 //!
 //! Depends on the order pull's library for the per-order step and its job

@@ -16,7 +16,7 @@ use store::{Clock, DynamoBuckets, Store, SystemClock};
 
 use crate::flow::{Onboarding, Options};
 use crate::pages::Branding;
-use crate::ports::{NothingMore, SpApiAmazon};
+use crate::ports::{SpApiAmazon, SubscribeOnConnect};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -152,6 +152,14 @@ pub fn wire(
         writer = writer.with_kms_key(key);
     }
     let store = Arc::new(store);
+    let after = SubscribeOnConnect {
+        config: client.clone(),
+        credentials: credentials.clone(),
+        buckets: buckets.clone(),
+        observer: observer.clone(),
+        state: store.clone(),
+        clock: clock.clone(),
+    };
     Ok(Onboarding {
         invitations: store.clone(),
         settings: store,
@@ -163,7 +171,7 @@ pub fn wire(
             buckets,
             observer,
         }),
-        after: Arc::new(NothingMore),
+        after: Arc::new(after),
         clock,
         metrics,
         options: config.options(),

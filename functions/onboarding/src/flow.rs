@@ -431,7 +431,7 @@ impl Onboarding {
         }
         if let Err(e) = self
             .after
-            .seller_connected(&settings, first_time, deadline)
+            .seller_connected(&settings, &grant.refresh_token, first_time, deadline)
             .await
         {
             tracing::warn!(seller = %seller, error = %e, "the follow-up of a connected seller failed; the seller is connected");

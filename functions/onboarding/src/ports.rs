@@ -12,16 +12,21 @@ use spapi::{
     AppCredentials, CallObserver, ClientConfig, CodeGrant, Credentials, SellerContext, SpApi,
     SpApiError,
 };
+use store::{Clock, NotificationState};
+use subscriptions::SubscribeError;
 
 /// Called once a seller's token and settings are stored (a first connection
-/// or a renewal). The place for what a connected seller needs next (issue 15
-/// subscribes it to ORDER_CHANGE notifications here). A failure is logged
-/// and does not undo the connection: the hook must be safe to run again.
+/// or a renewal), with the refresh token the seller just gave (the
+/// function never reads sellers' secrets). The place for what a connected
+/// seller needs next: [`SubscribeOnConnect`] subscribes it to ORDER_CHANGE
+/// notifications. A failure is logged and does not undo the connection:
+/// the hook must be safe to run again.
 #[async_trait::async_trait]
 pub trait AfterConnect: Send + Sync {
     async fn seller_connected(
         &self,
         settings: &SellerSettings,
+        refresh_token: &SecretString,
         first_time: bool,
         deadline: &Deadline,
     ) -> Result<(), String>;
@@ -35,10 +40,71 @@ impl AfterConnect for NothingMore {
     async fn seller_connected(
         &self,
         _: &SellerSettings,
+        _: &SecretString,
         _: bool,
         _: &Deadline,
     ) -> Result<(), String> {
         Ok(())
+    }
+}
+
+/// Subscribes a connected seller to `ORDER_CHANGE` notifications (issue 15)
+/// through the same step as `connector-admin notifications subscribe`, with
+/// the token the seller just gave. Idempotent: a renewal finds the
+/// subscription it has. In a deployment whose notifications are not set up
+/// (no destination for the seller's region) there is nothing to do: the
+/// scheduled pull serves the seller, and `connector-admin notifications
+/// subscribe --all` subscribes it after the setup. A subscription of the
+/// seller's to another destination is left alone and reported (moving it
+/// is the operator's decision: `subscribe SELLER --replace`).
+pub struct SubscribeOnConnect {
+    pub config: ClientConfig,
+    pub credentials: Arc<dyn Credentials>,
+    pub buckets: Arc<dyn BucketStore>,
+    pub observer: Arc<dyn CallObserver>,
+    pub state: Arc<dyn NotificationState>,
+    pub clock: Arc<dyn Clock>,
+}
+
+#[async_trait::async_trait]
+impl AfterConnect for SubscribeOnConnect {
+    async fn seller_connected(
+        &self,
+        settings: &SellerSettings,
+        refresh_token: &SecretString,
+        _first_time: bool,
+        _deadline: &Deadline,
+    ) -> Result<(), String> {
+        let api = SpApi::with_observer(
+            self.config.clone(),
+            Arc::new(JustConsented {
+                app: self.credentials.clone(),
+                seller: settings.seller_id.clone(),
+                token: refresh_token.clone(),
+            }),
+            self.buckets.clone(),
+            self.observer.clone(),
+        )
+        .map_err(|e| e.to_string())?;
+        match subscriptions::subscribe_seller(
+            &api,
+            self.state.as_ref(),
+            settings,
+            false,
+            self.clock.now(),
+        )
+        .await
+        {
+            Ok(outcome) => {
+                tracing::info!(seller = %settings.seller_id, subscription = %outcome.subscription_id, change = ?outcome.change, "the seller is subscribed to ORDER_CHANGE notifications");
+                Ok(())
+            }
+            Err(SubscribeError::NotSetUp { region }) => {
+                tracing::info!(seller = %settings.seller_id, region = %region, "notifications are not set up for the seller's region: the scheduled pull serves it (`connector-admin notifications setup`, then `subscribe --all`)");
+                Ok(())
+            }
+            Err(e) => Err(format!("subscribing to ORDER_CHANGE notifications: {e}")),
+        }
     }
 }
 
