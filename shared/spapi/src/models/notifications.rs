@@ -188,12 +188,16 @@ impl OrderChange {
     pub fn from_payload(payload: &Value) -> Result<OrderChange, String> {
         let parsed: OrderChangePayload =
             serde_path_to_error::deserialize(payload).map_err(|e| {
-                let path = e.path().to_string();
+                // serde's path of the payload itself is `.`.
+                let path = match e.path().to_string() {
+                    p if p == "." => "Payload".to_string(),
+                    p => format!("Payload.{p}"),
+                };
                 let text = e.inner().to_string();
                 match text.strip_prefix("missing field ") {
                     // serde names the field, never a value here.
-                    Some(field) => format!("Payload.{path}: field {field} is missing"),
-                    None => format!("Payload.{path} has the wrong type or value"),
+                    Some(field) => format!("{path}: field {field} is missing"),
+                    None => format!("{path} has the wrong type or value"),
                 }
             })?;
         Ok(parsed.order_change_notification)
@@ -241,6 +245,19 @@ mod tests {
             "NotificationMetadata": {"ApplicationId": "app-id-1", "SubscriptionId": "sub-1",
                 "PublishTime": "2020-07-13T19:42:04.284Z", "NotificationId": "d0e9e693-c3ad-4373-979f-ed4ec98dd746"}
         })
+    }
+
+    #[test]
+    fn a_payload_that_is_not_an_object_is_named_plainly() {
+        // Found by the notification-body property test: the payload's own
+        // path read `Payload..`.
+        let mut body = example();
+        body["Payload"] = json!("");
+        let n = Notification::parse(&body.to_string()).unwrap();
+        assert_eq!(
+            OrderChange::from_payload(&n.payload).unwrap_err(),
+            "Payload has the wrong type or value"
+        );
     }
 
     #[test]
