@@ -959,9 +959,13 @@ async fn the_operator_sets_notifications_up_subscribes_sellers_and_reads_their_s
 #[tokio::test]
 async fn the_benchmark_short_run_sends_every_order_once_without_a_429() {
     use devstack::bench_notify::{BenchOptions, Load, Scenario, row, run};
+    // Delays are printed, not asserted: on a loaded machine the compressed
+    // clock runs ahead of the work, so the run may need the backstop's
+    // later passes to finish. The drain ends as soon as every order is at
+    // the WMS; its limit only bounds a run that never gets there.
     let options = BenchOptions {
         speed: 120.0,
-        drain_minutes: 40,
+        drain_minutes: 150,
         seed: 15,
     };
     let scenarios = [

@@ -49,12 +49,13 @@ impl AfterConnect for NothingMore {
 }
 
 /// Subscribes a connected seller to `ORDER_CHANGE` notifications (issue 15)
-/// through the same step as `connector-admin notifications subscribe`, with
+/// through the same step as `connector-admin notifications subscribe SELLER`, with
 /// the token the seller just gave. Idempotent: a renewal finds the
 /// subscription it has. In a deployment whose notifications are not set up
 /// (no destination for the seller's region) there is nothing to do: the
-/// scheduled pull serves the seller, and `connector-admin notifications
-/// subscribe --all` subscribes it after the setup. A subscription of the
+/// scheduled pull serves the seller, and
+/// `connector-admin notifications subscribe --all` subscribes it after the
+/// setup. A subscription of the
 /// seller's to another destination is left alone and reported (moving it
 /// is the operator's decision: `subscribe SELLER --replace`).
 pub struct SubscribeOnConnect {
@@ -100,7 +101,7 @@ impl AfterConnect for SubscribeOnConnect {
                 Ok(())
             }
             Err(SubscribeError::NotSetUp { region }) => {
-                tracing::info!(seller = %settings.seller_id, region = %region, "notifications are not set up for the seller's region: the scheduled pull serves it (`connector-admin notifications setup`, then `subscribe --all`)");
+                tracing::info!(seller = %settings.seller_id, region = %region, "notifications are not set up for the seller's region: the scheduled pull serves it (`connector-admin notifications setup`, then `connector-admin notifications subscribe --all`)");
                 Ok(())
             }
             Err(e) => Err(format!("subscribing to ORDER_CHANGE notifications: {e}")),
