@@ -10,4 +10,4 @@ SKIP_SAM=1 bash infra/setup.sh
 # Lambda (tests/it/e2e.rs). The tests build them too (the same command, a no-op
 # here after this line), so `cargo test -p tests` alone also works.
 cargo build --locked -p order-pull -p shipment-confirm -p inventory-push -p labels -p onboarding -p credentials -p notifications -p hello-lambda --bins
-cargo test --workspace --locked "$@"
+cargo test --workspace --locked --no-fail-fast "$@"
