@@ -164,6 +164,36 @@ async fn a_claim_left_by_a_crashed_run_holds_the_checkpoint_until_it_is_taken_ov
 }
 
 #[tokio::test]
+async fn a_failed_wms_send_is_sent_by_the_next_run_not_ten_minutes_later() {
+    // Found by the soak: SQS errors on the WMS send left the claim SENDING,
+    // so the next runs saw the order "in flight" for ten minutes although
+    // nobody was sending it.
+    let (rig, seller) = rig_with_seller("pull-send-fails", "A1PULLSENDFAILS").await;
+    let ids = seed_orders(&rig.sim, &seller, 3);
+    rig.settle();
+    *rig.counting.fail_next.lock().unwrap() = 1;
+    let failed = rig
+        .try_pull(
+            &seller,
+            Mode::Incremental,
+            Deadline::after(Duration::from_secs(60)),
+        )
+        .await
+        .expect("the job answers (a follow-up is queued)");
+    assert!(
+        matches!(failed.outcome, Outcome::Continued { .. }),
+        "{failed:?}"
+    );
+    // The next run, a second later: the claim was released, so it sends.
+    rig.sim.control().advance_clock(Duration::from_secs(1));
+    let next = rig.pull(&seller, Mode::Incremental).await;
+    assert_eq!(next.in_flight, 0, "{next:?}");
+    rig.drain_wms().await;
+    assert_eq!(created_numbers(&rig), numbers(&ids));
+    assert_exactly_once(&rig);
+}
+
+#[tokio::test]
 async fn storms_and_503s_mid_pagination_resume_from_the_checkpoint() {
     let (rig, seller) = rig_with_seller("pull-storm", "A1PULLSTORM").await;
     let ids = seed_orders(&rig.sim, &seller, 250);
