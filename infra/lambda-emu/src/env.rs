@@ -298,6 +298,11 @@ mod tests {
                 },
             );
         }
+        // The function's LoggingConfig names its log group (!Ref).
+        resources.log_groups.insert(
+            "OrderPullLogGroup".into(),
+            "/aws/lambda/connector-order-pull-t1".into(),
+        );
         resources.secrets.insert(
             "LwaAppSecret".into(),
             devstack::SecretInfo {
