@@ -458,7 +458,13 @@ async fn sigkill_after_the_wms_queue_took_an_order_then_a_fresh_process_loses_an
             let outcomes = &outcomes;
             async move {
                 let inv = pull
-                    .invoke_with(&event, InvokeOptions { kill })
+                    .invoke_with(
+                        &event,
+                        InvokeOptions {
+                            kill,
+                            timeout: None,
+                        },
+                    )
                     .await
                     .unwrap();
                 outcomes.lock().unwrap().push(inv.outcome.clone());

@@ -7,6 +7,11 @@
 //! function never hears). Killing the process when a rule fires cuts the
 //! function at exactly that point, deterministically — the moments where a
 //! real crash hurts (between an outbound side effect and its record).
+//!
+//! It is also the fault proxy of the soak ([`Tap::inject`]: the next matching
+//! calls get an error answer the service never sent, or hang) and its meter
+//! ([`TapConfig::meter`]: every call, its answer and, for DynamoDB writes,
+//! the item written, so consumed capacity can be counted).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -16,6 +21,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -116,6 +122,42 @@ struct Rule {
     fire: oneshot::Sender<()>,
 }
 
+/// What an injected fault does to the call it takes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TapFault {
+    /// Answer this instead of the service (which never sees the call).
+    Respond {
+        status: u16,
+        content_type: String,
+        body: String,
+    },
+    /// Never answer (the service never sees the call): the caller hangs
+    /// until its own timeout, or until Lambda's cuts it off.
+    Hang,
+}
+
+impl TapFault {
+    /// An AWS JSON-protocol error (DynamoDB, SQS, Secrets Manager):
+    /// `{"__type": ..., "message": ...}` with `status`. The SDKs retry a 5xx
+    /// and a throttling type on their own before the caller sees it.
+    pub fn aws(status: u16, error_type: &str, message: &str) -> Self {
+        TapFault::Respond {
+            status,
+            content_type: "application/x-amz-json-1.0".into(),
+            body: serde_json::json!({"__type": error_type, "message": message}).to_string(),
+        }
+    }
+}
+
+struct Injected {
+    matcher: Matcher,
+    fault: TapFault,
+    /// Matching calls still to let through before the first one taken.
+    skip: usize,
+    /// Calls it still takes.
+    times: usize,
+}
+
 /// One call seen by the tap.
 #[derive(Clone, Debug)]
 struct Call {
@@ -125,11 +167,54 @@ struct Call {
     body: String,
 }
 
+/// A call as the meter sees it, with the service's answer.
+#[derive(Debug)]
+pub struct Metered<'a> {
+    pub method: &'a str,
+    /// Path and query.
+    pub path: &'a str,
+    /// `X-Amz-Target`, for the AWS JSON protocols.
+    pub target: Option<&'a str>,
+    pub request: &'a [u8],
+    /// The answer's status; 0 when the call got no answer (held, hung,
+    /// or the service was unreachable).
+    pub status: u16,
+    pub response: &'a [u8],
+    /// An injected fault answered instead of the service.
+    pub injected: bool,
+    /// DynamoDB `UpdateItem`/`DeleteItem`: the item as written (new image)
+    /// or deleted (old image), when the tap could read it.
+    pub item: Option<&'a serde_json::Value>,
+}
+
+/// Counts what passes a tap (the soak's cost and call figures).
+pub trait Meter: Send + Sync {
+    fn observe(&self, call: &Metered<'_>);
+}
+
+/// How a tap behaves beyond passing calls.
+#[derive(Clone, Default)]
+pub struct TapConfig {
+    /// Keep every call for [`Tap::count`] (tests). A long soak turns it off:
+    /// a call's body stays in memory otherwise.
+    pub forget_calls: bool,
+    /// Told of every call and its answer.
+    pub meter: Option<Arc<dyn Meter>>,
+    /// Asks DynamoDB for the item image of `UpdateItem` (new) and
+    /// `DeleteItem` (old) when the caller did not ask for return values, for
+    /// the meter, and takes it out of the answer again: the caller sees the
+    /// answer it asked for.
+    pub dynamodb_item_images: bool,
+}
+
 struct TapState {
     upstream: String,
     client: reqwest::Client,
+    config: TapConfig,
     rules: Mutex<Vec<Rule>>,
+    faults: Mutex<Vec<Injected>>,
     seen: Mutex<Vec<Call>>,
+    injected: std::sync::atomic::AtomicU64,
 }
 
 /// A running tap; dropping it stops it (and releases held calls).
@@ -148,6 +233,10 @@ impl Drop for Tap {
 impl Tap {
     /// A tap in front of `upstream` (`http://127.0.0.1:PORT`).
     pub async fn start(upstream: &str) -> Result<Self, EmuError> {
+        Self::start_with(upstream, TapConfig::default()).await
+    }
+
+    pub async fn start_with(upstream: &str, config: TapConfig) -> Result<Self, EmuError> {
         let client = reqwest::Client::builder()
             .no_proxy()
             .build()
@@ -155,8 +244,11 @@ impl Tap {
         let state = Arc::new(TapState {
             upstream: upstream.trim_end_matches('/').to_string(),
             client,
+            config,
             rules: Mutex::new(Vec::new()),
+            faults: Mutex::new(Vec::new()),
             seen: Mutex::new(Vec::new()),
+            injected: std::sync::atomic::AtomicU64::new(0),
         });
         let app = Router::new().fallback(pass).with_state(state.clone());
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -193,7 +285,45 @@ impl Tap {
         Fired(fired)
     }
 
-    /// How many calls matching `matcher` the tap has seen (held ones too).
+    /// The `(skip + 1)`-th to `(skip + times)`-th calls matching `matcher`
+    /// get `fault` instead of the service.
+    pub fn inject(&self, matcher: Matcher, fault: TapFault, skip: usize, times: usize) {
+        self.state
+            .faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Injected {
+                matcher,
+                fault,
+                skip,
+                times,
+            });
+    }
+
+    /// Drops every armed rule and injected fault not used yet (calls held
+    /// already stay held).
+    pub fn disarm(&self) {
+        self.state
+            .rules
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.state
+            .faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// Calls answered by an injected fault (hangs included) so far.
+    pub fn injected(&self) -> u64 {
+        self.state
+            .injected
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many calls matching `matcher` the tap has seen (held ones too;
+    /// none when it was started with [`TapConfig::forget_calls`]).
     pub fn count(&self, matcher: &Matcher) -> usize {
         self.state
             .seen
@@ -223,14 +353,15 @@ async fn pass(State(s): State<Arc<TapState>>, request: Request) -> Response {
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let call = Call {
         method: parts.method.to_string(),
         path: path.clone(),
-        target: parts
-            .headers
-            .get("x-amz-target")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
+        target: target.clone(),
         body: String::from_utf8_lossy(&bytes).into_owned(),
     };
     let hold = {
@@ -247,16 +378,73 @@ async fn pass(State(s): State<Arc<TapState>>, request: Request) -> Response {
         }
         picked.map(|i| rules.remove(i))
     };
-    s.seen.lock().unwrap_or_else(|p| p.into_inner()).push(call);
+    let fault = if hold.is_none() {
+        take_fault(&s, &call)
+    } else {
+        None
+    };
+    let meter = s.config.meter.clone();
+    let observe = |status: u16, response: &[u8], injected: bool, item: Option<&Value>| {
+        if let Some(m) = &meter {
+            m.observe(&Metered {
+                method: parts.method.as_str(),
+                path: &path,
+                target: target.as_deref(),
+                request: &bytes,
+                status,
+                response,
+                injected,
+                item,
+            });
+        }
+    };
+    if !s.config.forget_calls {
+        s.seen.lock().unwrap_or_else(|p| p.into_inner()).push(call);
+    }
+    if let Some(fault) = fault {
+        s.injected
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return match fault {
+            TapFault::Respond {
+                status,
+                content_type,
+                body,
+            } => {
+                observe(status, body.as_bytes(), true, None);
+                Response::builder()
+                    .status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY))
+                    .header("content-type", content_type)
+                    .header("x-amzn-requestid", uuid::Uuid::new_v4().to_string())
+                    .body(Body::from(body))
+                    .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
+            }
+            TapFault::Hang => {
+                observe(0, b"", true, None);
+                std::future::pending::<Response>().await
+            }
+        };
+    }
     if let Some(rule) = &hold
         && rule.moment == Moment::Before
     {
+        observe(0, b"", false, None);
         return held(hold).await;
     }
+    // DynamoDB writes: ask for the item image the meter needs, if the
+    // caller did not ask for return values itself.
+    let image = if s.config.dynamodb_item_images {
+        image_request(target.as_deref(), &bytes)
+    } else {
+        None
+    };
+    let forwarded = match &image {
+        Some((body, _)) => body.clone(),
+        None => bytes.to_vec(),
+    };
     let mut forward = s
         .client
         .request(parts.method.clone(), format!("{}{path}", s.upstream))
-        .body(bytes.to_vec());
+        .body(forwarded);
     for (name, value) in &parts.headers {
         if !HOP_BY_HOP.contains(&name.as_str()) {
             forward = forward.header(name, value);
@@ -264,14 +452,33 @@ async fn pass(State(s): State<Arc<TapState>>, request: Request) -> Response {
     }
     let answer = match forward.send().await {
         Ok(a) => a,
-        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+        Err(e) => {
+            observe(0, b"", false, None);
+            return (StatusCode::BAD_GATEWAY, e.to_string()).into_response();
+        }
     };
     let status = answer.status();
-    let headers = answer.headers().clone();
-    let body = match answer.bytes().await {
+    let mut headers = answer.headers().clone();
+    let mut body = match answer.bytes().await {
         Ok(b) => b,
-        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+        Err(e) => {
+            observe(0, b"", false, None);
+            return (StatusCode::BAD_GATEWAY, e.to_string()).into_response();
+        }
     };
+    let mut item = None;
+    if let Some((_, ours)) = &image
+        && status.is_success()
+        && let Ok(mut v) = serde_json::from_slice::<Value>(&body)
+    {
+        item = v.get("Attributes").cloned();
+        if *ours && let Some(obj) = v.as_object_mut() {
+            obj.remove("Attributes");
+            body = axum::body::Bytes::from(v.to_string());
+            headers.remove("x-amz-crc32");
+        }
+    }
+    observe(status.as_u16(), &body, false, item.as_ref());
     if hold.is_some() {
         return held(hold).await;
     }
@@ -284,6 +491,52 @@ async fn pass(State(s): State<Arc<TapState>>, request: Request) -> Response {
     response
         .body(Body::from(body))
         .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
+}
+
+fn take_fault(s: &TapState, call: &Call) -> Option<TapFault> {
+    let mut faults = s.faults.lock().unwrap_or_else(|p| p.into_inner());
+    let mut taken = None;
+    for (i, f) in faults.iter_mut().enumerate() {
+        if f.matcher.matches(call) {
+            if f.skip > 0 {
+                f.skip -= 1;
+                continue;
+            }
+            f.times -= 1;
+            taken = Some((i, f.fault.clone(), f.times == 0));
+            break;
+        }
+    }
+    let (i, fault, used_up) = taken?;
+    if used_up {
+        faults.remove(i);
+    }
+    Some(fault)
+}
+
+/// For `UpdateItem`/`DeleteItem` without `ReturnValues`: the body asking
+/// for `ALL_NEW`/`ALL_OLD`, and `true` (the answer's `Attributes` are ours
+/// to take out). With the caller's own `ALL_NEW`/`ALL_OLD`: the body as is,
+/// `false`. Anything else: `None`.
+fn image_request(target: Option<&str>, body: &[u8]) -> Option<(Vec<u8>, bool)> {
+    let target = target?;
+    let wanted = if target.ends_with(".UpdateItem") {
+        "ALL_NEW"
+    } else if target.ends_with(".DeleteItem") {
+        "ALL_OLD"
+    } else {
+        return None;
+    };
+    let mut v: Value = serde_json::from_slice(body).ok()?;
+    match v.get("ReturnValues").and_then(Value::as_str) {
+        None | Some("NONE") => {
+            v.as_object_mut()?
+                .insert("ReturnValues".into(), Value::String(wanted.into()));
+            Some((v.to_string().into_bytes(), true))
+        }
+        Some(r) if r == wanted => Some((body.to_vec(), false)),
+        Some(_) => None,
+    }
 }
 
 /// Signals the rule and never answers (until the tap stops).
