@@ -42,7 +42,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use idempotency::{Idempotency, IdempotencyError, IdempotencyStore, RunOptions, sha256_hex};
 pub use keys::Key;
-pub use labels::{BoughtLabel, LabelDocument, LabelStore, MemoryLabels, RateQuote};
+pub use labels::{BoughtLabel, LabelDocument, LabelStore, MemoryLabels, PurchaseIntent, RateQuote};
 pub use ledger::{Claim, Ledger, LedgerEntry, Recorded, SendState, StatusUpdate};
 pub use memory::MemoryStore;
 pub use notes::{Decision, PullNote, PullNotes, Sighting};
