@@ -185,6 +185,8 @@ pub struct Metered<'a> {
     /// DynamoDB `UpdateItem`/`DeleteItem`: the item as written (new image)
     /// or deleted (old image), when the tap could read it.
     pub item: Option<&'a serde_json::Value>,
+    /// How long the service took to answer (zero when it was not asked).
+    pub service_time: std::time::Duration,
 }
 
 /// Counts what passes a tap (the soak's cost and call figures).
@@ -205,6 +207,10 @@ pub struct TapConfig {
     /// the meter, and takes it out of the answer again: the caller sees the
     /// answer it asked for.
     pub dynamodb_item_images: bool,
+    /// Calls whose `X-Amz-Target` starts with a prefix go to that upstream
+    /// instead (e.g. DynamoDB to one moto server, SQS and Secrets Manager to
+    /// another, so two processes share the work).
+    pub routes: Vec<(String, String)>,
 }
 
 struct TapState {
@@ -384,7 +390,11 @@ async fn pass(State(s): State<Arc<TapState>>, request: Request) -> Response {
         None
     };
     let meter = s.config.meter.clone();
-    let observe = |status: u16, response: &[u8], injected: bool, item: Option<&Value>| {
+    let observe = |status: u16,
+                   response: &[u8],
+                   injected: bool,
+                   item: Option<&Value>,
+                   service_time: std::time::Duration| {
         if let Some(m) = &meter {
             m.observe(&Metered {
                 method: parts.method.as_str(),
@@ -395,9 +405,11 @@ async fn pass(State(s): State<Arc<TapState>>, request: Request) -> Response {
                 response,
                 injected,
                 item,
+                service_time,
             });
         }
     };
+    let zero = std::time::Duration::ZERO;
     if !s.config.forget_calls {
         s.seen.lock().unwrap_or_else(|p| p.into_inner()).push(call);
     }
@@ -410,7 +422,7 @@ async fn pass(State(s): State<Arc<TapState>>, request: Request) -> Response {
                 content_type,
                 body,
             } => {
-                observe(status, body.as_bytes(), true, None);
+                observe(status, body.as_bytes(), true, None, zero);
                 Response::builder()
                     .status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY))
                     .header("content-type", content_type)
@@ -419,7 +431,7 @@ async fn pass(State(s): State<Arc<TapState>>, request: Request) -> Response {
                     .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
             }
             TapFault::Hang => {
-                observe(0, b"", true, None);
+                observe(0, b"", true, None, zero);
                 std::future::pending::<Response>().await
             }
         };
@@ -427,7 +439,7 @@ async fn pass(State(s): State<Arc<TapState>>, request: Request) -> Response {
     if let Some(rule) = &hold
         && rule.moment == Moment::Before
     {
-        observe(0, b"", false, None);
+        observe(0, b"", false, None, zero);
         return held(hold).await;
     }
     // DynamoDB writes: ask for the item image the meter needs, if the
@@ -441,19 +453,30 @@ async fn pass(State(s): State<Arc<TapState>>, request: Request) -> Response {
         Some((body, _)) => body.clone(),
         None => bytes.to_vec(),
     };
+    let upstream = target
+        .as_deref()
+        .and_then(|t| {
+            s.config
+                .routes
+                .iter()
+                .find(|(prefix, _)| t.starts_with(prefix.as_str()))
+        })
+        .map(|(_, u)| u.trim_end_matches('/'))
+        .unwrap_or(&s.upstream);
     let mut forward = s
         .client
-        .request(parts.method.clone(), format!("{}{path}", s.upstream))
+        .request(parts.method.clone(), format!("{upstream}{path}"))
         .body(forwarded);
     for (name, value) in &parts.headers {
         if !HOP_BY_HOP.contains(&name.as_str()) {
             forward = forward.header(name, value);
         }
     }
+    let asked = std::time::Instant::now();
     let answer = match forward.send().await {
         Ok(a) => a,
         Err(e) => {
-            observe(0, b"", false, None);
+            observe(0, b"", false, None, asked.elapsed());
             return (StatusCode::BAD_GATEWAY, e.to_string()).into_response();
         }
     };
@@ -462,10 +485,11 @@ async fn pass(State(s): State<Arc<TapState>>, request: Request) -> Response {
     let mut body = match answer.bytes().await {
         Ok(b) => b,
         Err(e) => {
-            observe(0, b"", false, None);
+            observe(0, b"", false, None, asked.elapsed());
             return (StatusCode::BAD_GATEWAY, e.to_string()).into_response();
         }
     };
+    let service_time = asked.elapsed();
     let mut item = None;
     if let Some((_, ours)) = &image
         && status.is_success()
@@ -478,7 +502,7 @@ async fn pass(State(s): State<Arc<TapState>>, request: Request) -> Response {
             headers.remove("x-amz-crc32");
         }
     }
-    observe(status.as_u16(), &body, false, item.as_ref());
+    observe(status.as_u16(), &body, false, item.as_ref(), service_time);
     if hold.is_some() {
         return held(hold).await;
     }
@@ -545,4 +569,133 @@ async fn held(rule: Option<Rule>) -> Response {
         let _ = r.fire.send(());
     }
     std::future::pending::<Response>().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An upstream that answers `{"from": name, "body": <request body>}`.
+    async fn upstream(name: &'static str) -> (String, JoinHandle<()>) {
+        let app = Router::new().fallback(move |body: axum::body::Bytes| async move {
+            serde_json::json!({"from": name, "body": String::from_utf8_lossy(&body)}).to_string()
+        });
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        (
+            url,
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            }),
+        )
+    }
+
+    #[derive(Default)]
+    struct Count(Mutex<Vec<(Option<String>, u16, bool)>>);
+
+    impl Meter for Count {
+        fn observe(&self, call: &Metered<'_>) {
+            self.0.lock().unwrap().push((
+                call.target.map(str::to_string),
+                call.status,
+                call.injected,
+            ));
+        }
+    }
+
+    async fn post(url: &str, target: &str, body: &str) -> (u16, String) {
+        let r = reqwest::Client::new()
+            .post(url)
+            .header("x-amz-target", target)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn faults_are_injected_for_the_chosen_calls_routed_and_metered() {
+        let (a, _a) = upstream("a").await;
+        let (b, _b) = upstream("b").await;
+        let meter = Arc::new(Count::default());
+        let tap = Tap::start_with(
+            &a,
+            TapConfig {
+                forget_calls: true,
+                meter: Some(meter.clone()),
+                routes: vec![("DynamoDB_".into(), b.clone())],
+                ..TapConfig::default()
+            },
+        )
+        .await
+        .unwrap();
+        // Routed by target.
+        assert!(
+            post(&tap.url(), "AmazonSQS.SendMessage", "x")
+                .await
+                .1
+                .contains("\"a\"")
+        );
+        assert!(
+            post(&tap.url(), "DynamoDB_20120810.GetItem", "x")
+                .await
+                .1
+                .contains("\"b\"")
+        );
+        // The 2nd and 3rd matching calls get the fault; others pass.
+        let fault = TapFault::aws(500, "InternalError", "injected");
+        tap.inject(Matcher::aws("AmazonSQS.SendMessage"), fault, 1, 2);
+        let answers: Vec<u16> = futures_answers(&tap.url()).await;
+        assert_eq!(answers, vec![200, 500, 500, 200]);
+        assert_eq!(tap.injected(), 2);
+        // Disarmed: nothing more is injected.
+        tap.inject(Matcher::aws("AmazonSQS.SendMessage"), TapFault::Hang, 0, 1);
+        tap.disarm();
+        assert_eq!(post(&tap.url(), "AmazonSQS.SendMessage", "x").await.0, 200);
+        let seen = meter.0.lock().unwrap().clone();
+        assert_eq!(seen.len(), 7);
+        assert_eq!(seen.iter().filter(|(_, _, injected)| *injected).count(), 2);
+        assert!(seen.iter().all(|(t, _, _)| t.is_some()));
+        assert_eq!(tap.count(&Matcher::default()), 0, "calls not kept");
+    }
+
+    async fn futures_answers(url: &str) -> Vec<u16> {
+        let mut out = Vec::new();
+        for _ in 0..4 {
+            out.push(post(url, "AmazonSQS.SendMessage", "x").await.0);
+        }
+        out
+    }
+
+    #[test]
+    fn dynamodb_writes_ask_for_the_item_image_only_when_the_caller_did_not() {
+        let (body, ours) = image_request(
+            Some("DynamoDB_20120810.UpdateItem"),
+            br#"{"TableName":"t"}"#,
+        )
+        .unwrap();
+        assert!(ours);
+        assert!(
+            String::from_utf8(body)
+                .unwrap()
+                .contains("\"ReturnValues\":\"ALL_NEW\"")
+        );
+        let (_, ours) = image_request(
+            Some("DynamoDB_20120810.DeleteItem"),
+            br#"{"ReturnValues":"ALL_OLD"}"#,
+        )
+        .unwrap();
+        assert!(!ours, "the caller's own image is left in the answer");
+        assert!(
+            image_request(
+                Some("DynamoDB_20120810.UpdateItem"),
+                br#"{"ReturnValues":"UPDATED_NEW"}"#
+            )
+            .is_none()
+        );
+        assert!(image_request(Some("DynamoDB_20120810.GetItem"), b"{}").is_none());
+    }
 }
