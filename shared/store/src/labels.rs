@@ -732,7 +732,10 @@ mod tests {
     #[tokio::test]
     async fn a_purchase_intent_is_kept_per_idempotency_key() {
         let m = MemoryLabels::default();
-        assert_eq!(m.get_purchase_intent(&seller(), "PKG-1").await.unwrap(), None);
+        assert_eq!(
+            m.get_purchase_intent(&seller(), "PKG-1").await.unwrap(),
+            None
+        );
         let intent = PurchaseIntent {
             seller_id: seller(),
             idempotency_key: "PKG-1".into(),
@@ -744,9 +747,15 @@ mod tests {
             m.get_purchase_intent(&seller(), "PKG-1").await.unwrap(),
             Some(intent.clone())
         );
-        assert_eq!(m.get_purchase_intent(&seller(), "PKG-2").await.unwrap(), None);
+        assert_eq!(
+            m.get_purchase_intent(&seller(), "PKG-2").await.unwrap(),
+            None
+        );
         // The item round-trips as the Dynamo store writes it.
-        assert_eq!(PurchaseIntent::try_from(&Item::from(&intent)).unwrap(), intent);
+        assert_eq!(
+            PurchaseIntent::try_from(&Item::from(&intent)).unwrap(),
+            intent
+        );
     }
 
     #[tokio::test]
