@@ -92,6 +92,7 @@ async fn config(ctx: &Context) -> Result<Config, CliError> {
             .as_ref()
             .map(|_| ctx.endpoints.lwa.clone()),
         time_scale: ctx.client.time_scale.speed(),
+        claim_stale_after: order_pull::PullOptions::default().claim_stale_after,
     })
 }
 
