@@ -23,5 +23,6 @@ mod sim_behaviour;
 mod sim_feeds;
 mod sim_schema;
 mod sim_shipping;
+mod soak;
 mod store;
 mod template_rules;
