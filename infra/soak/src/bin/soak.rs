@@ -2,8 +2,8 @@
 //! 1,000-seller fan-out and the cost; prints the report (Markdown, the
 //! tables of BENCHMARKS.md) and exits 1 when a check failed.
 //!
-//! `bash infra/soak.sh` (the documented command) builds the release
-//! binaries and runs `cargo run --release -p soak --bin soak`.
+//! `bash infra/soak.sh` (the documented command) builds the functions'
+//! release binaries and runs this harness (a debug build).
 
 use std::time::Duration;
 
