@@ -157,8 +157,8 @@ impl SoakConfig {
             drain_limit: Duration::from_secs(240),
             redelivery: Duration::from_secs(8),
             shipment_redelivery: Duration::from_secs(15),
-            shipment_kill_timeout: Some(Duration::from_secs(45)),
-            claim_stale_after: Some(Duration::from_secs(60)),
+            shipment_kill_timeout: Some(Duration::from_secs(25)),
+            claim_stale_after: Some(Duration::from_secs(30)),
             seed: 16,
             fanout_sellers: 0,
             log_dir: None,
@@ -358,11 +358,35 @@ pub async fn run(config: &SoakConfig) -> Result<Report, SoakError> {
             .await?;
         source::scheduled(&pull, &schedule_event, &chaos, &sqs, &schedule_dlq).await?;
         ticks_run += 1;
+        if tick < config.ticks {
+            let received = wms
+                .state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .created
+                .len();
+            eprintln!(
+                "soak: tick {}/{} done at {:.0} s, the WMS has {received} orders",
+                tick + 1,
+                config.ticks,
+                started.elapsed().as_secs_f64()
+            );
+        }
         tick += 1;
         if tick >= config.ticks {
             let drain = *drain_started.get_or_insert_with(Instant::now);
-            if settled(&rig, &plan, &wms).await? || drain.elapsed() > config.drain_limit {
-                break;
+            match unsettled(&rig, &plan, &wms).await? {
+                None => break,
+                Some(waiting) => {
+                    if drain.elapsed() > config.drain_limit {
+                        eprintln!("soak: drain limit reached, still waiting for {waiting}");
+                        break;
+                    }
+                    eprintln!(
+                        "soak: tick {tick}, {:.0} s into the drain: waiting for {waiting}",
+                        drain.elapsed().as_secs_f64()
+                    );
+                }
             }
         }
         if let Some(rest) = config.tick.checked_sub(tick_started.elapsed()) {
@@ -426,10 +450,11 @@ fn currency(marketplace: &str) -> &'static str {
     }
 }
 
-/// Everything the plan says has happened: every eligible order and
-/// cancellation reached the WMS, the WMS has nothing left to ship or buy,
-/// and no shipment message or feed job waits.
-async fn settled(rig: &Rig, plan: &Plan, wms: &Wms) -> Result<bool, SoakError> {
+/// What the plan says must still happen (`None`: everything settled):
+/// every eligible order and cancellation reached the WMS, the WMS has
+/// nothing left to ship or buy, and no shipment message or feed job waits.
+async fn unsettled(rig: &Rig, plan: &Plan, wms: &Wms) -> Result<Option<String>, SoakError> {
+    let mut waiting = Vec::new();
     {
         let s = wms.state.lock().unwrap_or_else(|p| p.into_inner());
         let created = plan
@@ -449,17 +474,25 @@ async fn settled(rig: &Rig, plan: &Plan, wms: &Wms) -> Result<bool, SoakError> {
             .iter()
             .filter(|o| o.fate.cancellations() > 0)
             .count();
-        if created < plan.eligible().count() || cancels < want_cancels {
-            return Ok(false);
+        let eligible = plan.eligible().count();
+        if created < eligible {
+            waiting.push(format!("{} orders", eligible - created));
+        }
+        if cancels < want_cancels {
+            waiting.push(format!("{} cancellations", want_cancels - cancels));
         }
     }
-    if wms.pending() > 0 {
-        return Ok(false);
+    let pending = wms.pending();
+    if pending > 0 {
+        waiting.push(format!(
+            "{pending} WMS shipments, labels or Amazon cancellations"
+        ));
     }
     for q in ["ShipmentQueue", "ShipmentFeedJobQueue"] {
-        if check::queue_depth(rig, q).await? > 0 {
-            return Ok(false);
+        let depth = check::queue_depth(rig, q).await?;
+        if depth > 0 {
+            waiting.push(format!("{depth} messages in {q}"));
         }
     }
-    Ok(true)
+    Ok((!waiting.is_empty()).then(|| waiting.join(", ")))
 }

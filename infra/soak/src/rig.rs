@@ -456,7 +456,7 @@ impl Pool {
             Outcome::Error(e) => format!("error {}", e.error_type),
             Outcome::TimedOut(_) => "timed out".to_string(),
             Outcome::Killed => "killed".to_string(),
-            Outcome::Crashed(_) => "crashed".to_string(),
+            Outcome::Crashed(why) => format!("crashed ({why})"),
             Outcome::InitFailed(_) => "init failed".to_string(),
         };
         *s.outcomes.entry(outcome).or_default() += 1;
