@@ -458,7 +458,13 @@ async fn sigkill_after_the_wms_queue_took_an_order_then_a_fresh_process_loses_an
             let outcomes = &outcomes;
             async move {
                 let inv = pull
-                    .invoke_with(&event, InvokeOptions { kill })
+                    .invoke_with(
+                        &event,
+                        InvokeOptions {
+                            kill,
+                            timeout: None,
+                        },
+                    )
                     .await
                     .unwrap();
                 outcomes.lock().unwrap().push(inv.outcome.clone());
@@ -644,5 +650,148 @@ async fn an_order_change_notification_brings_the_order_through_the_real_bootstra
     let _ = (
         AmazonOrderId::new(&ids[0]).unwrap(),
         SellerId::new(&seller.seller_id).unwrap(),
+    );
+}
+
+#[tokio::test]
+async fn a_label_bought_by_a_process_killed_before_it_recorded_it_is_answered_to_the_retry() {
+    // Found by the soak: Amazon sold the label, the process died before it
+    // stored the purchase; the WMS's retry (same idempotency key) quoted
+    // again, and Amazon refused the quote (the order is shipped now), so
+    // the WMS could never get the label it paid for.
+    let e = E2e::new("e2e-label-kill", 10.0).await;
+    let seller = add_seller_in(&e.sim, "A1E2ELABELKILL", &[UK], true);
+    e.onboard(&seller, |_| {}).await;
+    let id = e
+        .sim
+        .control()
+        .seed_order(&seller.seller_id, tests::sim::test_order(1, UK))
+        .unwrap();
+    let sp = Tap::start(&e.sim.base_url()).await.unwrap();
+    let overrides = e
+        .overrides()
+        .spapi(&sp.url(), &format!("{}/auth/o2/token", sp.url()), e.speed);
+    let labels = Function::new(e.spec_with("LabelsFunction", &overrides).await);
+    let request = function_url_request(
+        "POST",
+        "/",
+        &[("content-type", "application/json")],
+        Some(
+            json!({
+                "schema": 1, "operation": "one_click", "seller_id": seller.seller_id,
+                "idempotency_key": "KILL-PKG-1",
+                "shipment": {"order_number": format!("MG{id}"), "ship_from": warehouse(),
+                    "packages": [package("KILL-PKG-1", "1.25", &[("SKU-1-A", 1)])]},
+                "select": {"rule": "cheapest"}, "label": {"format": "PDF"}
+            })
+            .to_string()
+            .as_bytes(),
+        ),
+    );
+    // Killed the moment Amazon's purchase answer arrives; a short timeout so
+    // the killed run's hold on the key ends soon.
+    let bought = sp.arm(
+        Matcher::path("/shipping/v2/shipments").body_contains("rateId"),
+        Moment::After,
+        0,
+    );
+    let killed = labels
+        .invoke_with(
+            &request,
+            InvokeOptions {
+                kill: Some(Kill::when(bought)),
+                timeout: Some(Duration::from_secs(15)),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(killed.outcome, Outcome::Killed),
+        "{:?}",
+        killed.outcome
+    );
+    assert_eq!(e.sim.control().label_purchases(&seller.seller_id), 1);
+    let order = e.sim.control().order_json(&seller.seller_id, &id).unwrap();
+    assert_eq!(order["fulfillment"]["fulfillmentStatus"], "SHIPPED");
+    let tracking = order["packages"][0]["trackingNumber"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The WMS retries with the same key until the killed run's hold ends.
+    let mut answer = None;
+    for _ in 0..20 {
+        let inv = tokio::time::timeout(LIMIT, labels.invoke(&request))
+            .await
+            .unwrap()
+            .unwrap();
+        let http = function_url_response(&expect_response(&inv, &labels));
+        let body = http.json().unwrap();
+        if http.status == 200 {
+            answer = Some(body);
+            break;
+        }
+        assert_eq!(
+            body["error"]["code"], "IN_PROGRESS",
+            "only the killed run's hold may delay it: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let body = answer.expect("the label, once the killed run's hold ended");
+    assert_eq!(
+        body["label"]["packages"][0]["tracking_id"],
+        tracking.as_str()
+    );
+    assert_eq!(
+        e.sim.control().label_purchases(&seller.seller_id),
+        1,
+        "nothing bought twice"
+    );
+    // Replayed from the store from now on, and the shipment job knows the
+    // package is Amazon's: a shipment message for it calls nobody.
+    let again = labels.invoke(&request).await.unwrap();
+    let again = function_url_response(&expect_response(&again, &labels))
+        .json()
+        .unwrap();
+    assert_eq!(again["label"]["replayed"], true, "{again}");
+    let message = shipment(
+        &seller.seller_id,
+        &format!("MG{id}"),
+        "KILL-PKG-1",
+        "AMZN_UK",
+        None,
+        &tracking,
+        &[("SKU-1-A", 1)],
+    );
+    let shipments_url = &e.stack.resources.queue("ShipmentQueue").unwrap().url;
+    e.stack
+        .sqs()
+        .send_message()
+        .queue_url(shipments_url)
+        .message_body(&message)
+        .send()
+        .await
+        .unwrap();
+    let ship = e.function("ShipmentConfirmFunction").await;
+    let batches = e
+        .run_queue(
+            &ship,
+            &e.source("ShipmentConfirmFunction", "Shipments"),
+            3,
+            false,
+        )
+        .await;
+    let answer = expect_response(&batches[0], &ship);
+    assert!(
+        devstack::lambda_sqs::failed_ids(&answer).is_empty(),
+        "{answer}"
+    );
+    assert_eq!(
+        e.sim
+            .control()
+            .operation_metrics(&seller.seller_id, Operation::ConfirmShipment)
+            .calls,
+        0,
+        "Amazon has the shipment from the label"
     );
 }

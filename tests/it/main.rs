@@ -40,5 +40,6 @@ mod sim_more_models;
 mod sim_notifications;
 mod sim_schema;
 mod sim_shipping;
+mod soak;
 mod store;
 mod template_rules;

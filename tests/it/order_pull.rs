@@ -110,6 +110,90 @@ async fn a_run_killed_mid_page_loses_nothing_and_duplicates_nothing() {
 }
 
 #[tokio::test]
+async fn a_claim_left_by_a_crashed_run_holds_the_checkpoint_until_it_is_taken_over() {
+    // Found by the soak: a run that claimed an order and died before the
+    // WMS send (SIGKILL, or the send failed) left it SENDING; the next runs
+    // saw it "in flight", finished their windows and moved the checkpoint
+    // past it, so once the claim was stale no window contained the order any
+    // more: it waited for the 6-hourly reconcile.
+    let (rig, seller) = rig_with_seller("pull-held-back", "A1PULLHELDBACK").await;
+    let ids = seed_orders(&rig.sim, &seller, 3);
+    rig.settle();
+    // The crashed run's claim on order 2.
+    let json = rig
+        .sim
+        .control()
+        .order_json(&seller.seller_id, &ids[1])
+        .unwrap();
+    let updated: chrono::DateTime<chrono::Utc> =
+        json["lastUpdatedTime"].as_str().unwrap().parse().unwrap();
+    let claim = store::LedgerEntry::new(
+        domain::SellerId::new(&seller.seller_id).unwrap(),
+        domain::AmazonOrderId::new(&ids[1]).unwrap(),
+        format!("MG{}", ids[1]),
+        domain::MarketplaceId::new(DE).unwrap(),
+        "UNSHIPPED",
+        updated,
+        rig.sim.control().now(),
+    );
+    let claimed = store::Ledger::claim_order(&rig.store, &claim, Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert!(claimed.must_send(), "the crashed run's claim");
+    let first = rig.pull(&seller, Mode::Incremental).await;
+    assert_eq!((first.sent, first.in_flight), (2, 1), "{first:?}");
+    // Five minutes on: the order is still in flight (its claim is young),
+    // and the window moves on past the overlap.
+    rig.sim.control().advance_clock(Duration::from_secs(5 * 60));
+    let second = rig.pull(&seller, Mode::Incremental).await;
+    assert_eq!(second.in_flight, 1, "seen again: {second:?}");
+    // Six more minutes: the claim is stale; the next window still holds the
+    // order and takes the claim over.
+    rig.sim.control().advance_clock(Duration::from_secs(6 * 60));
+    let third = rig.pull(&seller, Mode::Incremental).await;
+    assert_eq!((third.sent, third.in_flight), (1, 0), "{third:?}");
+    rig.drain_wms().await;
+    assert_eq!(created_numbers(&rig), numbers(&ids));
+    assert_exactly_once(&rig);
+    // Then the checkpoint moves on as usual.
+    rig.sim
+        .control()
+        .advance_clock(Duration::from_secs(20 * 60));
+    let later = rig.pull(&seller, Mode::Incremental).await;
+    assert_eq!((later.orders_seen, later.sent), (0, 0), "{later:?}");
+}
+
+#[tokio::test]
+async fn a_failed_wms_send_is_sent_by_the_next_run_not_ten_minutes_later() {
+    // Found by the soak: SQS errors on the WMS send left the claim SENDING,
+    // so the next runs saw the order "in flight" for ten minutes although
+    // nobody was sending it.
+    let (rig, seller) = rig_with_seller("pull-send-fails", "A1PULLSENDFAILS").await;
+    let ids = seed_orders(&rig.sim, &seller, 3);
+    rig.settle();
+    *rig.counting.fail_next.lock().unwrap() = 1;
+    let failed = rig
+        .try_pull(
+            &seller,
+            Mode::Incremental,
+            Deadline::after(Duration::from_secs(60)),
+        )
+        .await
+        .expect("the job answers (a follow-up is queued)");
+    assert!(
+        matches!(failed.outcome, Outcome::Continued { .. }),
+        "{failed:?}"
+    );
+    // The next run, a second later: the claim was released, so it sends.
+    rig.sim.control().advance_clock(Duration::from_secs(1));
+    let next = rig.pull(&seller, Mode::Incremental).await;
+    assert_eq!(next.in_flight, 0, "{next:?}");
+    rig.drain_wms().await;
+    assert_eq!(created_numbers(&rig), numbers(&ids));
+    assert_exactly_once(&rig);
+}
+
+#[tokio::test]
 async fn storms_and_503s_mid_pagination_resume_from_the_checkpoint() {
     let (rig, seller) = rig_with_seller("pull-storm", "A1PULLSTORM").await;
     let ids = seed_orders(&rig.sim, &seller, 250);

@@ -179,6 +179,53 @@ async fn a_crashed_claim_is_taken_over_once_stale_then_marked_sent() {
 }
 
 #[tokio::test]
+async fn a_released_claim_is_taken_over_at_once_and_a_sent_order_is_left_alone() {
+    let stack = fresh_stack("store-claim-release").await;
+    let clock = ManualClock::new(at("2026-03-01T10:00:00Z"));
+    let dynamo = store(&stack).with_clock(Arc::new(clock.clone()));
+    let memory = store::MemoryStore::new().with_clock(Arc::new(clock.clone()));
+    let stores: [&dyn Ledger; 2] = [&dynamo, &memory];
+    let stale_after = Duration::from_secs(600);
+    for (i, ledger) in stores.into_iter().enumerate() {
+        let claimed_at = clock.now();
+        let e = entry(
+            "A3EXAMPLESELLER",
+            &format!("11{i}-1234567-1234567"),
+            claimed_at,
+        );
+        assert_eq!(
+            ledger.claim_order(&e, stale_after).await.unwrap(),
+            Claim::Claimed
+        );
+        // The send failed: the claim is released, the next run sends now.
+        ledger
+            .release_claim(&e.seller_id, &e.amazon_order_id)
+            .await
+            .unwrap();
+        clock.advance(Duration::from_secs(1));
+        let Claim::TakenOver(taken) = ledger.claim_order(&e, stale_after).await.unwrap() else {
+            panic!("store {i}: a released claim is taken over at once")
+        };
+        assert_eq!(taken.first_sent_at, claimed_at);
+        ledger
+            .mark_sent(&e.seller_id, &e.amazon_order_id)
+            .await
+            .unwrap();
+        // Releasing a sent order (or one with no entry) changes nothing.
+        ledger
+            .release_claim(&e.seller_id, &e.amazon_order_id)
+            .await
+            .unwrap();
+        let missing = AmazonOrderId::new("999-1234567-1234567").unwrap();
+        ledger.release_claim(&e.seller_id, &missing).await.unwrap();
+        assert!(matches!(
+            ledger.claim_order(&e, stale_after).await.unwrap(),
+            Claim::Sent(_)
+        ));
+    }
+}
+
+#[tokio::test]
 async fn orders_are_found_by_wms_order_number_per_seller() {
     let stack = fresh_stack("store-find-wms").await;
     let store = store(&stack);

@@ -31,11 +31,25 @@ pub struct CountingSink {
     /// After this many sends, a send reaches the queue and then never
     /// returns: the process "dies" between the send and the ledger update.
     pub hang_after: Mutex<Option<usize>>,
+    /// The next this many sends fail (the queue never gets them), as after
+    /// SQS errors the SDK's retries could not ride out.
+    pub fail_next: Mutex<usize>,
 }
 
 #[async_trait::async_trait]
 impl OrderSink for CountingSink {
     async fn send(&self, message: Outgoing<'_>) -> Result<(), QueueError> {
+        {
+            let mut fail = self.fail_next.lock().unwrap_or_else(|p| p.into_inner());
+            if *fail > 0 {
+                *fail -= 1;
+                return Err(QueueError {
+                    action: "send to the WMS order queue",
+                    message: "InternalError (test)".into(),
+                    retryable: true,
+                });
+            }
+        }
         self.inner.send(message.clone()).await?;
         self.sent
             .lock()
@@ -93,6 +107,7 @@ impl PullRig {
             inner: puller.sink.clone(),
             sent: Mutex::new(Vec::new()),
             hang_after: Mutex::new(None),
+            fail_next: Mutex::new(0),
         });
         puller.sink = counting.clone();
         // Follow-ups in tests run at once (production waits a minute).

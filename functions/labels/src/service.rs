@@ -30,7 +30,7 @@ use spapi::{SellerContext, SpApi, SpApiError};
 use store::labels::Cancelled;
 use store::{
     BoughtLabel, Clock, Idempotency, IdempotencyError, IdempotencyStore, LabelDocument, LabelStore,
-    Ledger, RateQuote, RunOptions, SettingsStore, ShipmentRecords, sha256_hex,
+    Ledger, PurchaseIntent, RateQuote, RunOptions, SettingsStore, ShipmentRecords, sha256_hex,
 };
 use wms::label::{
     AdditionalInputsRequest, AdditionalInputsResult, CancelRequest, Cancellation, Channel,
@@ -74,6 +74,19 @@ impl Default for LabelOptions {
             in_progress_poll: Duration::from_millis(250),
         }
     }
+}
+
+/// What `buy` asks Amazon for, kept under the idempotency key before it
+/// asks ([`PurchaseIntent`]).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Intent {
+    quote: Quote,
+    token: String,
+    rate: QuotedRate,
+    /// The offer's additional inputs sent with the purchase (label contract
+    /// version 2), so a resumed purchase is the same request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    additional_inputs: Option<serde_json::Map<String, Value>>,
 }
 
 /// Everything the operations need; built once per container (`config::wire`).
@@ -763,6 +776,12 @@ impl LabelService {
     ) -> Result<PurchasedLabel, LabelError> {
         let hash = payload_hash(&LabelOperation::Purchase(request.clone()))?;
         self.idempotent(seller, &request.idempotency_key, hash, deadline, || async {
+            if let Some(bought) = self
+                .resume_purchase(seller, &request.idempotency_key, &request.label, deadline)
+                .await?
+            {
+                return Ok(bought);
+            }
             let quote = self
                 .labels
                 .get_rate_quote(&seller.seller_id, &request.request_token)
@@ -828,6 +847,12 @@ impl LabelService {
     ) -> Result<PurchasedLabel, LabelError> {
         let hash = payload_hash(&LabelOperation::OneClick(request.clone()))?;
         self.idempotent(seller, &request.idempotency_key, hash, deadline, || async {
+            if let Some(bought) = self
+                .resume_purchase(seller, &request.idempotency_key, &request.label, deadline)
+                .await?
+            {
+                return Ok(bought);
+            }
             let with_inputs = request.additional_inputs.is_some();
             let (quote, token, _) = self
                 .quote(seller, &request.shipment, with_inputs, deadline)
@@ -954,6 +979,27 @@ impl LabelService {
         deadline: &Deadline,
     ) -> Result<(Purchase, Vec<(String, Vec<Document>)>), LabelError> {
         let spec = document_spec(rate, label)?;
+        // Written before Amazon is asked: if this run dies after Amazon sold
+        // the label and before it is recorded below, the next run under the
+        // key sends this same request (`resume_purchase`).
+        let retention =
+            i64::try_from(self.options.record_retention.as_secs()).unwrap_or(i64::MAX / 2);
+        self.labels
+            .put_purchase_intent(&PurchaseIntent {
+                seller_id: seller.seller_id.clone(),
+                idempotency_key: key.to_string(),
+                payload: to_json(
+                    "purchase intent",
+                    &Intent {
+                        quote: quote.clone(),
+                        token: token.to_string(),
+                        rate: rate.clone(),
+                        additional_inputs: additional_inputs.clone(),
+                    },
+                )?,
+                expires_at: self.now().timestamp().saturating_add(retention),
+            })
+            .await?;
         let call = PurchaseShipment {
             request: PurchaseShipmentRequest {
                 request_token: token.to_string(),
@@ -1205,6 +1251,54 @@ impl LabelService {
             required: rate.requires_additional_inputs,
             schema,
         })
+    }
+
+    /// A purchase a run before this one asked Amazon for under the same key
+    /// and never recorded (it died, or lost Amazon's answer): the same
+    /// request again, which Amazon answers with the label it sold then (its
+    /// idempotency key) — quoting again would fail, the order being shipped
+    /// by then. `None` when no run got that far.
+    async fn resume_purchase(
+        &self,
+        seller: &SellerSettings,
+        key: &str,
+        label: &LabelSpec,
+        deadline: &Deadline,
+    ) -> Result<Option<(Purchase, Vec<(String, Vec<Document>)>)>, LabelError> {
+        let Some(intent) = self
+            .labels
+            .get_purchase_intent(&seller.seller_id, key)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let intent: Intent = from_json("purchase intent", &intent.payload)?;
+        tracing::warn!(seller_id = %seller.seller_id, idempotency_key = %key, "a purchase under this key was asked of Amazon and never recorded; asking again with the same request and key");
+        match self
+            .buy(
+                seller,
+                &intent.quote,
+                &intent.token,
+                &intent.rate,
+                label,
+                intent.additional_inputs.clone(),
+                key,
+                deadline,
+            )
+            .await
+        {
+            Ok(bought) => Ok(Some(bought)),
+            // Amazon refused the request itself (its rates expired, say):
+            // it never sold under this key, or it would have answered with
+            // that label. A fresh purchase, then.
+            Err(LabelError::RateTokenExpired { .. }) => Ok(None),
+            Err(LabelError::Amazon(SpApiError::Amazon { status, .. }))
+                if (400..500).contains(&status) && status != 429 =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The files of a replayed purchase: stored ones, else Amazon's again.

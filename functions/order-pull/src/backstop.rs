@@ -213,6 +213,7 @@ mod tests {
                 before: t(-2),
                 next_token: Some("x".into()),
                 pages_done: 1,
+                held_back: None,
             }),
             ..completed(0)
         };

@@ -4,6 +4,7 @@
 //! environment, so what they run is what Lambda runs.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 use lambda_kit::ConfigError;
@@ -39,6 +40,10 @@ pub struct Config {
     /// `BACKSTOP_HEALTHY_MINUTES` (15 to 45, default 30): how often a seller
     /// whose notifications are healthy is pulled anyway.
     pub backstop_healthy_minutes: u32,
+    /// `ORDER_PULL_CLAIM_STALE_SECONDS` (unset in template.yaml: 600): a
+    /// `SENDING` claim older than this is taken over. The soak shortens it,
+    /// with its compressed invocations, to see takeovers within its run.
+    pub claim_stale_after: Duration,
 }
 
 impl Config {
@@ -46,6 +51,18 @@ impl Config {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let required = |name: &str| get(name).ok_or_else(|| ConfigError::Missing(name.to_string()));
         let spapi = lambda_kit::spapi_env::SpApiEnv::from_lookup(&get)?;
+        let claim_stale_after = match get("ORDER_PULL_CLAIM_STALE_SECONDS") {
+            None => PullOptions::default().claim_stale_after,
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|s| *s >= 1)
+                .map(Duration::from_secs)
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "ORDER_PULL_CLAIM_STALE_SECONDS".into(),
+                    message: "must be a whole number of seconds ≥ 1".into(),
+                })?,
+        };
         Ok(Self {
             table: required("TABLE_NAME")?,
             lwa_app_secret: required("LWA_APP_SECRET")?,
@@ -58,6 +75,7 @@ impl Config {
             time_scale: spapi.time_scale,
             cancel_requests: cancel_requests_from_lookup(&get)?,
             backstop_healthy_minutes: backstop_minutes_from_lookup(&get)?,
+            claim_stale_after,
         })
     }
 
@@ -144,6 +162,7 @@ pub fn wire(
                 healthy_interval: TimeDelta::minutes(config.backstop_healthy_minutes.into()),
                 ..BackstopPolicy::default()
             },
+            claim_stale_after: config.claim_stale_after,
             ..PullOptions::default()
         },
         metrics: metrics.clone(),
@@ -159,4 +178,37 @@ pub fn wire(
 /// The system clock, for `main`.
 pub fn system_clock() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env() -> HashMap<&'static str, String> {
+        HashMap::from([
+            ("TABLE_NAME", "t".to_string()),
+            ("LWA_APP_SECRET", "s".to_string()),
+            ("STAGE", "test".to_string()),
+            ("WMS_ORDER_QUEUE_URL", "http://q/1/wms.fifo".to_string()),
+            ("ORDER_PULL_JOB_QUEUE_URL", "http://q/1/jobs".to_string()),
+            ("ORDER_PULL_JOB_DLQ_URL", "http://q/1/dlq".to_string()),
+        ])
+    }
+
+    #[test]
+    fn a_claim_is_stale_after_ten_minutes_unless_told_otherwise() {
+        let e = env();
+        let c = Config::from_lookup(|k| e.get(k).cloned()).unwrap();
+        assert_eq!(c.claim_stale_after, Duration::from_secs(600));
+        let mut e = env();
+        e.insert("ORDER_PULL_CLAIM_STALE_SECONDS", "45".into());
+        let c = Config::from_lookup(|k| e.get(k).cloned()).unwrap();
+        assert_eq!(c.claim_stale_after, Duration::from_secs(45));
+        for bad in ["0", "-1", "ten"] {
+            e.insert("ORDER_PULL_CLAIM_STALE_SECONDS", bad.into());
+            let err = Config::from_lookup(|k| e.get(k).cloned()).unwrap_err();
+            assert!(err.to_string().contains("ORDER_PULL_CLAIM_STALE_SECONDS"));
+        }
+    }
 }

@@ -205,17 +205,24 @@ impl Handoff {
         {
             Claim::Claimed | Claim::TakenOver(_) => {
                 let body = message.to_json()?;
-                self.sink
+                let sent = self
+                    .sink
                     .send(Outgoing {
                         message_id: message.message_id(),
                         group: seller.as_str(),
                         kind: message.kind(),
                         body: &body,
                     })
-                    .await
-                    .inspect_err(|e| {
-                        lambda_kit::audit!(failure, "wms.order_created", seller = %seller, order = %order_id, error = %e, "order not sent to the WMS; the next run sends it");
-                    })?;
+                    .await;
+                if let Err(e) = sent {
+                    lambda_kit::audit!(failure, "wms.order_created", seller = %seller, order = %order_id, error = %e, "order not sent to the WMS; the next run sends it");
+                    // The next run takes the claim over at once (same
+                    // deduplication id), not after `claim_stale_after`.
+                    if let Err(release) = self.ledger.release_claim(seller, order_id).await {
+                        tracing::warn!(seller = %seller, order = %order_id, error = %release, "could not release the claim; the order is sent once the claim is stale");
+                    }
+                    return Err(e.into());
+                }
                 self.ledger.mark_sent(seller, order_id).await?;
                 lambda_kit::audit!(success, "wms.order_created", seller = %seller, order = %order_id, wms_order = %created.order_number, "order sent to the WMS");
                 tally.sent += 1;

@@ -91,6 +91,13 @@ pub struct Window {
     pub next_token: Option<String>,
     #[serde(default)]
     pub pages_done: u32,
+    /// The earliest `lastUpdatedTime` of an order this window found claimed
+    /// by another run that may still be sending it (a `SENDING` claim
+    /// younger than `claim_stale_after`). The checkpoint does not move past
+    /// it, so the next windows see the order again until it is sent, or its
+    /// claim is stale (the run that held it crashed) and taken over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_back: Option<DateTime<Utc>>,
 }
 
 /// The checkpoint of one mode for one seller.
@@ -339,7 +346,9 @@ impl Puller {
                 before: now - self.options.settle,
                 next_token: None,
                 pages_done: 0,
+                held_back: None,
             };
+            let in_flight_before = report.in_flight;
             let mut seen_tokens: HashSet<String> = HashSet::new();
             loop {
                 if !deadline.allows(self.options.page_budget) {
@@ -384,6 +393,13 @@ impl Puller {
                     }
                     None => break,
                 }
+            }
+            if report.in_flight > in_flight_before {
+                // Another run may still be sending one of these orders: the
+                // catch-up stays, so the next job sees it again (sent by then,
+                // or its claim stale and taken over).
+                tracing::info!(seller = %settings.seller_id, marketplace = %c.marketplace_id, "an order of the catch-up is being sent by another run; the catch-up runs again next job");
+                continue;
             }
             lambda_kit::marketplaces::finish_catch_up(
                 self.participations.as_ref(),
@@ -492,6 +508,7 @@ impl Puller {
                     before: now - self.options.settle,
                     next_token: None,
                     pages_done: 0,
+                    held_back: None,
                 }
             }
         };
@@ -543,7 +560,12 @@ impl Puller {
             report.pages += 1;
             pages_this_run += 1;
             for order in &page.orders {
+                let in_flight = report.in_flight;
                 self.handle_order(&handoff, order, settings, report).await?;
+                if report.in_flight > in_flight {
+                    let t = order.last_updated_time;
+                    window.held_back = Some(window.held_back.map_or(t, |h| h.min(t)));
+                }
             }
             window.pages_done += 1;
             let next = page
@@ -578,11 +600,19 @@ impl Puller {
                     self.save(seller, name, &state, &mut version).await?;
                 }
                 None => {
+                    // Done up to the window's end, or up to an order another
+                    // run was still sending (seen again next time).
+                    let end = window
+                        .held_back
+                        .map_or(window.before, |h| h.min(window.before));
+                    if let Some(h) = window.held_back {
+                        tracing::info!(seller = %seller, held_back = %h, "an order in this window is being sent by another run; the checkpoint stays before it");
+                    }
                     state.done_until = Some(match (job.mode, state.done_until) {
                         // A reconcile never moves the incremental checkpoint.
-                        (Mode::Reconcile, _) => window.before,
-                        (Mode::Incremental, Some(d)) => d.max(window.before),
-                        (Mode::Incremental, None) => window.before,
+                        (Mode::Reconcile, _) => end,
+                        (Mode::Incremental, Some(d)) => d.max(end),
+                        (Mode::Incremental, None) => end,
                     });
                     state.window = None;
                     state.last_completed_at = Some(self.clock.now());

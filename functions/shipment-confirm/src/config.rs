@@ -70,6 +70,23 @@ impl Config {
         })
     }
 
+    /// The confirmer's options: the template's threshold, the shipment
+    /// queue's name, and the first feed check brought forward by the
+    /// simulator's time compression (a local run's Amazon processes a feed
+    /// that much sooner; 1 in production: 120 s).
+    pub fn confirm_options(&self) -> ConfirmOptions {
+        let defaults = ConfirmOptions::default();
+        ConfirmOptions {
+            feed_threshold: self.feed_threshold,
+            shipment_queue: Some(queue_name(&self.shipment_queue_url)),
+            feed_check_delay: defaults
+                .feed_check_delay
+                .div_f64(self.time_scale.max(1.0))
+                .max(std::time::Duration::from_secs(1)),
+            ..defaults
+        }
+    }
+
     fn client_config(&self) -> ClientConfig {
         lambda_kit::spapi_env::client_config(
             &self.spapi_endpoint,
@@ -126,11 +143,7 @@ pub fn wire(
             Job::ShipmentConfirm,
         )),
         clock,
-        options: ConfirmOptions {
-            feed_threshold: config.feed_threshold,
-            shipment_queue: Some(queue_name(&config.shipment_queue_url)),
-            ..ConfirmOptions::default()
-        },
+        options: config.confirm_options(),
         metrics,
     };
     Ok(Function {
@@ -177,5 +190,23 @@ mod tests {
         e.remove("SHIPMENT_DLQ_URL");
         let err = Config::from_lookup(|k| e.get(k).cloned()).unwrap_err();
         assert!(err.to_string().contains("SHIPMENT_DLQ_URL"));
+    }
+
+    #[test]
+    fn the_first_feed_check_follows_the_simulators_time() {
+        let e = env();
+        let c = Config::from_lookup(|k| e.get(k).cloned()).unwrap();
+        let o = c.confirm_options();
+        assert_eq!(o.feed_check_delay, std::time::Duration::from_secs(120));
+        assert_eq!(o.shipment_queue.as_deref(), Some("shipments"));
+        let mut e = env();
+        e.insert("SPAPI_ENDPOINT", "http://127.0.0.1:1".into());
+        e.insert("LWA_TOKEN_URL", "http://127.0.0.1:1/auth/o2/token".into());
+        e.insert("SPAPI_TIME_SCALE", "60".into());
+        let c = Config::from_lookup(|k| e.get(k).cloned()).unwrap();
+        assert_eq!(
+            c.confirm_options().feed_check_delay,
+            std::time::Duration::from_secs(2)
+        );
     }
 }

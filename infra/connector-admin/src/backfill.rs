@@ -99,6 +99,7 @@ pub(crate) async fn config(ctx: &Context, cancel_requests: bool) -> Result<Confi
         cancel_requests,
         // Not used by a backfill (it is the schedule's cadence).
         backstop_healthy_minutes: 30,
+        claim_stale_after: order_pull::PullOptions::default().claim_stale_after,
     })
 }
 

@@ -38,6 +38,20 @@ impl Kill {
 #[derive(Default)]
 pub struct InvokeOptions {
     pub kill: Option<Kill>,
+    /// This invocation's timeout instead of the template's (a fault soak
+    /// times a function out without waiting its 15 minutes): the deadline
+    /// the function is given and the moment it is cut off.
+    pub timeout: Option<Duration>,
+}
+
+impl InvokeOptions {
+    /// Killed when `kill` says.
+    pub fn kill(kill: Kill) -> Self {
+        Self {
+            kill: Some(kill),
+            timeout: None,
+        }
+    }
 }
 
 /// How an invocation ended.
@@ -185,6 +199,9 @@ pub struct Function {
     spec: FunctionSpec,
     state: Mutex<State>,
     logs: Arc<StdMutex<Vec<LogLine>>>,
+    /// The largest `VmHWM` of any of its processes, read after each
+    /// invocation (before a process is replaced too).
+    max_rss_kib: std::sync::atomic::AtomicU64,
 }
 
 fn now_ms() -> u64 {
@@ -212,6 +229,7 @@ impl Function {
                 containers_started: 0,
             }),
             logs: Arc::new(StdMutex::new(Vec::new())),
+            max_rss_kib: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -250,12 +268,21 @@ impl Function {
 
     /// The running container's peak resident memory (`VmHWM`), in KiB.
     pub async fn peak_rss_kib(&self) -> Option<u64> {
-        let pid = self.pid().await?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        vm_hwm_kib(self.pid().await?)
+    }
+
+    /// The largest peak resident memory (`VmHWM`, KiB) of every process this
+    /// function ran so far, read at the end of each invocation (a process
+    /// that was killed or timed out is read just before it goes).
+    pub fn max_peak_rss_kib(&self) -> u64 {
+        self.max_rss_kib.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn sample_rss(&self, pid: Option<u32>) {
+        if let Some(kib) = pid.and_then(vm_hwm_kib) {
+            self.max_rss_kib
+                .fetch_max(kib, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// Starts a container now if none runs (a cold start outside an
@@ -315,10 +342,11 @@ impl Function {
         }
         let body = serde_json::to_vec(event).map_err(|e| EmuError::Io(e.to_string()))?;
         let started = Instant::now();
-        let deadline = tokio::time::Instant::now() + self.spec.timeout;
+        let timeout = options.timeout.unwrap_or(self.spec.timeout);
+        let deadline = tokio::time::Instant::now() + timeout;
         let delivery = Delivery {
             request_id: request_id.clone(),
-            deadline_ms: now_ms() + u64::try_from(self.spec.timeout.as_millis()).unwrap_or(0),
+            deadline_ms: now_ms() + u64::try_from(timeout.as_millis()).unwrap_or(0),
             function_arn: self.spec.arn(),
             trace_id: format!(
                 "Root=1-{:08x}-{:024x};Parent={:016x};Sampled=0",
@@ -367,12 +395,13 @@ impl Function {
                     break End::Replace(Outcome::Crashed(why));
                 }
                 _ = tokio::time::sleep_until(deadline) => {
-                    break End::Replace(Outcome::TimedOut(self.spec.timeout));
+                    break End::Replace(Outcome::TimedOut(timeout));
                 }
                 _ = &mut kill_fut => break End::Replace(Outcome::Killed),
             }
         };
         let duration = started.elapsed();
+        self.sample_rss(container.pid);
         let outcome = match end {
             End::Keep(outcome) => {
                 if self.spec.freeze {
@@ -564,6 +593,15 @@ impl Function {
     }
 }
 
+/// `VmHWM` of a live process (a frozen one too), in KiB.
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 fn describe_exit(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
@@ -639,9 +677,7 @@ mod tests {
         let killed = f
             .invoke_with(
                 &json!({}),
-                InvokeOptions {
-                    kill: Some(Kill::when(std::future::ready(()))),
-                },
+                InvokeOptions::kill(Kill::when(std::future::ready(()))),
             )
             .await
             .unwrap();

@@ -36,7 +36,7 @@ pub mod tap;
 pub use artifacts::{Binaries, BuildProfile};
 pub use env::{FunctionSpec, LocalOverrides};
 pub use function::{Function, InitFailure, Invocation, InvokeOptions, Kill, LogLine, Outcome};
-pub use tap::{Matcher, Moment, Tap};
+pub use tap::{Matcher, Meter, Metered, Moment, Tap, TapConfig, TapFault};
 
 use serde::{Deserialize, Serialize};
 

@@ -298,6 +298,19 @@ impl SimControl {
         })
     }
 
+    /// Confirmations of packages an order already had (same reference id or
+    /// tracking number), summed over the seller's orders: 0 when every
+    /// package was confirmed once.
+    pub fn repeat_confirmations(&self, seller_id: &str) -> Result<u64, SimError> {
+        self.with(|s| {
+            Ok(s.seller(seller_id)?
+                .orders
+                .values()
+                .map(|o| u64::from(o.repeat_confirmations))
+                .sum())
+        })
+    }
+
     /// The simulator's clock: wall clock plus the advances so far.
     pub fn now(&self) -> DateTime<Utc> {
         self.with(|s| s.now())

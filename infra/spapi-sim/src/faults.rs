@@ -28,6 +28,10 @@ pub enum Fault {
     /// The next searchOrders call that carries a `paginationToken` gets the
     /// previous page again, with the same `nextToken` the client already used.
     DuplicatePage,
+    /// The next searchOrders call that carries a `paginationToken` is
+    /// refused as Amazon refuses a token past its 24 hours (400
+    /// `InvalidInput`, "The paginationToken has expired.").
+    ExpiredPageToken,
     /// Every access token issued so far expires now; the call then gets 403.
     ExpireTokens,
     /// 403 `Unauthorized` with a valid token: the application lacks the role
@@ -147,7 +151,9 @@ fn applies(target: FaultTarget, fault: &Fault, call: Call) -> bool {
                 FaultTarget::Operation(t) => t == op,
             };
             let kind_ok = match fault {
-                Fault::DuplicatePage => op == Operation::SearchOrders && has_page_token,
+                Fault::DuplicatePage | Fault::ExpiredPageToken => {
+                    op == Operation::SearchOrders && has_page_token
+                }
                 _ => true,
             };
             target_ok && kind_ok
@@ -214,11 +220,13 @@ mod tests {
     fn faults_are_taken_by_the_first_matching_call_in_order() {
         let mut f = Faults::default();
         f.push(Operation::GetOrder.into(), Fault::Throttle);
+        f.push(FaultTarget::Any, Fault::ExpiredPageToken);
         f.push(FaultTarget::Any, Fault::DuplicatePage);
         f.push(FaultTarget::Any, Fault::status(503));
         f.push(FaultTarget::Lwa, Fault::Throttle);
         // A first page cannot be duplicated: the 503 is next for it.
         assert_eq!(f.take(search(false)), Some(Fault::status(503)));
+        assert_eq!(f.take(search(true)), Some(Fault::ExpiredPageToken));
         assert_eq!(f.take(search(true)), Some(Fault::DuplicatePage));
         assert_eq!(f.take(search(true)), None);
         // Throttle does not apply to LWA.

@@ -92,6 +92,10 @@ pub struct OperationMetrics {
     pub client_errors: u64,
     /// 5xx answers (injected).
     pub server_errors: u64,
+    /// Of the 429s, those injected (a `Throttle` fault or a storm), not
+    /// the quota's.
+    #[serde(default)]
+    pub injected_throttles: u64,
 }
 
 impl OperationMetrics {

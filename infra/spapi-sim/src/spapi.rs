@@ -75,6 +75,9 @@ async fn search_route(
     let speed = shared.speed;
     pipeline(&shared, call, &headers, move |inner, seller, fault| {
         let q = q?;
+        if fault == Some(&Fault::ExpiredPageToken) {
+            return Err(invalid_input("The paginationToken has expired."));
+        }
         if fault == Some(&Fault::DuplicatePage)
             && let Some(page) = inner.last_page.get(seller)
         {
@@ -259,6 +262,11 @@ where
     F: FnOnce(&mut Inner, &str, Option<&Fault>) -> Outcome,
 {
     if inner.faults.storm_hit(op) || fault == Some(&Fault::Throttle) {
+        inner
+            .metrics
+            .entry((seller.to_string(), op))
+            .or_default()
+            .injected_throttles += 1;
         return (StatusCode::TOO_MANY_REQUESTS, quota_exceeded(), None);
     }
     if let Some(Fault::Status { code }) = fault {

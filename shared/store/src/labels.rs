@@ -72,6 +72,13 @@ impl Key {
         }
     }
 
+    pub fn purchase_intent(seller: &SellerId, idempotency_key: &str) -> Self {
+        Self {
+            pk: seller_pk(seller),
+            sk: format!("BUYING#{}", token_part(idempotency_key)),
+        }
+    }
+
     pub fn label(seller: &SellerId, shipment_id: &str) -> Self {
         Self {
             pk: seller_pk(seller),
@@ -99,6 +106,20 @@ pub struct RateQuote {
     pub request_token: String,
     pub token_expires_at: DateTime<Utc>,
     pub payload: String,
+}
+
+/// A purchase about to be asked of Amazon under a WMS idempotency key: the
+/// request (rate token, rate, quote) as the label function's JSON, no buyer
+/// data. Written before Amazon is asked, so a run that dies after Amazon
+/// sold the label and before it recorded it leaves it: the next run under
+/// the same key sends the same request, which Amazon answers with that
+/// label (`x-amzn-IdempotencyKey`) instead of selling another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PurchaseIntent {
+    pub seller_id: SellerId,
+    pub idempotency_key: String,
+    pub payload: String,
+    pub expires_at: i64,
 }
 
 /// One bought label. The payload is the function's own JSON (ids, carrier,
@@ -148,6 +169,15 @@ pub trait LabelStore: Send + Sync {
         seller: &SellerId,
         request_token: &str,
     ) -> Result<Option<RateQuote>, StoreError>;
+
+    /// Writes (or replaces) the purchase about to be asked of Amazon.
+    async fn put_purchase_intent(&self, intent: &PurchaseIntent) -> Result<(), StoreError>;
+
+    async fn get_purchase_intent(
+        &self,
+        seller: &SellerId,
+        idempotency_key: &str,
+    ) -> Result<Option<PurchaseIntent>, StoreError>;
 
     /// Writes the label; writing the same label again (a replayed purchase)
     /// is harmless.
@@ -277,6 +307,27 @@ impl From<&RateQuote> for Item {
             .with(TOKEN_EXPIRES, s(format_time(q.token_expires_at)))
             .with(PAYLOAD, s(q.payload.clone()))
             .with(EXPIRES_AT, n(q.token_expires_at.timestamp() + 24 * 3600))
+    }
+}
+
+impl From<&PurchaseIntent> for Item {
+    fn from(i: &PurchaseIntent) -> Self {
+        Item::new(&Key::purchase_intent(&i.seller_id, &i.idempotency_key))
+            .with("idempotency_key", s(i.idempotency_key.clone()))
+            .with(PAYLOAD, s(i.payload.clone()))
+            .with(EXPIRES_AT, n(i.expires_at))
+    }
+}
+
+impl TryFrom<&Item> for PurchaseIntent {
+    type Error = StoreError;
+    fn try_from(item: &Item) -> Result<Self, StoreError> {
+        Ok(Self {
+            seller_id: seller_of(item)?,
+            idempotency_key: item.s("idempotency_key")?.to_string(),
+            payload: item.s(PAYLOAD)?.to_string(),
+            expires_at: item.n(EXPIRES_AT)?,
+        })
     }
 }
 
@@ -416,6 +467,21 @@ impl LabelStore for Store {
         self.put_label_item(Item::from(quote)).await
     }
 
+    async fn put_purchase_intent(&self, intent: &PurchaseIntent) -> Result<(), StoreError> {
+        self.put_label_item(Item::from(intent)).await
+    }
+
+    async fn get_purchase_intent(
+        &self,
+        seller: &SellerId,
+        idempotency_key: &str,
+    ) -> Result<Option<PurchaseIntent>, StoreError> {
+        self.get_item(&Key::purchase_intent(seller, idempotency_key), true)
+            .await?
+            .map(|i| PurchaseIntent::try_from(&i))
+            .transpose()
+    }
+
     async fn get_rate_quote(
         &self,
         seller: &SellerId,
@@ -551,6 +617,21 @@ impl LabelStore for MemoryLabels {
         self.put(Item::from(quote))
     }
 
+    async fn put_purchase_intent(&self, intent: &PurchaseIntent) -> Result<(), StoreError> {
+        self.put(Item::from(intent))
+    }
+
+    async fn get_purchase_intent(
+        &self,
+        seller: &SellerId,
+        idempotency_key: &str,
+    ) -> Result<Option<PurchaseIntent>, StoreError> {
+        self.lock()
+            .get(&Key::purchase_intent(seller, idempotency_key))
+            .map(PurchaseIntent::try_from)
+            .transpose()
+    }
+
     async fn get_rate_quote(
         &self,
         seller: &SellerId,
@@ -646,6 +727,35 @@ mod tests {
             format: "PDF".into(),
             contents: Pii::new(text),
         }
+    }
+
+    #[tokio::test]
+    async fn a_purchase_intent_is_kept_per_idempotency_key() {
+        let m = MemoryLabels::default();
+        assert_eq!(
+            m.get_purchase_intent(&seller(), "PKG-1").await.unwrap(),
+            None
+        );
+        let intent = PurchaseIntent {
+            seller_id: seller(),
+            idempotency_key: "PKG-1".into(),
+            payload: r#"{"token":"t"}"#.into(),
+            expires_at: 1_900_000_000,
+        };
+        m.put_purchase_intent(&intent).await.unwrap();
+        assert_eq!(
+            m.get_purchase_intent(&seller(), "PKG-1").await.unwrap(),
+            Some(intent.clone())
+        );
+        assert_eq!(
+            m.get_purchase_intent(&seller(), "PKG-2").await.unwrap(),
+            None
+        );
+        // The item round-trips as the Dynamo store writes it.
+        assert_eq!(
+            PurchaseIntent::try_from(&Item::from(&intent)).unwrap(),
+            intent
+        );
     }
 
     #[tokio::test]

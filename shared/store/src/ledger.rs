@@ -242,6 +242,16 @@ pub trait Ledger: Send + Sync {
     /// is no entry.
     async fn mark_sent(&self, seller: &SellerId, order: &AmazonOrderId) -> Result<(), StoreError>;
 
+    /// The send after a claim failed: the `Sending` claim is made stale at
+    /// once (its `claimed_at` set to the epoch), so the next run takes it
+    /// over and sends with the same deduplication id instead of waiting
+    /// `stale_after`. Nothing happens to an entry that is not `Sending`.
+    async fn release_claim(
+        &self,
+        seller: &SellerId,
+        order: &AmazonOrderId,
+    ) -> Result<(), StoreError>;
+
     async fn get_order(
         &self,
         seller: &SellerId,
@@ -440,6 +450,22 @@ impl Ledger for Store {
                 }),
             },
         }
+    }
+
+    async fn release_claim(
+        &self,
+        seller: &SellerId,
+        order: &AmazonOrderId,
+    ) -> Result<(), StoreError> {
+        let key = Key::order(seller, order);
+        let mut e = Expr::new();
+        let set = e.assignments([(CLAIMED_AT, s(format_time(DateTime::UNIX_EPOCH)))]);
+        let state = e.name(STATE);
+        let sending = e.value(s(SendState::Sending.as_str()));
+        // Not `Sending` (or gone): nothing to release.
+        self.set_if(&key, &e, &set, &format!("{state} = {sending}"))
+            .await?;
+        Ok(())
     }
 
     async fn get_order(

@@ -48,7 +48,7 @@ pub use invitations::{
     InvitationClaim, InvitationKey, InvitationStore, MemoryInvitations, StateUse,
 };
 pub use keys::Key;
-pub use labels::{BoughtLabel, LabelDocument, LabelStore, MemoryLabels, RateQuote};
+pub use labels::{BoughtLabel, LabelDocument, LabelStore, MemoryLabels, PurchaseIntent, RateQuote};
 pub use ledger::{Claim, Ledger, LedgerEntry, Recorded, SendState, StatusUpdate};
 pub use memory::MemoryStore;
 pub use notes::{Decision, PullNote, PullNotes, Sighting};

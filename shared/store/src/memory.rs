@@ -257,6 +257,22 @@ impl Ledger for MemoryStore {
         }
     }
 
+    async fn release_claim(
+        &self,
+        seller: &SellerId,
+        order: &AmazonOrderId,
+    ) -> Result<(), StoreError> {
+        self.update_entry(&Key::order(seller, order), |e| {
+            if e.state == SendState::Sending {
+                e.claimed_at = chrono::DateTime::UNIX_EPOCH;
+                true
+            } else {
+                false
+            }
+        })?;
+        Ok(())
+    }
+
     async fn get_order(
         &self,
         seller: &SellerId,

@@ -105,6 +105,14 @@ impl StoredOrder {
             }
             _ => {}
         }
+        if self.has_package(&p.reference_id)
+            || self
+                .packages
+                .iter()
+                .any(|k| k.tracking_number == p.tracking_number)
+        {
+            self.repeat_confirmations += 1;
+        }
         if self.has_package(&p.reference_id) {
             return Err(format!(
                 "packageReferenceId {} has already been used for order {}.",
@@ -275,10 +283,15 @@ mod tests {
         o.confirm_package(&package("1", &[(&a, 1)]), &[], Utc::now())
             .expect("partial");
         assert_eq!(o.status, OrderStatus::PartiallyShipped);
+        assert_eq!(o.repeat_confirmations, 0);
         let err = o
             .confirm_package(&package("1", &[(&b, 1)]), &[], Utc::now())
             .unwrap_err();
         assert!(err.contains("already been used"), "{err}");
+        assert_eq!(
+            o.repeat_confirmations, 1,
+            "a second confirmation is counted"
+        );
         let err = o
             .confirm_package(&package("2", &[(&a, 2)]), &[], Utc::now())
             .unwrap_err();

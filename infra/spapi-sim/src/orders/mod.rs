@@ -100,6 +100,10 @@ pub struct StoredOrder {
     service_level: String,
     items: Vec<StoredItem>,
     packages: Vec<Package>,
+    /// Confirmations of a package this order already has (same
+    /// `packageReferenceId` or the same tracking number), accepted or not:
+    /// a connector that confirms twice shows here.
+    pub repeat_confirmations: u32,
 }
 
 fn invalid(msg: impl Into<String>) -> SimError {
@@ -245,6 +249,7 @@ impl StoredOrder {
             service_level,
             items,
             packages: Vec::new(),
+            repeat_confirmations: 0,
         };
         // A seeded order in a later state gets the quantities that state implies.
         match status {
