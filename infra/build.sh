@@ -9,8 +9,8 @@
 #   ARCH=arm64 bash infra/build.sh      # needs `rustup target add aarch64-unknown-linux-gnu`
 #
 # Output: target/sam-build-<arch>/ (kept apart from `sam build`'s .aws-sam/, which is what
-# `sam deploy` uploads). Not part of CI: a clean release build of the four functions takes
-# minutes on 2 cores (README, "Measured").
+# `sam deploy` uploads). Not part of CI: a clean release build of the seven functions takes
+# about half an hour on 2 cores (README, "Measured").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
