@@ -1,7 +1,5 @@
 //! What is wrong with a label request or response.
 
-
-
 use crate::Violation;
 
 /// What is wrong with a label request or response. Messages name the field

@@ -1,7 +1,6 @@
 //! The label response's types: the result of each operation, or an error
 //! with its code (the shape of `schemas/label-response.v1.json`, `.v2.json`).
 
-
 use chrono::{DateTime, Utc};
 use domain::{AmazonOrderId, Pii};
 use serde::{Deserialize, Serialize};
