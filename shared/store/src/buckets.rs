@@ -14,8 +14,7 @@ use domain::PortError;
 use domain::quota::{BucketKey, BucketState, BucketStore, Limits, TakeOutcome};
 
 use crate::clock::secs_after;
-use crate::error::{Written, conditional};
-use crate::item::{Expr, Item, format_fraction, n};
+use crate::item::{Expr, Item, Written, conditional, format_fraction, n};
 use crate::keys::{EXPIRES_AT, Key};
 use crate::{Store, StoreError, conflict_pause};
 

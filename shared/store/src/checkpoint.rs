@@ -6,8 +6,7 @@
 use chrono::{DateTime, Utc};
 use domain::SellerId;
 
-use crate::error::{Written, conditional};
-use crate::item::{Expr, Item, format_time, n, s};
+use crate::item::{Expr, Item, Written, conditional, format_time, n, s};
 use crate::keys::{Key, PK};
 use crate::settings::{from_json, to_json};
 use crate::{Store, StoreError};

@@ -26,12 +26,13 @@ use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use domain::Pii;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 
 use crate::clock::{Clock, secs_after, system};
-use crate::error::{Written, conditional};
-use crate::item::{Expr, Item, n, s};
+use crate::item::{Expr, Item, Written, conditional, n, s};
 use crate::keys::{EXPIRES_AT, Key, PK};
+// Where callers have always found it (`crate::idempotency::sha256_hex`);
+// it lives in `keys`, which uses it for long keys.
+pub use crate::keys::sha256_hex;
 use crate::settings::{from_json, to_json};
 use crate::{Store, StoreError};
 
@@ -45,11 +46,6 @@ const LOCK_TOKEN: &str = "lock_token";
 /// How many times a write is tried again when the record it collided with
 /// vanished before it could be read, or a completion hit a retryable error.
 const ATTEMPTS: u32 = 3;
-
-/// Lower-case hex SHA-256 of `bytes`: a payload hash for [`RunOptions`].
-pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
-    hex::encode(Sha256::digest(bytes.as_ref()))
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RecordStatus {
@@ -599,13 +595,5 @@ mod tests {
         let p = record(RecordStatus::InProgress);
         assert_eq!(decide(&p, Some("h1")), Existing::InProgress(Some(900_500)));
         assert_eq!(decide(&p, Some("h2")), Existing::Mismatch);
-    }
-
-    #[test]
-    fn hashes_are_hex_sha256() {
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 }

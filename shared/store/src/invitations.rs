@@ -21,8 +21,7 @@ use chrono::{DateTime, Utc};
 use domain::SellerId;
 use domain::onboarding::{BearerToken, Invitation, InvitationUse};
 
-use crate::error::{Written, conditional};
-use crate::item::{Expr, Item, format_time, n, s};
+use crate::item::{Expr, Item, Written, conditional, format_time, n, s};
 use crate::keys::{EXPIRES_AT, GSI1, GSI1PK, GSI1SK, Key, PK};
 use crate::settings::{from_json, to_json};
 use crate::{Store, StoreError, sha256_hex};

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -248,6 +250,63 @@ impl Expr {
     }
 }
 
+// ---- conditional writes ------------------------------------------------------
+
+/// The conditional-check failure of a write, with the item DynamoDB returned
+/// (when asked for with `ReturnValuesOnConditionCheckFailure::AllOld`).
+pub(crate) trait ConditionFailure {
+    fn condition_failed(
+        &self,
+    ) -> Option<&aws_sdk_dynamodb::types::error::ConditionalCheckFailedException>;
+}
+
+macro_rules! condition_failure {
+    ($($ty:path),*) => {$(
+        impl ConditionFailure for $ty {
+            fn condition_failed(&self) -> Option<&aws_sdk_dynamodb::types::error::ConditionalCheckFailedException> {
+                use $ty as E;
+                match self {
+                    E::ConditionalCheckFailedException(c) => Some(c),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+condition_failure!(
+    aws_sdk_dynamodb::operation::put_item::PutItemError,
+    aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+    aws_sdk_dynamodb::operation::delete_item::DeleteItemError
+);
+
+/// A conditional write's answer: done, or the condition did not hold (with
+/// the current item if DynamoDB sent it back).
+pub(crate) enum Written<T> {
+    Done(T),
+    ConditionFailed(Option<Item>),
+}
+
+pub(crate) fn conditional<T, E>(
+    operation: &'static str,
+    key: &Key,
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> Result<Written<T>, StoreError>
+where
+    E: ConditionFailure + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(out) => Ok(Written::Done(out)),
+        Err(err) => {
+            if let Some(failed) = err.as_service_error().and_then(|e| e.condition_failed()) {
+                let old = failed.item().map(|m| Item::from(m.clone()));
+                return Ok(Written::ConditionFailed(old));
+            }
+            Err(StoreError::dynamo(operation, key.to_string(), err))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,5 +365,29 @@ mod tests {
         assert_eq!(set, "#status = :v0, #version = :v1");
         assert_eq!(e.names().unwrap()["#status"], "status");
         assert!(Expr::new().names().is_none() && Expr::new().values().is_none());
+    }
+
+    #[test]
+    fn a_failed_condition_is_an_outcome_not_an_error() {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+        let key = Key {
+            pk: "P".into(),
+            sk: "S".into(),
+        };
+        let failed = ConditionalCheckFailedException::builder()
+            .message("The conditional request failed")
+            .item("pk", aws_sdk_dynamodb::types::AttributeValue::S("P".into()))
+            .build();
+        let err: SdkError<PutItemError, HttpResponse> = SdkError::service_error(
+            PutItemError::ConditionalCheckFailedException(failed),
+            HttpResponse::new(400u16.try_into().unwrap(), "".into()),
+        );
+        match conditional::<(), _>("PutItem", &key, Err(err)).unwrap() {
+            Written::ConditionFailed(Some(old)) => assert!(old.contains("pk")),
+            _ => panic!("expected a failed condition with the old item"),
+        }
+        let other: Result<(), _> = Err(crate::error::service_error("ValidationException", 400));
+        assert!(conditional("PutItem", &key, other).is_err());
     }
 }

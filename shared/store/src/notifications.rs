@@ -20,8 +20,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::{Region, SellerId};
 
-use crate::error::{Written, conditional};
-use crate::item::{Expr, Item, format_time, n, s};
+use crate::item::{Expr, Item, Written, conditional, format_time, n, s};
 use crate::keys::{EXPIRES_AT, Key, seller_pk};
 use crate::memory::MemoryStore;
 use crate::{CONFLICT_ATTEMPTS, Store, StoreError, conflict_pause};

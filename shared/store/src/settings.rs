@@ -9,8 +9,7 @@ use chrono::{DateTime, Utc};
 use domain::settings::{Authorization, SellerSettings};
 use domain::{ClientCode, SellerId};
 
-use crate::error::{Written, conditional};
-use crate::item::{Expr, Item, format_time, n, s};
+use crate::item::{Expr, Item, Written, conditional, format_time, n, s};
 use crate::keys::{GSI1, GSI1PK, GSI1SK, Key, SELLERS};
 use crate::{CONFLICT_ATTEMPTS, Store, StoreError, conflict_pause};
 

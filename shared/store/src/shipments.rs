@@ -32,8 +32,7 @@ use chrono::{DateTime, Utc};
 use domain::{AmazonOrderId, SellerId};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Written, conditional};
-use crate::item::{Expr, Item, format_time, n, s};
+use crate::item::{Expr, Item, Written, conditional, format_time, n, s};
 use crate::keys::{EXPIRES_AT, Key, PK, seller_pk};
 use crate::memory::MemoryStore;
 use crate::settings::{from_json, to_json};

@@ -23,8 +23,7 @@ use domain::SellerId;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::next_version;
-use crate::error::{Written, conditional};
-use crate::item::{Expr, Item, format_time, n, s};
+use crate::item::{Expr, Item, Written, conditional, format_time, n, s};
 use crate::keys::{Key, PK, SK, seller_pk};
 use crate::memory::MemoryStore;
 use crate::settings::{from_json, to_json};
