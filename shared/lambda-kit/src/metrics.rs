@@ -463,6 +463,18 @@ impl Metrics {
         if n == 0 {
             return;
         }
+        self.job_count(job, seller, counter.name(), n);
+    }
+
+    /// A job counter named `name` (a [`Counter`] or another job-level
+    /// counter), for `seller` when it is known.
+    pub(crate) fn job_count(
+        &self,
+        job: Job,
+        seller: Option<&SellerId>,
+        name: &'static str,
+        n: u64,
+    ) {
         let (seller, sets) = match seller {
             Some(s) => (Some(s.as_str().to_string()), Sets::JobAndSeller),
             None => (None, Sets::Job),
@@ -474,7 +486,7 @@ impl Metrics {
                 seller,
             },
             sets,
-            counter.name(),
+            name,
             Unit::Count,
             n,
             Aggregate::Sum,

@@ -47,6 +47,16 @@ const LOCK_TOKEN: &str = "lock_token";
 /// vanished before it could be read, or a completion hit a retryable error.
 const ATTEMPTS: u32 = 3;
 
+/// The condition of a write only the lock's holder may make: the record is
+/// still in progress under `lock_token` (completing and releasing alike).
+fn held_by(e: &mut Expr, lock_token: &str) -> String {
+    let token = e.name(LOCK_TOKEN);
+    let ours = e.value(s(lock_token));
+    let status = e.name(STATUS);
+    let in_progress = e.value(s(RecordStatus::InProgress.as_str()));
+    format!("{token} = {ours} AND {status} = {in_progress}")
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RecordStatus {
     InProgress,
@@ -246,17 +256,14 @@ impl IdempotencyStore for Store {
             (EXPIRES_AT, n(expires_at)),
         ]);
         let expiry = e.name(IN_PROGRESS_EXPIRY);
-        let token = e.name(LOCK_TOKEN);
-        let ours = e.value(s(lock_token));
-        let status = e.name(STATUS);
-        let in_progress = e.value(s(RecordStatus::InProgress.as_str()));
+        let held = held_by(&mut e, lock_token);
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Item::key_map(&item_key)))
             .update_expression(format!("SET {set} REMOVE {expiry}"))
-            .condition_expression(format!("{token} = {ours} AND {status} = {in_progress}"))
+            .condition_expression(held)
             .set_expression_attribute_names(e.names())
             .set_expression_attribute_values(e.values())
             .send()
@@ -275,16 +282,13 @@ impl IdempotencyStore for Store {
     ) -> Result<bool, StoreError> {
         let item_key = Key::idempotency(namespace, key);
         let mut e = Expr::new();
-        let token = e.name(LOCK_TOKEN);
-        let ours = e.value(s(lock_token));
-        let status = e.name(STATUS);
-        let in_progress = e.value(s(RecordStatus::InProgress.as_str()));
+        let held = held_by(&mut e, lock_token);
         let result = self
             .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(Item::key_map(&item_key)))
-            .condition_expression(format!("{token} = {ours} AND {status} = {in_progress}"))
+            .condition_expression(held)
             .set_expression_attribute_names(e.names())
             .set_expression_attribute_values(e.values())
             .send()

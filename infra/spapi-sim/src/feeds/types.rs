@@ -110,6 +110,7 @@ impl FeedRecord {
 }
 
 /// Everything the Feeds and Listings APIs keep: one field of `Inner`.
+#[derive(Default)]
 pub struct FeedsState {
     pub(crate) documents: HashMap<String, Document>,
     pub(crate) signatures: HashMap<String, Signature>,
@@ -134,22 +135,6 @@ pub(crate) struct FeedFilter {
     pub(crate) since: Option<DateTime<Utc>>,
     pub(crate) until: Option<DateTime<Utc>>,
     pub(crate) page_size: usize,
-}
-
-impl Default for FeedsState {
-    fn default() -> Self {
-        Self {
-            documents: HashMap::new(),
-            signatures: HashMap::new(),
-            feeds: BTreeMap::new(),
-            next_id: 0,
-            listings_feed_times: HashMap::new(),
-            stall: HashMap::new(),
-            timing: FeedTiming::default(),
-            listings: Listings::default(),
-            page_tokens: HashMap::new(),
-        }
-    }
 }
 
 impl std::fmt::Debug for FeedsState {

@@ -85,22 +85,7 @@ impl Metrics {
         if n == 0 {
             return;
         }
-        let (seller, sets) = match seller {
-            Some(s) => (Some(s.as_str().to_string()), Sets::JobAndSeller),
-            None => (None, Sets::Job),
-        };
-        self.record(
-            Dimensions {
-                job: Some(job),
-                operation: None,
-                seller,
-            },
-            sets,
-            counter.name(),
-            Unit::Count,
-            n,
-            Aggregate::Sum,
-        );
+        self.job_count(job, seller, counter.name(), n);
     }
 
     fn stage_distribution(&self, name: &'static str, millis: u64) {

@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::error::ValidationErrorKind;
 use jsonschema::{ValidationError, Validator};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::errors::LabelContractError;
 use super::request::{LabelRequest, OperationName};
 use super::response::LabelResponse;
+use crate::contract::{common_rule, names};
 use crate::{MessageVersion, Violation};
 
 /// At most this many violations are reported for one message.
@@ -220,13 +221,6 @@ pub(super) fn pointer(path: &str) -> String {
     out
 }
 
-pub(super) fn names(keys: impl IntoIterator<Item = impl AsRef<str>>) -> String {
-    keys.into_iter()
-        .map(|k| format!("`{}`", k.as_ref()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// A schema error as a rule about a field, without the field's value.
 pub(super) fn violation(error: &ValidationError<'_>) -> Violation {
     let at = error.instance_path().as_str();
@@ -244,21 +238,6 @@ pub(super) fn violation(error: &ValidationError<'_>) -> Violation {
             path: format!("{at}/{}", property.as_str().unwrap_or_default()),
             rule: "is required".to_string(),
         },
-        ValidationErrorKind::Type { kind } => rule(match kind {
-            TypeKind::Single(t) => format!("must be of type {t}"),
-            TypeKind::Multiple(ts) => format!(
-                "must be one of the types {}",
-                ts.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
-            ),
-        }),
-        ValidationErrorKind::Minimum { limit } => rule(format!("must be at least {limit}")),
-        ValidationErrorKind::Maximum { limit } => rule(format!("must be at most {limit}")),
-        ValidationErrorKind::MinLength { limit } => {
-            rule(format!("must have at least {limit} character(s)"))
-        }
-        ValidationErrorKind::MaxLength { limit } => {
-            rule(format!("must have at most {limit} characters"))
-        }
         ValidationErrorKind::Pattern { pattern } => rule(match pattern.as_str() {
             "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$" => {
                 "must be an idempotency key: 1 to 64 letters, digits, '.', '_', ':' or '-', starting with a letter or digit".to_string()
@@ -268,22 +247,6 @@ pub(super) fn violation(error: &ValidationError<'_>) -> Violation {
             }
             other => crate::contract::pattern_rule(other),
         }),
-        ValidationErrorKind::Format { format } if format == "date-time" => rule(
-            "must be an RFC 3339 date-time with an offset, e.g. 2026-09-01T14:00:00Z".to_string(),
-        ),
-        ValidationErrorKind::Format { format } => rule(format!("must be a valid {format}")),
-        ValidationErrorKind::Enum { options } => rule(format!("must be one of {options}")),
-        ValidationErrorKind::Constant { expected_value } => {
-            rule(format!("must be {expected_value}"))
-        }
-        ValidationErrorKind::MinItems { limit } => {
-            rule(format!("must have at least {limit} item(s)"))
-        }
-        ValidationErrorKind::MaxItems { limit } => rule(format!("must have at most {limit} items")),
-        ValidationErrorKind::AdditionalProperties { unexpected } => rule(format!(
-            "has field(s) the contract does not define: {}",
-            names(unexpected)
-        )),
         ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::OneOfMultipleValid { .. }
             if at.ends_with("/shipment") =>
         {
@@ -306,7 +269,9 @@ pub(super) fn violation(error: &ValidationError<'_>) -> Violation {
                 rule("does not match any of the allowed shapes".to_string())
             }
         }
-        _ => rule(error.masked_with("the value").to_string()),
+        kind => rule(
+            common_rule(kind).unwrap_or_else(|| error.masked_with("the value").to_string()),
+        ),
     }
 }
 
