@@ -326,8 +326,9 @@ impl MetricSink for MemorySink {
     }
 }
 
-/// The dimension values of one document (besides `Stage`, which all share).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// The dimension values of one document (besides `Stage`, which all share);
+/// the default, none of them: a deployment-wide (`[Stage]`) metric.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 struct Dimensions {
     job: Option<Job>,
     operation: Option<&'static str>,
@@ -544,11 +545,7 @@ impl Metrics {
     /// The largest order-pull age over the sellers whose pull is on.
     pub fn order_pull_max_age(&self, seconds: u64) {
         self.record(
-            Dimensions {
-                job: None,
-                operation: None,
-                seller: None,
-            },
+            Dimensions::default(),
             Sets::Stage,
             ORDER_PULL_MAX_AGE,
             Unit::Seconds,
@@ -563,11 +560,7 @@ impl Metrics {
             return;
         }
         self.record(
-            Dimensions {
-                job: None,
-                operation: None,
-                seller: None,
-            },
+            Dimensions::default(),
             Sets::Stage,
             name,
             Unit::Count,
@@ -579,11 +572,7 @@ impl Metrics {
     /// A deployment-wide gauge (`[Stage]`): the last value is written.
     pub fn stage_gauge(&self, name: &'static str, unit: Unit, value: u64) {
         self.record(
-            Dimensions {
-                job: None,
-                operation: None,
-                seller: None,
-            },
+            Dimensions::default(),
             Sets::Stage,
             name,
             unit,

@@ -15,12 +15,11 @@ use domain::quota::{BucketKey, BucketState, BucketStore, Limits, TakeOutcome};
 
 use crate::clock::secs_after;
 use crate::item::{Expr, Item, Written, conditional, format_fraction, n};
-use crate::keys::{EXPIRES_AT, Key};
+use crate::keys::{EXPIRES_AT, Key, VERSION};
 use crate::{Store, StoreError, conflict_pause};
 
 const TOKENS: &str = "tokens";
 const UPDATED_MS: &str = "updated_ms";
-const VERSION: &str = "version";
 const OBSERVED_RATE: &str = "observed_rate";
 
 /// A bucket unused for this long is deleted by TTL.

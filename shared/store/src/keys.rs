@@ -14,6 +14,9 @@ pub const GSI1PK: &str = "gsi1pk";
 pub const GSI1SK: &str = "gsi1sk";
 /// The table's TTL attribute (epoch seconds).
 pub const EXPIRES_AT: &str = "expires_at";
+/// The optimistic-lock counter of an item written only over the version it
+/// was read at (settings, checkpoints, stock, shipments, buckets, coalescing).
+pub const VERSION: &str = "version";
 
 /// `gsi1pk` of every seller-settings item: lists all sellers.
 pub const SELLERS: &str = "SELLERS";

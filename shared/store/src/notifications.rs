@@ -21,7 +21,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use domain::{Region, SellerId};
 
 use crate::item::{Expr, Item, Written, conditional, format_time, n, s};
-use crate::keys::{EXPIRES_AT, Key, seller_pk};
+use crate::keys::{EXPIRES_AT, Key, VERSION, seller_pk};
 use crate::memory::MemoryStore;
 use crate::{CONFLICT_ATTEMPTS, Store, StoreError, conflict_pause};
 
@@ -41,7 +41,6 @@ const MISSED: &str = "missed";
 const COVERED_UNTIL: &str = "covered_until";
 const JOB_AT: &str = "job_at";
 const JOBS: &str = "jobs";
-const VERSION: &str = "version";
 
 /// The sort-key prefix of a seller's notification items.
 pub const NOTIFY_PREFIX: &str = "NOTIFY#";

@@ -33,7 +33,7 @@ use domain::{AmazonOrderId, SellerId};
 use serde::{Deserialize, Serialize};
 
 use crate::item::{Expr, Item, Written, conditional, format_time, n, s};
-use crate::keys::{EXPIRES_AT, Key, PK, seller_pk};
+use crate::keys::{EXPIRES_AT, Key, PK, VERSION, seller_pk};
 use crate::memory::MemoryStore;
 use crate::settings::{from_json, to_json};
 use crate::{Store, StoreError};
@@ -44,7 +44,6 @@ const PACKAGE_ID: &str = "package_id";
 const PAYLOAD_HASH: &str = "payload_hash";
 const BOUND_AT: &str = "bound_at";
 const RECORD: &str = "record";
-const VERSION: &str = "version";
 const UPDATED_AT: &str = "updated_at";
 
 /// How many times [`update_shipments`] re-reads after losing a race.

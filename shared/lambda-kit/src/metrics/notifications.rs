@@ -90,11 +90,7 @@ impl Metrics {
 
     fn stage_distribution(&self, name: &'static str, millis: u64) {
         self.record(
-            Dimensions {
-                job: None,
-                operation: None,
-                seller: None,
-            },
+            Dimensions::default(),
             Sets::Stage,
             name,
             Unit::Milliseconds,
@@ -132,11 +128,7 @@ impl Metrics {
     /// How many subscribed sellers are silent (written every fan-out, 0 too).
     pub fn notifications_silent_sellers(&self, sellers: u64) {
         self.record(
-            Dimensions {
-                job: None,
-                operation: None,
-                seller: None,
-            },
+            Dimensions::default(),
             Sets::Stage,
             NOTIFICATIONS_SILENT_SELLERS,
             Unit::Count,

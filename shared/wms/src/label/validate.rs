@@ -253,6 +253,8 @@ pub(super) fn violation(error: &ValidationError<'_>) -> Violation {
             rule("needs exactly one of `order_number` (an Amazon order) and `ship_to`".to_string())
         }
         ValidationErrorKind::AnyOf { context } => {
+            // Like the message contracts' arm, worded apart on purpose:
+            // here "needs `a` or `b`", there "needs at least one of".
             let missing: Vec<String> = context
                 .iter()
                 .flatten()
