@@ -42,6 +42,10 @@ use crate::error::PushError;
 use crate::plan::{Change, changes, desired};
 use crate::ports::{JobQueue, PushJob, StockSource};
 
+mod schedule;
+
+pub use schedule::{RECONCILE_EVERY, is_due, parse_rate, reconcile_is_due};
+
 #[derive(Clone, Debug)]
 pub struct PushOptions {
     /// Up to this many changes go through `patchListingsItem` (5 per second:
@@ -68,9 +72,6 @@ pub struct PushOptions {
     /// zone, once it is [`RECONCILE_EVERY`] old.
     pub reconcile_hour: u32,
 }
-
-/// How often each seller's SKUs are reconciled.
-pub const RECONCILE_EVERY: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 impl Default for PushOptions {
     fn default() -> Self {
@@ -170,19 +171,6 @@ struct LastRun {
     /// resync (a marketplace new to the seller has none of its quantities).
     #[serde(default)]
     marketplaces: Option<Vec<String>>,
-}
-
-/// `rate(N minute|minutes|hour|hours|day|days)`.
-pub fn parse_rate(expr: &str) -> Option<chrono::Duration> {
-    let inner = expr.trim().strip_prefix("rate(")?.strip_suffix(')')?;
-    let mut parts = inner.split_whitespace();
-    let n: i64 = parts.next()?.parse().ok().filter(|n| *n > 0)?;
-    match parts.next()?.trim_end_matches('s') {
-        "minute" => Some(chrono::Duration::minutes(n)),
-        "hour" => Some(chrono::Duration::hours(n)),
-        "day" => Some(chrono::Duration::days(n)),
-        _ => None,
-    }
 }
 
 impl Pusher {
@@ -767,64 +755,6 @@ fn codes(by_code: &BTreeMap<String, usize>) -> String {
         .join(", ")
 }
 
-/// See [`Pusher::fan_out`]: whether a seller's push is due at `now`.
-pub fn is_due(
-    default_hour: u32,
-    schedule: Option<&str>,
-    time_zone: &str,
-    last: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> bool {
-    use chrono::Timelike;
-    let Some(last) = last else { return true };
-    let since = now - last;
-    if let Some(every) = schedule.and_then(parse_rate) {
-        // A little slack so an hourly rate on an hourly schedule is not skipped.
-        return since >= every - chrono::Duration::minutes(5);
-    }
-    if let Some(cron) = schedule.and_then(crate::cron::Cron::parse) {
-        return cron.fired_between(last, now);
-    }
-    if let Some(expr) = schedule {
-        tracing::warn!(
-            schedule = expr,
-            "unsupported schedule expression; using the default daily push"
-        );
-    }
-    // Settings are validated, so the zone parses; UTC if it ever does not.
-    let local_hour = time_zone
-        .parse::<chrono_tz::Tz>()
-        .map(|tz| now.with_timezone(&tz).hour())
-        .unwrap_or_else(|_| now.hour());
-    (local_hour == default_hour && since >= chrono::Duration::hours(12))
-        || since >= chrono::Duration::hours(25)
-}
-
-/// Whether a seller's weekly SKU reconciliation is due: at `hour` in its
-/// time zone (03:00 by default, away from the evening push) once the last
-/// one is [`RECONCILE_EVERY`] old (12 hours of slack), or whenever it is a
-/// day overdue; a seller never reconciled waits for that hour too.
-pub fn reconcile_is_due(
-    hour: u32,
-    time_zone: &str,
-    last: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> bool {
-    use chrono::Timelike;
-    let local_hour = time_zone
-        .parse::<chrono_tz::Tz>()
-        .map(|tz| now.with_timezone(&tz).hour())
-        .unwrap_or_else(|_| now.hour());
-    match last {
-        None => local_hour == hour,
-        Some(last) => {
-            let since = now - last;
-            (local_hour == hour && since >= RECONCILE_EVERY - chrono::TimeDelta::hours(12))
-                || since >= RECONCILE_EVERY + chrono::TimeDelta::days(1)
-        }
-    }
-}
-
 /// The feed will not (or no longer) confirm its SKUs: forget their pending
 /// value, so the next diff pushes them again.
 fn release(book: &mut StockBook, feed_id: &str) {
@@ -839,90 +769,4 @@ fn release(book: &mut StockBook, feed_id: &str) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rates_parse() {
-        assert_eq!(parse_rate("rate(1 hour)"), Some(chrono::Duration::hours(1)));
-        assert_eq!(
-            parse_rate("rate(30 minutes)"),
-            Some(chrono::Duration::minutes(30))
-        );
-        assert_eq!(parse_rate("rate(2 days)"), Some(chrono::Duration::days(2)));
-        assert_eq!(parse_rate("cron(0 20 * * ? *)"), None);
-        assert_eq!(parse_rate("rate(0 hours)"), None);
-    }
-
-    #[test]
-    fn unknown_skus_are_recognised_by_code_not_by_message() {
-        assert!(is_unknown_sku_code("4000001"));
-        // A message that *says* "not found" under another code is a rejection.
-        assert!(!is_unknown_sku_code("8541"));
-        assert!(!is_unknown_sku_code("4000002"));
-    }
-
-    #[test]
-    fn codes_are_listed_most_frequent_first() {
-        let by_code = BTreeMap::from([
-            ("4000002".to_string(), 1),
-            ("4000001".to_string(), 3),
-            ("90220".to_string(), 1),
-        ]);
-        assert_eq!(codes(&by_code), "4000001: 3, 4000002: 1, 90220: 1");
-    }
-
-    #[test]
-    fn the_reconciliation_is_weekly_at_3_in_the_sellers_time_zone() {
-        use chrono::TimeZone;
-        let at = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 1, d, h, 0, 0).unwrap();
-        // Berlin in winter: 03:00 local is 02:00 UTC.
-        assert!(reconcile_is_due(3, "Europe/Berlin", None, at(5, 2)));
-        assert!(!reconcile_is_due(3, "Europe/Berlin", None, at(5, 3)));
-        assert!(reconcile_is_due(
-            3,
-            "Europe/Berlin",
-            Some(at(5, 2)),
-            at(12, 2)
-        ));
-        assert!(
-            !reconcile_is_due(3, "Europe/Berlin", Some(at(6, 2)), at(12, 2)),
-            "six days"
-        );
-        assert!(
-            reconcile_is_due(3, "Europe/Berlin", Some(at(1, 2)), at(9, 10)),
-            "a day overdue runs at any hour"
-        );
-    }
-
-    #[test]
-    fn the_default_push_is_at_20_in_the_sellers_own_time_zone() {
-        use chrono::TimeZone;
-        let at = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 1, d, h, 0, 0).unwrap();
-        let summer = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 7, d, h, 0, 0).unwrap();
-        let due = |tz: &str, last, now| is_due(20, None, tz, Some(last), now);
-        // UTC: 20:00 UTC.
-        assert!(due("UTC", at(1, 20), at(2, 20)));
-        assert!(!due("UTC", at(2, 5), at(2, 19)));
-        // Berlin: 20:00 local is 19:00 UTC in winter, 18:00 UTC in summer.
-        assert!(due("Europe/Berlin", at(1, 19), at(2, 19)));
-        assert!(!due("Europe/Berlin", at(2, 5), at(2, 20)));
-        assert!(due("Europe/Berlin", summer(1, 18), summer(2, 18)));
-        assert!(!due("Europe/Berlin", summer(2, 5), summer(2, 19)));
-        // Los Angeles: 20:00 PST is 04:00 UTC the next day.
-        assert!(due("America/Los_Angeles", at(1, 4), at(2, 4)));
-        assert!(!due("America/Los_Angeles", at(1, 21), at(2, 20)));
-        // Not twice in one evening, and never more than 25 hours apart.
-        assert!(!due("Europe/Berlin", at(2, 18), at(2, 19)));
-        assert!(due("Europe/Berlin", at(1, 10), at(2, 11)));
-        // A first run is always due; an own schedule stays UTC.
-        assert!(is_due(20, None, "Europe/Berlin", None, at(2, 3)));
-        assert!(is_due(
-            20,
-            Some("cron(0 20 * * ? *)"),
-            "Europe/Berlin",
-            Some(at(1, 20)),
-            at(2, 20)
-        ));
-    }
-}
+mod tests;

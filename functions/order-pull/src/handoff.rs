@@ -205,15 +205,7 @@ impl Handoff {
         {
             Claim::Claimed | Claim::TakenOver(_) => {
                 let body = message.to_json()?;
-                let sent = self
-                    .sink
-                    .send(Outgoing {
-                        message_id: message.message_id(),
-                        group: seller.as_str(),
-                        kind: message.kind(),
-                        body: &body,
-                    })
-                    .await;
+                let sent = self.sink.send(outgoing(&message, seller, &body)).await;
                 if let Err(e) = sent {
                     lambda_kit::audit!(failure, "wms.order_created", seller = %seller, order = %order_id, error = %e, "order not sent to the WMS; the next run sends it");
                     // The next run takes the claim over at once (same
@@ -316,22 +308,12 @@ impl Handoff {
         };
         let body = message.to_json()?;
         self.sink
-            .send(Outgoing {
-                message_id: message.message_id(),
-                group: seller.as_str(),
-                kind: message.kind(),
-                body: &body,
-            })
+            .send(outgoing(&message, seller, &body))
             .await
             .inspect_err(|e| {
                 lambda_kit::audit!(failure, "wms.order_cancelled", seller = %seller, order = %entry.amazon_order_id, error = %e, "cancellation not sent to the WMS; the next run sends it");
             })?;
-        record.record(&message);
-        let record_json =
-            serde_json::to_string(&record).map_err(|e| PullError::Contract(e.to_string()))?;
-        self.ledger
-            .set_payload(seller, &entry.amazon_order_id, &record_json, None)
-            .await?;
+        self.keep_record(entry, &message, &mut record).await?;
         if record.fully_cancelled() {
             self.ledger
                 .mark_cancel_sent(seller, &entry.amazon_order_id)
@@ -372,22 +354,12 @@ impl Handoff {
         }
         let body = message.to_json()?;
         self.sink
-            .send(Outgoing {
-                message_id: message.message_id(),
-                group: seller.as_str(),
-                kind: message.kind(),
-                body: &body,
-            })
+            .send(outgoing(&message, seller, &body))
             .await
             .inspect_err(|e| {
                 lambda_kit::audit!(failure, "wms.order_cancel_requested", seller = %seller, order = %entry.amazon_order_id, error = %e, "cancellation request not sent to the WMS; the next sighting sends it");
             })?;
-        record.record(&message);
-        let record_json =
-            serde_json::to_string(&record).map_err(|e| PullError::Contract(e.to_string()))?;
-        self.ledger
-            .set_payload(seller, &entry.amazon_order_id, &record_json, None)
-            .await?;
+        self.keep_record(entry, &message, &mut record).await?;
         lambda_kit::audit!(success, "wms.order_cancel_requested", seller = %seller, order = %entry.amazon_order_id, "the buyer's cancellation request sent to the WMS");
         tally.cancel_requests += 1;
         if let Some(job) = self.delay_job {
@@ -395,6 +367,35 @@ impl Handoff {
                 .notify(job, Some(seller), NotifyCounter::CancelRequestsSent, 1);
         }
         Ok(())
+    }
+
+    /// After a follow-up of a sent order (its cancellation, a cancellation
+    /// request) reached the WMS queue: `record` remembers it, and the ledger
+    /// keeps the record, so the same state is never sent again.
+    async fn keep_record(
+        &self,
+        entry: &LedgerEntry,
+        message: &OrderMessage,
+        record: &mut SentOrder,
+    ) -> Result<(), PullError> {
+        record.record(message);
+        let record_json =
+            serde_json::to_string(record).map_err(|e| PullError::Contract(e.to_string()))?;
+        self.ledger
+            .set_payload(&entry.seller_id, &entry.amazon_order_id, &record_json, None)
+            .await?;
+        Ok(())
+    }
+}
+
+/// `message`, written as `body`, for the WMS order queue: `seller` is its
+/// ordering group; the deduplication id and kind are the message's own.
+fn outgoing<'a>(message: &'a OrderMessage, seller: &'a SellerId, body: &'a str) -> Outgoing<'a> {
+    Outgoing {
+        message_id: message.message_id(),
+        group: seller.as_str(),
+        kind: message.kind(),
+        body,
     }
 }
 

@@ -27,7 +27,7 @@ use std::time::Duration;
 use domain::{AmazonOrderId, Deadline, MarketplaceId, SellerId};
 use lambda_kit::batch::{DEAD_LETTER_ACTION, DeadLetter};
 use lambda_kit::metrics::{Counter, Job};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use spapi::SellerContext;
 use spapi::documents::FeedRequest;
 use spapi::models::feeds::ProcessingStatus;
@@ -41,26 +41,9 @@ use crate::confirm::{Claim, Confirmer, Done};
 use crate::error::ShipmentError;
 use crate::plan;
 
-/// One package in a feed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FeedPackage {
-    pub order_id: AmazonOrderId,
-    pub package_id: String,
-    pub message_id: u32,
-}
-
-/// A message on the feed-job queue: look at a feed and settle its packages.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FeedJob {
-    pub seller_id: SellerId,
-    pub feed_id: String,
-    pub packages: Vec<FeedPackage>,
-    /// Checks so far that found the feed still in processing.
-    #[serde(default)]
-    pub checks: u32,
-}
+// The feed-job queue's message lives with the queue (`ports`); re-exported
+// here, where it has always been named.
+pub use crate::ports::{FeedJob, FeedPackage};
 
 /// What one feed check found.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

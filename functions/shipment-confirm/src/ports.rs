@@ -1,11 +1,35 @@
 //! The function's outside edges besides Amazon and the table, as narrow
 //! traits with their SQS adapters: the feed-check job queue, and the
 //! shipment queue itself (a package of a feed that failed as a whole goes
-//! back through `confirmShipment`).
+//! back through `confirmShipment`). The feed-job queue's message ([`FeedJob`])
+//! lives here, with its queue, so that `feed` and `confirm` depend on the
+//! ports and never the other way round.
 
 use std::time::Duration;
 
-use crate::feed::FeedJob;
+use domain::{AmazonOrderId, SellerId};
+use serde::{Deserialize, Serialize};
+
+/// One package in a feed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedPackage {
+    pub order_id: AmazonOrderId,
+    pub package_id: String,
+    pub message_id: u32,
+}
+
+/// A message on the feed-job queue: look at a feed and settle its packages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedJob {
+    pub seller_id: SellerId,
+    pub feed_id: String,
+    pub packages: Vec<FeedPackage>,
+    /// Checks so far that found the feed still in processing.
+    #[serde(default)]
+    pub checks: u32,
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("{action} failed: {message}")]

@@ -9,13 +9,13 @@ use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Json, Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use domain::Operation;
 use domain::settings::OrderStatus;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::error::ControlError;
 use crate::faults::{Fault, FaultTarget};
 use crate::orders::{CancelSpec, OrderSpec, ShipSpec};
 use crate::state::iso;
@@ -46,32 +46,7 @@ pub fn routes() -> Router<SimControl> {
         .route("/_sim/expire-tokens", post(expire_tokens))
         .route("/_sim/metrics", get(metrics))
         .route("/_sim/reset", post(reset))
-        .merge(crate::feeds::control_routes())
-}
-
-pub struct ControlError(StatusCode, String);
-
-impl IntoResponse for ControlError {
-    fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1 }))).into_response()
-    }
-}
-
-impl From<SimError> for ControlError {
-    fn from(e: SimError) -> Self {
-        let status = if e.is_not_found() {
-            StatusCode::NOT_FOUND
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        ControlError(status, e.to_string())
-    }
-}
-
-impl From<JsonRejection> for ControlError {
-    fn from(e: JsonRejection) -> Self {
-        ControlError(StatusCode::BAD_REQUEST, e.body_text())
-    }
+        .merge(crate::feeds::control::control_routes())
 }
 
 type Answer = Result<Json<Value>, ControlError>;

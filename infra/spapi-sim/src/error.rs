@@ -3,6 +3,12 @@
 
 use std::io;
 
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
 /// Why starting the simulator or a control operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
@@ -49,5 +55,32 @@ impl SimError {
             self,
             SimError::UnknownSeller(_) | SimError::UnknownOrder(_) | SimError::UnknownOperation(_)
         )
+    }
+}
+
+/// A control (`/_sim/`) call's failure as its HTTP answer: 404 for what is
+/// not there, 400 otherwise, with the message as `error`.
+pub struct ControlError(pub(crate) StatusCode, pub(crate) String);
+
+impl IntoResponse for ControlError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<SimError> for ControlError {
+    fn from(e: SimError) -> Self {
+        let status = if e.is_not_found() {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        ControlError(status, e.to_string())
+    }
+}
+
+impl From<JsonRejection> for ControlError {
+    fn from(e: JsonRejection) -> Self {
+        ControlError(StatusCode::BAD_REQUEST, e.body_text())
     }
 }

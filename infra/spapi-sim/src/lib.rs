@@ -18,7 +18,7 @@
 //! `domain`, and production code must never depend on it. It never logs buyer
 //! data or tokens (operation, status and request id only).
 
-mod collection_forms;
+mod clock;
 mod consent;
 mod control;
 mod control_http;
@@ -27,7 +27,6 @@ mod faults;
 mod feeds;
 mod http;
 mod listings;
-mod listings_search;
 mod lwa;
 mod marketplaces;
 mod money;
@@ -37,7 +36,6 @@ mod quota;
 mod search;
 mod shipments;
 mod shipping;
-mod shipping_inputs;
 mod spapi;
 mod state;
 
@@ -52,7 +50,6 @@ use axum::routing::post;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use collection_forms::CollectionFormView;
 pub use consent::{CODE_LIFETIME, SECRET_OVERLAP, SolutionSpec};
 pub use control::{MetricsReport, SellerSpec, SimControl};
 pub use error::SimError;
@@ -68,8 +65,9 @@ pub use orders::{
     ShipItem, ShipSpec, TimeWindow, random_order_id,
 };
 pub use quota::{MetricsRow, OperationMetrics};
-pub use shipping::{PICKUP_AFTER, ShipmentView, TOKEN_LIFETIME, label_file};
-pub use shipping_inputs::customs_schema;
+pub use shipping::{
+    CollectionFormView, PICKUP_AFTER, ShipmentView, TOKEN_LIFETIME, customs_schema, label_file,
+};
 
 /// How to run the simulator.
 #[derive(Clone, Copy, Debug, PartialEq)]

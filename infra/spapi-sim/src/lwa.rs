@@ -12,15 +12,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
+use crate::consent::exchange::{exchange, previous_secret_works};
+use crate::consent::types::ROTATION_SCOPE;
 use crate::faults::{Call, Fault};
 use crate::http::{new_request_id, respond, status_of, truncated};
 use crate::state::{AccessToken, Inner, Shared, Subject, random_token};
 
 /// Seconds an access token lives (before time compression).
 pub const TOKEN_LIFETIME_SECS: u64 = 3600;
-
-/// The grantless scope of the client-secret rotation.
-pub const ROTATION_SCOPE: &str = "sellingpartnerapi::client_credential:rotation";
 
 /// Scopes of the grantless operations (fact sheet, "Grantless calls").
 const SCOPES: &[&str] = &["sellingpartnerapi::notifications", ROTATION_SCOPE];
@@ -125,9 +124,7 @@ fn grant(shared: &Shared, fields: &[(String, String)]) -> Result<serde_json::Val
     let client_secret = get("client_secret").ok_or_else(|| missing("client_secret"))?;
     let mut inner = shared.lock();
     let current = inner.apps.get(client_id).map(String::as_str) == Some(client_secret);
-    if !current
-        && !crate::consent::previous_secret_works(&inner, shared.speed, client_id, client_secret)
-    {
+    if !current && !previous_secret_works(&inner, shared.speed, client_id, client_secret) {
         return Err(lwa_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
@@ -138,13 +135,7 @@ fn grant(shared: &Shared, fields: &[(String, String)]) -> Result<serde_json::Val
     if grant_type == "authorization_code" {
         let code = get("code").ok_or_else(|| missing("code"))?;
         let redirect_uri = get("redirect_uri");
-        return match crate::consent::exchange(
-            &mut inner,
-            shared.speed,
-            code,
-            client_id,
-            redirect_uri,
-        ) {
+        return match exchange(&mut inner, shared.speed, code, client_id, redirect_uri) {
             Ok((seller_id, refresh)) => {
                 let access = issue(&mut inner, Subject::Seller(seller_id), lifetime);
                 Ok(json!({

@@ -34,7 +34,7 @@ use quick_xml::events::Event;
 use serde_json::Value;
 
 use crate::faults::OpCall;
-use crate::feeds::{FeedInput, FeedProcessor, Processed};
+use crate::feeds::processor::{FeedInput, FeedProcessor, Processed};
 use crate::http::error_list;
 use crate::orders::PackageConfirmation;
 use crate::search::invalid_input;

@@ -12,40 +12,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use domain::Operation;
 use serde_json::Value;
 
+// Where the simulator's modules have always found them.
+pub use crate::clock::{Stamp, iso, random_token};
 use crate::faults::Faults;
 use crate::orders::StoredOrder;
 use crate::quota::{Bucket, OperationMetrics, RateOverride};
 use crate::search::PageCursor;
-
-/// ISO 8601 UTC with whole seconds, as Amazon writes it (`2026-01-01T12:00:00Z`).
-pub fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// A moment, remembered both as wall time and as the clock offset then.
-#[derive(Clone, Copy, Debug)]
-pub struct Stamp {
-    at: Instant,
-    offset: TimeDelta,
-}
-
-impl Stamp {
-    /// Wall time from `earlier` to this stamp.
-    pub fn wall_since(&self, earlier: Stamp) -> Duration {
-        self.at.saturating_duration_since(earlier.at)
-    }
-
-    /// Simulated time from `earlier` to this stamp: wall time × `speed` plus
-    /// the clock advances in between (as `Inner::sim_elapsed` counts it).
-    pub fn sim_since(&self, earlier: Stamp, speed: f64) -> Duration {
-        let advanced = (self.offset - earlier.offset).to_std().unwrap_or_default();
-        self.wall_since(earlier).mul_f64(speed) + advanced
-    }
-}
 
 pub struct Shared {
     pub speed: f64,
@@ -115,14 +91,14 @@ pub struct Inner {
     /// seller id → the last searchOrders page that had a `nextToken`
     pub last_page: HashMap<String, Value>,
     /// Feeds, feed documents and listings (`feeds`, `listings`).
-    pub feeds: crate::feeds::FeedsState,
+    pub feeds: crate::feeds::types::FeedsState,
     /// Amazon Shipping v2: rate tokens, shipments, purchases (`shipping`).
-    pub shipping: crate::shipping::ShippingState,
+    pub shipping: crate::shipping::types::ShippingState,
     /// Seller Central's consent pages, authorization codes, the
     /// applications' secret rotation (`consent`).
-    pub consent: crate::consent::ConsentState,
+    pub consent: crate::consent::types::ConsentState,
     /// Notifications: destinations, subscriptions, delivery (`notifications`).
-    pub notifications: crate::notifications::NotificationsState,
+    pub notifications: crate::notifications::types::NotificationsState,
 }
 
 impl Inner {
@@ -131,10 +107,7 @@ impl Inner {
     }
 
     pub fn stamp(&self) -> Stamp {
-        Stamp {
-            at: Instant::now(),
-            offset: self.clock_offset,
-        }
+        Stamp::now(self.clock_offset)
     }
 
     /// Simulated time since `s` (see the module comment).
@@ -164,11 +137,4 @@ impl Inner {
             .or_default()
             .record(status);
     }
-}
-
-/// A random string of ASCII letters and digits.
-pub fn random_token(len: usize) -> String {
-    std::iter::repeat_with(fastrand::alphanumeric)
-        .take(len)
-        .collect()
 }

@@ -108,7 +108,7 @@ pub fn cancel_request(order: &Order, sent: Option<&SentOrder>) -> Option<OrderMe
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{seller, with};
+    use crate::fixtures::seller;
     use crate::to_order_message;
     use domain::MarketplaceId;
     use serde_json::{Value, json};
@@ -118,16 +118,7 @@ mod tests {
 
     /// The model's two-line order, open, nothing shipped.
     fn open_order(change: impl FnOnce(&mut Value)) -> Order {
-        with(ID, |v| {
-            v["fulfillment"]["fulfillmentStatus"] = json!("UNSHIPPED");
-            for item in v["orderItems"].as_array_mut().unwrap() {
-                item.as_object_mut().unwrap().remove("cancellation");
-                let ordered = item["quantityOrdered"].clone();
-                item["fulfillment"]["quantityFulfilled"] = json!(0);
-                item["fulfillment"]["quantityUnfulfilled"] = ordered;
-            }
-            change(v);
-        })
+        crate::fixtures::open_order(ID, change)
     }
 
     fn ask(v: &mut Value, line: usize) {

@@ -241,7 +241,7 @@ pub fn cancellation(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{seller, with};
+    use crate::fixtures::seller;
     use crate::to_order_message;
     use serde_json::{Value, json};
     use wms::Contract;
@@ -249,19 +249,9 @@ mod tests {
 
     const ID: &str = "123-4567890-1234567";
 
-    /// The model's two-line order (ECHO-DOT-4-CHARCOAL ×2, FIRE-TV-4K-2021 ×1),
-    /// open, nothing shipped; `change` then sets the state of the moment.
+    /// The model's two-line order, open, nothing shipped.
     fn open_order(change: impl FnOnce(&mut Value)) -> Order {
-        with(ID, |v| {
-            v["fulfillment"]["fulfillmentStatus"] = json!("UNSHIPPED");
-            for item in v["orderItems"].as_array_mut().unwrap() {
-                item.as_object_mut().unwrap().remove("cancellation");
-                let ordered = item["quantityOrdered"].clone();
-                item["fulfillment"]["quantityFulfilled"] = json!(0);
-                item["fulfillment"]["quantityUnfulfilled"] = ordered;
-            }
-            change(v);
-        })
+        crate::fixtures::open_order(ID, change)
     }
 
     fn sent(order: &Order) -> SentOrder {

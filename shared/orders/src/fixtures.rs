@@ -72,6 +72,22 @@ pub fn with(id: &str, change: impl FnOnce(&mut Value)) -> Order {
     parse(json)
 }
 
+/// The model's two-line order `id` (ECHO-DOT-4-CHARCOAL ×2,
+/// FIRE-TV-4K-2021 ×1), open, nothing shipped, nothing cancelled; `change`
+/// then sets the state of the moment.
+pub fn open_order(id: &str, change: impl FnOnce(&mut Value)) -> Order {
+    with(id, |v| {
+        v["fulfillment"]["fulfillmentStatus"] = serde_json::json!("UNSHIPPED");
+        for item in v["orderItems"].as_array_mut().unwrap() {
+            item.as_object_mut().unwrap().remove("cancellation");
+            let ordered = item["quantityOrdered"].clone();
+            item["fulfillment"]["quantityFulfilled"] = serde_json::json!(0);
+            item["fulfillment"]["quantityUnfulfilled"] = ordered;
+        }
+        change(v);
+    })
+}
+
 /// A seller on Amazon.com.br (the model's unshipped merchant orders are
 /// Brazilian) with the defaults of product.md and the prefix `MG`.
 pub fn seller() -> SellerSettings {

@@ -27,6 +27,7 @@
 pub mod call;
 pub mod client;
 pub mod config;
+mod decode;
 pub mod documents;
 pub mod error;
 pub mod lwa;

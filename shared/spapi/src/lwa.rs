@@ -240,7 +240,7 @@ impl Lwa {
                                 // Never serde's own text: it would quote what it found.
                                 description: format!(
                                     "token answer is not LWA's JSON: {}",
-                                    crate::client::mismatch(&e)
+                                    crate::decode::mismatch(&e)
                                 ),
                                 retryable: true,
                             })?;

@@ -14,14 +14,12 @@ use domain::PortError;
 use domain::quota::{BucketKey, BucketState, BucketStore, Limits, TakeOutcome};
 
 use crate::clock::secs_after;
-use crate::error::{Written, conditional};
-use crate::item::{Expr, Item, format_fraction, n};
-use crate::keys::{EXPIRES_AT, Key};
+use crate::item::{Expr, Item, Written, conditional, format_fraction, n};
+use crate::keys::{EXPIRES_AT, Key, VERSION};
 use crate::{Store, StoreError, conflict_pause};
 
 const TOKENS: &str = "tokens";
 const UPDATED_MS: &str = "updated_ms";
-const VERSION: &str = "version";
 const OBSERVED_RATE: &str = "observed_rate";
 
 /// A bucket unused for this long is deleted by TTL.

@@ -26,12 +26,13 @@ use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use domain::Pii;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 
 use crate::clock::{Clock, secs_after, system};
-use crate::error::{Written, conditional};
-use crate::item::{Expr, Item, n, s};
+use crate::item::{Expr, Item, Written, conditional, n, s};
 use crate::keys::{EXPIRES_AT, Key, PK};
+// Where callers have always found it (`crate::idempotency::sha256_hex`);
+// it lives in `keys`, which uses it for long keys.
+pub use crate::keys::sha256_hex;
 use crate::settings::{from_json, to_json};
 use crate::{Store, StoreError};
 
@@ -46,9 +47,14 @@ const LOCK_TOKEN: &str = "lock_token";
 /// vanished before it could be read, or a completion hit a retryable error.
 const ATTEMPTS: u32 = 3;
 
-/// Lower-case hex SHA-256 of `bytes`: a payload hash for [`RunOptions`].
-pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
-    hex::encode(Sha256::digest(bytes.as_ref()))
+/// The condition of a write only the lock's holder may make: the record is
+/// still in progress under `lock_token` (completing and releasing alike).
+fn held_by(e: &mut Expr, lock_token: &str) -> String {
+    let token = e.name(LOCK_TOKEN);
+    let ours = e.value(s(lock_token));
+    let status = e.name(STATUS);
+    let in_progress = e.value(s(RecordStatus::InProgress.as_str()));
+    format!("{token} = {ours} AND {status} = {in_progress}")
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -250,17 +256,14 @@ impl IdempotencyStore for Store {
             (EXPIRES_AT, n(expires_at)),
         ]);
         let expiry = e.name(IN_PROGRESS_EXPIRY);
-        let token = e.name(LOCK_TOKEN);
-        let ours = e.value(s(lock_token));
-        let status = e.name(STATUS);
-        let in_progress = e.value(s(RecordStatus::InProgress.as_str()));
+        let held = held_by(&mut e, lock_token);
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Item::key_map(&item_key)))
             .update_expression(format!("SET {set} REMOVE {expiry}"))
-            .condition_expression(format!("{token} = {ours} AND {status} = {in_progress}"))
+            .condition_expression(held)
             .set_expression_attribute_names(e.names())
             .set_expression_attribute_values(e.values())
             .send()
@@ -279,16 +282,13 @@ impl IdempotencyStore for Store {
     ) -> Result<bool, StoreError> {
         let item_key = Key::idempotency(namespace, key);
         let mut e = Expr::new();
-        let token = e.name(LOCK_TOKEN);
-        let ours = e.value(s(lock_token));
-        let status = e.name(STATUS);
-        let in_progress = e.value(s(RecordStatus::InProgress.as_str()));
+        let held = held_by(&mut e, lock_token);
         let result = self
             .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(Item::key_map(&item_key)))
-            .condition_expression(format!("{token} = {ours} AND {status} = {in_progress}"))
+            .condition_expression(held)
             .set_expression_attribute_names(e.names())
             .set_expression_attribute_values(e.values())
             .send()
@@ -599,13 +599,5 @@ mod tests {
         let p = record(RecordStatus::InProgress);
         assert_eq!(decide(&p, Some("h1")), Existing::InProgress(Some(900_500)));
         assert_eq!(decide(&p, Some("h2")), Existing::Mismatch);
-    }
-
-    #[test]
-    fn hashes_are_hex_sha256() {
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 }

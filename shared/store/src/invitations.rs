@@ -21,8 +21,7 @@ use chrono::{DateTime, Utc};
 use domain::SellerId;
 use domain::onboarding::{BearerToken, Invitation, InvitationUse};
 
-use crate::error::{Written, conditional};
-use crate::item::{Expr, Item, format_time, n, s};
+use crate::item::{Expr, Item, Written, conditional, format_time, n, s};
 use crate::keys::{EXPIRES_AT, GSI1, GSI1PK, GSI1SK, Key, PK};
 use crate::settings::{from_json, to_json};
 use crate::{Store, StoreError, sha256_hex};
@@ -148,6 +147,32 @@ fn invitation_from(item: &Item) -> Result<Invitation, StoreError> {
     Ok(invitation)
 }
 
+impl Store {
+    /// Writes `item` only if nothing is stored under `key` (an invitation,
+    /// a state: both are created once); otherwise `Conflict`.
+    async fn put_new(&self, key: Key, item: Item) -> Result<(), StoreError> {
+        let mut e = Expr::new();
+        let pk = e.name(PK);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.into_map()))
+            .condition_expression(format!("attribute_not_exists({pk})"))
+            .set_expression_attribute_names(e.names())
+            .send()
+            .await;
+        match conditional("PutItem", &key, result)? {
+            Written::Done(_) => Ok(()),
+            Written::ConditionFailed(_) => Err(StoreError::Conflict {
+                pk: key.pk,
+                sk: key.sk,
+                expected: None,
+            }),
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl InvitationStore for Store {
     async fn put_invitation(
@@ -171,25 +196,7 @@ impl InvitationStore for Store {
                 EXPIRES_AT,
                 n((invitation.expires_at + INVITATION_GRACE).timestamp()),
             );
-        let mut e = Expr::new();
-        let pk = e.name(PK);
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.into_map()))
-            .condition_expression(format!("attribute_not_exists({pk})"))
-            .set_expression_attribute_names(e.names())
-            .send()
-            .await;
-        match conditional("PutItem", &key, result)? {
-            Written::Done(_) => Ok(()),
-            Written::ConditionFailed(_) => Err(StoreError::Conflict {
-                pk: key.pk,
-                sk: key.sk,
-                expected: None,
-            }),
-        }
+        self.put_new(key, item).await
     }
 
     async fn get_invitation(&self, key: &InvitationKey) -> Result<Option<Invitation>, StoreError> {
@@ -242,26 +249,9 @@ impl InvitationStore for Store {
             .with(CREATED_AT, s(format_time(self.clock().now())))
             .with(STATE_EXPIRES, s(format_time(expires_at)))
             .with(EXPIRES_AT, n(expires_at.timestamp()));
-        let mut e = Expr::new();
-        let pk = e.name(PK);
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.into_map()))
-            .condition_expression(format!("attribute_not_exists({pk})"))
-            .set_expression_attribute_names(e.names())
-            .send()
-            .await;
-        match conditional("PutItem", &key, result)? {
-            Written::Done(_) => Ok(()),
-            // 256 random bits do not collide; refuse rather than share a state.
-            Written::ConditionFailed(_) => Err(StoreError::Conflict {
-                pk: key.pk,
-                sk: key.sk,
-                expected: None,
-            }),
-        }
+        // 256 random bits do not collide; `put_new` refuses rather than
+        // share a state.
+        self.put_new(key, item).await
     }
 
     async fn consume_state(

@@ -6,11 +6,13 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::StoreError;
-use crate::keys::{Key, PK, SK};
+use crate::keys::{Key, PK, SK, VERSION};
+use crate::{Store, StoreError};
 
 /// A raw item. Its `Debug` lists attribute names only: values may hold
 /// buyer data.
@@ -248,6 +250,102 @@ impl Expr {
     }
 }
 
+// ---- conditional writes ------------------------------------------------------
+
+/// The conditional-check failure of a write, with the item DynamoDB returned
+/// (when asked for with `ReturnValuesOnConditionCheckFailure::AllOld`).
+pub(crate) trait ConditionFailure {
+    fn condition_failed(
+        &self,
+    ) -> Option<&aws_sdk_dynamodb::types::error::ConditionalCheckFailedException>;
+}
+
+macro_rules! condition_failure {
+    ($($ty:path),*) => {$(
+        impl ConditionFailure for $ty {
+            fn condition_failed(&self) -> Option<&aws_sdk_dynamodb::types::error::ConditionalCheckFailedException> {
+                use $ty as E;
+                match self {
+                    E::ConditionalCheckFailedException(c) => Some(c),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+condition_failure!(
+    aws_sdk_dynamodb::operation::put_item::PutItemError,
+    aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+    aws_sdk_dynamodb::operation::delete_item::DeleteItemError
+);
+
+/// A conditional write's answer: done, or the condition did not hold (with
+/// the current item if DynamoDB sent it back).
+pub(crate) enum Written<T> {
+    Done(T),
+    ConditionFailed(Option<Item>),
+}
+
+pub(crate) fn conditional<T, E>(
+    operation: &'static str,
+    key: &Key,
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> Result<Written<T>, StoreError>
+where
+    E: ConditionFailure + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(out) => Ok(Written::Done(out)),
+        Err(err) => {
+            if let Some(failed) = err.as_service_error().and_then(|e| e.condition_failed()) {
+                let old = failed.item().map(|m| Item::from(m.clone()));
+                return Ok(Written::ConditionFailed(old));
+            }
+            Err(StoreError::dynamo(operation, key.to_string(), err))
+        }
+    }
+}
+
+impl Store {
+    /// The versioned write of an optimistic-lock item (stock, checkpoints):
+    /// `item` goes in only if the stored one is still at `expected` (`None`:
+    /// nothing stored yet); otherwise `Conflict` naming what was expected.
+    pub(crate) async fn put_versioned(
+        &self,
+        key: &Key,
+        item: Item,
+        expected: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let mut e = Expr::new();
+        let condition = match expected {
+            None => format!("attribute_not_exists({})", e.name(PK)),
+            Some(v) => {
+                let version = e.name(VERSION);
+                format!("{version} = {}", e.value(n(v)))
+            }
+        };
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.into_map()))
+            .condition_expression(condition)
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .send()
+            .await;
+        match conditional("PutItem", key, result)? {
+            Written::Done(_) => Ok(()),
+            Written::ConditionFailed(_) => Err(StoreError::Conflict {
+                pk: key.pk.clone(),
+                sk: key.sk.clone(),
+                expected,
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,5 +404,29 @@ mod tests {
         assert_eq!(set, "#status = :v0, #version = :v1");
         assert_eq!(e.names().unwrap()["#status"], "status");
         assert!(Expr::new().names().is_none() && Expr::new().values().is_none());
+    }
+
+    #[test]
+    fn a_failed_condition_is_an_outcome_not_an_error() {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+        let key = Key {
+            pk: "P".into(),
+            sk: "S".into(),
+        };
+        let failed = ConditionalCheckFailedException::builder()
+            .message("The conditional request failed")
+            .item("pk", aws_sdk_dynamodb::types::AttributeValue::S("P".into()))
+            .build();
+        let err: SdkError<PutItemError, HttpResponse> = SdkError::service_error(
+            PutItemError::ConditionalCheckFailedException(failed),
+            HttpResponse::new(400u16.try_into().unwrap(), "".into()),
+        );
+        match conditional::<(), _>("PutItem", &key, Err(err)).unwrap() {
+            Written::ConditionFailed(Some(old)) => assert!(old.contains("pk")),
+            _ => panic!("expected a failed condition with the old item"),
+        }
+        let other: Result<(), _> = Err(crate::error::service_error("ValidationException", 400));
+        assert!(conditional("PutItem", &key, other).is_err());
     }
 }

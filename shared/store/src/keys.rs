@@ -5,6 +5,7 @@ use std::fmt;
 
 use domain::quota::BucketKey;
 use domain::{AmazonOrderId, SellerId};
+use sha2::{Digest, Sha256};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -13,10 +14,20 @@ pub const GSI1PK: &str = "gsi1pk";
 pub const GSI1SK: &str = "gsi1sk";
 /// The table's TTL attribute (epoch seconds).
 pub const EXPIRES_AT: &str = "expires_at";
+/// The optimistic-lock counter of an item written only over the version it
+/// was read at (settings, checkpoints, stock, shipments, buckets, coalescing).
+pub const VERSION: &str = "version";
 
 /// `gsi1pk` of every seller-settings item: lists all sellers.
 pub const SELLERS: &str = "SELLERS";
 pub const SETTINGS_SK: &str = "SETTINGS";
+
+/// Lower-case hex SHA-256 of `bytes`: a payload hash for
+/// [`RunOptions`](crate::RunOptions), and what a key too long to store as is
+/// becomes.
+pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
+    hex::encode(Sha256::digest(bytes.as_ref()))
+}
 
 /// Longest idempotency key stored as is; longer keys are stored as their
 /// SHA-256 (a sort key holds at most 1024 bytes).
@@ -70,7 +81,7 @@ impl Key {
 
     pub fn idempotency(namespace: &str, key: &str) -> Self {
         let key = if key.len() > MAX_PLAIN_KEY {
-            format!("sha256:{}", crate::idempotency::sha256_hex(key.as_bytes()))
+            format!("sha256:{}", sha256_hex(key.as_bytes()))
         } else {
             key.to_string()
         };
@@ -132,5 +143,13 @@ mod tests {
         let key = Key::idempotency("ns", &long);
         assert_eq!(key.sk.len(), "KEY#sha256:".len() + 64);
         assert_eq!(key, Key::idempotency("ns", &long));
+    }
+
+    #[test]
+    fn hashes_are_hex_sha256() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

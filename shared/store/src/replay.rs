@@ -10,8 +10,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::error::{Written, conditional};
-use crate::item::{Expr, Item, format_time, n, s};
+use crate::item::{Expr, Item, Written, conditional, format_time, n, s};
 use crate::keys::{EXPIRES_AT, Key, PK};
 use crate::memory::MemoryStore;
 use crate::{Store, StoreError};

@@ -9,16 +9,14 @@ use chrono::{DateTime, Utc};
 use domain::settings::{Authorization, SellerSettings};
 use domain::{ClientCode, SellerId};
 
-use crate::error::{Written, conditional};
-use crate::item::{Expr, Item, format_time, n, s};
-use crate::keys::{GSI1, GSI1PK, GSI1SK, Key, SELLERS};
+use crate::item::{Expr, Item, Written, conditional, format_time, n, s};
+use crate::keys::{GSI1, GSI1PK, GSI1SK, Key, SELLERS, VERSION};
 use crate::{CONFLICT_ATTEMPTS, Store, StoreError, conflict_pause};
 
 const SETTINGS: &str = "settings";
 const CLIENT_CODE: &str = "client_code";
 const ENABLED: &str = "enabled";
 const AUTHORIZATION: &str = "authorization";
-const VERSION: &str = "version";
 const UPDATED_AT: &str = "updated_at";
 
 /// What the seller list gives for each seller: enough to fan out work

@@ -23,9 +23,8 @@ use domain::SellerId;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::next_version;
-use crate::error::{Written, conditional};
 use crate::item::{Expr, Item, format_time, n, s};
-use crate::keys::{Key, PK, SK, seller_pk};
+use crate::keys::{Key, PK, SK, VERSION, seller_pk};
 use crate::memory::MemoryStore;
 use crate::settings::{from_json, to_json};
 use crate::{Store, StoreError};
@@ -36,7 +35,6 @@ pub const SHARDS: u16 = 64;
 pub const MAX_SHARD_BYTES: usize = 380_000;
 
 const ENTRIES: &str = "entries";
-const VERSION: &str = "version";
 const UPDATED_AT: &str = "updated_at";
 const LAST_FULL_RESYNC: &str = "last_full_resync";
 const FEED: &str = "feed";
@@ -304,40 +302,6 @@ impl Store {
                 Some(k) if !k.is_empty() => start = Some(k),
                 _ => return Ok(out),
             }
-        }
-    }
-
-    async fn put_versioned(
-        &self,
-        key: &Key,
-        item: Item,
-        expected: Option<u64>,
-    ) -> Result<(), StoreError> {
-        let mut e = Expr::new();
-        let condition = match expected {
-            None => format!("attribute_not_exists({})", e.name(PK)),
-            Some(v) => {
-                let version = e.name(VERSION);
-                format!("{version} = {}", e.value(n(v)))
-            }
-        };
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.into_map()))
-            .condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await;
-        match conditional("PutItem", key, result)? {
-            Written::Done(_) => Ok(()),
-            Written::ConditionFailed(_) => Err(StoreError::Conflict {
-                pk: key.pk.clone(),
-                sk: key.sk.clone(),
-                expected,
-            }),
         }
     }
 }

@@ -234,7 +234,8 @@ fn child(location: &str, key: &str) -> String {
     format!("{location}/{escaped}")
 }
 
-fn names(keys: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+/// Field names as the messages quote them: `` `a`, `b` ``.
+pub(crate) fn names(keys: impl IntoIterator<Item = impl AsRef<str>>) -> String {
     keys.into_iter()
         .map(|k| format!("`{}`", k.as_ref()))
         .collect::<Vec<_>>()
@@ -256,47 +257,13 @@ fn violation(error: &ValidationError<'_>) -> Violation {
                 rule: "is required".to_string(),
             }
         }
-        ValidationErrorKind::Type { kind } => rule(match kind {
-            TypeKind::Single(t) => format!("must be of type {t}"),
-            TypeKind::Multiple(ts) => format!(
-                "must be one of the types {}",
-                ts.iter()
-                    .map(|t| t.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }),
-        ValidationErrorKind::Minimum { limit } => rule(format!("must be at least {limit}")),
-        ValidationErrorKind::Maximum { limit } => rule(format!("must be at most {limit}")),
         ValidationErrorKind::ExclusiveMinimum { limit } => {
             rule(format!("must be greater than {limit}"))
         }
         ValidationErrorKind::ExclusiveMaximum { limit } => {
             rule(format!("must be less than {limit}"))
         }
-        ValidationErrorKind::MinLength { limit } => {
-            rule(format!("must have at least {limit} character(s)"))
-        }
-        ValidationErrorKind::MaxLength { limit } => {
-            rule(format!("must have at most {limit} characters"))
-        }
         ValidationErrorKind::Pattern { pattern } => rule(pattern_rule(pattern)),
-        ValidationErrorKind::Format { format } if format == "date-time" => rule(
-            "must be an RFC 3339 date-time with an offset, e.g. 2026-09-01T14:00:00Z".to_string(),
-        ),
-        ValidationErrorKind::Format { format } => rule(format!("must be a valid {format}")),
-        ValidationErrorKind::Enum { options } => rule(format!("must be one of {options}")),
-        ValidationErrorKind::Constant { expected_value } => {
-            rule(format!("must be {expected_value}"))
-        }
-        ValidationErrorKind::MinItems { limit } => {
-            rule(format!("must have at least {limit} item(s)"))
-        }
-        ValidationErrorKind::MaxItems { limit } => rule(format!("must have at most {limit} items")),
-        ValidationErrorKind::AdditionalProperties { unexpected } => rule(format!(
-            "has field(s) the contract does not define: {}",
-            names(unexpected)
-        )),
         ValidationErrorKind::AnyOf { context } => {
             // `anyOf` of `required` lists: "give at least one of these".
             let missing: Vec<String> = context
@@ -315,8 +282,48 @@ fn violation(error: &ValidationError<'_>) -> Violation {
                 rule("does not match any of the allowed shapes".to_string())
             }
         }
-        _ => rule(error.masked_with("the value").to_string()),
+        kind => {
+            rule(common_rule(kind).unwrap_or_else(|| error.masked_with("the value").to_string()))
+        }
     }
+}
+
+/// The rule of a schema error that every contract (these three and the
+/// label contract) words alike: types, limits, lengths, formats, enums,
+/// constants, item counts, unknown fields. `None`: a kind each contract
+/// words its own way (required fields, patterns, alternatives).
+pub(crate) fn common_rule(kind: &ValidationErrorKind) -> Option<String> {
+    Some(match kind {
+        ValidationErrorKind::Type { kind } => match kind {
+            TypeKind::Single(t) => format!("must be of type {t}"),
+            TypeKind::Multiple(ts) => format!(
+                "must be one of the types {}",
+                ts.iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+        ValidationErrorKind::Minimum { limit } => format!("must be at least {limit}"),
+        ValidationErrorKind::Maximum { limit } => format!("must be at most {limit}"),
+        ValidationErrorKind::MinLength { limit } => {
+            format!("must have at least {limit} character(s)")
+        }
+        ValidationErrorKind::MaxLength { limit } => format!("must have at most {limit} characters"),
+        ValidationErrorKind::Format { format } if format == "date-time" => {
+            "must be an RFC 3339 date-time with an offset, e.g. 2026-09-01T14:00:00Z".to_string()
+        }
+        ValidationErrorKind::Format { format } => format!("must be a valid {format}"),
+        ValidationErrorKind::Enum { options } => format!("must be one of {options}"),
+        ValidationErrorKind::Constant { expected_value } => format!("must be {expected_value}"),
+        ValidationErrorKind::MinItems { limit } => format!("must have at least {limit} item(s)"),
+        ValidationErrorKind::MaxItems { limit } => format!("must have at most {limit} items"),
+        ValidationErrorKind::AdditionalProperties { unexpected } => format!(
+            "has field(s) the contract does not define: {}",
+            names(unexpected)
+        ),
+        _ => return None,
+    })
 }
 
 /// The rule behind each pattern of our schemas, in words.

@@ -42,6 +42,18 @@ impl From<OrderCancelRequested> for OrderMessage {
     }
 }
 
+/// The same expression over every kind of [`OrderMessage`]: each carries
+/// the header fields (message id, seller, order number, Amazon order id).
+macro_rules! each {
+    ($message:expr, $m:ident => $field:expr) => {
+        match $message {
+            OrderMessage::Created($m) => $field,
+            OrderMessage::Cancelled($m) => $field,
+            OrderMessage::CancelRequested($m) => $field,
+        }
+    };
+}
+
 impl OrderMessage {
     /// The contract (schema) of this message's kind.
     pub fn contract(&self) -> Contract {
@@ -92,35 +104,19 @@ impl OrderMessage {
 
     /// Deterministic per business event: the queue's deduplication id.
     pub fn message_id(&self) -> &str {
-        match self {
-            OrderMessage::Created(m) => &m.message_id,
-            OrderMessage::Cancelled(m) => &m.message_id,
-            OrderMessage::CancelRequested(m) => &m.message_id,
-        }
+        each!(self, m => &m.message_id)
     }
 
     pub fn seller_id(&self) -> &SellerId {
-        match self {
-            OrderMessage::Created(m) => &m.seller_id,
-            OrderMessage::Cancelled(m) => &m.seller_id,
-            OrderMessage::CancelRequested(m) => &m.seller_id,
-        }
+        each!(self, m => &m.seller_id)
     }
 
     pub fn order_number(&self) -> &str {
-        match self {
-            OrderMessage::Created(m) => &m.order_number,
-            OrderMessage::Cancelled(m) => &m.order_number,
-            OrderMessage::CancelRequested(m) => &m.order_number,
-        }
+        each!(self, m => &m.order_number)
     }
 
     pub fn amazon_order_id(&self) -> &AmazonOrderId {
-        match self {
-            OrderMessage::Created(m) => &m.amazon_order_id,
-            OrderMessage::Cancelled(m) => &m.amazon_order_id,
-            OrderMessage::CancelRequested(m) => &m.amazon_order_id,
-        }
+        each!(self, m => &m.amazon_order_id)
     }
 }
 

@@ -85,31 +85,12 @@ impl Metrics {
         if n == 0 {
             return;
         }
-        let (seller, sets) = match seller {
-            Some(s) => (Some(s.as_str().to_string()), Sets::JobAndSeller),
-            None => (None, Sets::Job),
-        };
-        self.record(
-            Dimensions {
-                job: Some(job),
-                operation: None,
-                seller,
-            },
-            sets,
-            counter.name(),
-            Unit::Count,
-            n,
-            Aggregate::Sum,
-        );
+        self.job_count(job, seller, counter.name(), n);
     }
 
     fn stage_distribution(&self, name: &'static str, millis: u64) {
         self.record(
-            Dimensions {
-                job: None,
-                operation: None,
-                seller: None,
-            },
+            Dimensions::default(),
             Sets::Stage,
             name,
             Unit::Milliseconds,
@@ -147,11 +128,7 @@ impl Metrics {
     /// How many subscribed sellers are silent (written every fan-out, 0 too).
     pub fn notifications_silent_sellers(&self, sellers: u64) {
         self.record(
-            Dimensions {
-                job: None,
-                operation: None,
-                seller: None,
-            },
+            Dimensions::default(),
             Sets::Stage,
             NOTIFICATIONS_SILENT_SELLERS,
             Unit::Count,

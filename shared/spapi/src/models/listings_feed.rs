@@ -109,7 +109,7 @@ impl ProcessingReport {
     /// [`crate::SpApiError::Decode`] (operation `getFeedDocument`) with the
     /// path of the field that broke and no value from the document.
     pub fn parse(bytes: &[u8]) -> Result<Self, crate::SpApiError> {
-        crate::client::decode(domain::Operation::GetFeedDocument, 200, None, bytes)
+        crate::decode::decode(domain::Operation::GetFeedDocument, 200, None, bytes)
     }
 
     /// The message ids that have at least one `ERROR` issue: not applied.

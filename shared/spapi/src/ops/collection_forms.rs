@@ -4,6 +4,9 @@
 //! `x-amzn-IdempotencyKey`, so a retried call is the same form), its history
 //! (`getCollectionFormHistory`) and a reprint (`getCollectionForm`). Every
 //! call carries the marketplace's `x-amzn-shipping-business-id`.
+//!
+//! Each operation spells its `Call` out, like those of `shipping`: they look
+//! alike by design and differ in path, method, body and checks.
 
 use domain::Operation;
 

@@ -5,6 +5,10 @@
 //! ([`shipping_business_id`]); a purchase carries `x-amzn-IdempotencyKey`,
 //! which is what makes it safe for the client to retry after a 5xx or a lost
 //! answer (Amazon recognises the retry and returns the same shipment).
+//!
+//! Each operation spells its `Call` out (path, method, body, headers, its
+//! checks): they look alike by design and differ in exactly those; what they
+//! share is already one function (`body`, `check_packages`, `Business`).
 
 use domain::Operation;
 

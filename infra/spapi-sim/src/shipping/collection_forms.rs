@@ -17,7 +17,7 @@
 //! Answers are not wrapped in `payload` (the model's shapes). Every call
 //! checks `x-amzn-shipping-business-id` like the other Shipping routes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -32,31 +32,12 @@ use domain::Operation;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::common::{address_ok, body_of, business, call, header, missing, not_found};
+use super::label_files::pdf_with;
+use super::types::Form;
 use crate::search::invalid_input;
-use crate::shipping::{address_ok, body_of, business, call, header, missing, not_found, pdf_with};
 use crate::spapi::pipeline;
 use crate::state::{Inner, Shared, iso};
-
-#[derive(Clone, Debug)]
-struct Form {
-    seller: String,
-    carrier_id: String,
-    carrier_name: String,
-    ship_from: Value,
-    created: DateTime<Utc>,
-    shipments: Vec<String>,
-    tracking_ids: Vec<String>,
-}
-
-/// What the simulator remembers of collection forms.
-#[derive(Default)]
-pub struct FormsState {
-    forms: BTreeMap<String, Form>,
-    /// (seller, idempotency key) → (body, answer).
-    idempotency: HashMap<(String, String), (Value, Value)>,
-    /// Forms really generated per seller (replays do not count).
-    generated: BTreeMap<String, u64>,
-}
 
 /// A form as control shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

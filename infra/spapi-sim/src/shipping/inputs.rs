@@ -21,9 +21,10 @@ use axum::routing::get;
 use domain::Operation;
 use serde_json::{Value, json};
 
+use super::common::{business, call, header, missing};
+use super::types::TOKEN_LIFETIME;
 use crate::http::error_list;
 use crate::search::invalid_input;
-use crate::shipping::{TOKEN_LIFETIME, business, call, header, missing};
 use crate::spapi::pipeline;
 use crate::state::Shared;
 

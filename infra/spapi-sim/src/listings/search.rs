@@ -22,8 +22,9 @@ use chrono::{DateTime, Utc};
 use domain::Operation;
 use serde_json::{Value, json};
 
+use super::common::{check_call, param};
+use super::types::Listing;
 use crate::faults::OpCall;
-use crate::listings::{Listing, check_call, param};
 use crate::search::invalid_input;
 use crate::spapi::pipeline;
 use crate::state::iso;
@@ -236,7 +237,7 @@ async fn search_route(
         let Query(pairs) = pairs.map_err(|_| invalid_input("The query string is malformed."))?;
         check_call(inner, seller, &seller_id, &pairs)?;
         // Feeds that finished by now have been applied.
-        crate::feeds::settle(inner, speed);
+        crate::feeds::settle::settle(inner, speed);
         search(inner, seller, &pairs)
     })
     .await
