@@ -12,7 +12,7 @@ async fn main() -> Result<(), FunctionError> {
     lambda_kit::init_tracing();
     let config = Config::from_lookup(|name| std::env::var(name).ok()).map_err(report)?;
     let sdk = lambda_kit::aws_config().await;
-    let metrics = Metrics::stdout(config.stage.clone());
+    let metrics = Metrics::stdout(config.common.stage.clone());
     let service = wire(&config, &sdk, system_clock(), metrics).map_err(init_failed)?;
     let service = &service;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
