@@ -6,15 +6,14 @@
 use chrono::{DateTime, Utc};
 use domain::SellerId;
 
-use crate::error::{Written, conditional};
-use crate::item::{Expr, Item, format_time, n, s};
-use crate::keys::{Key, PK};
+use crate::item::{Item, format_time, n, s};
+use crate::keys::Key;
+use crate::partition::{VERSION, VersionedItems};
 use crate::settings::{from_json, to_json};
 use crate::{Store, StoreError};
 
 const JOB: &str = "job";
 const VALUE: &str = "value";
-const VERSION: &str = "version";
 const UPDATED_AT: &str = "updated_at";
 
 #[derive(Clone, Debug, PartialEq)]
@@ -100,37 +99,23 @@ impl Checkpoints for Store {
             version: next_version(expected_version),
             updated_at: self.clock().now(),
         };
-        let mut e = Expr::new();
-        let condition = match expected_version {
-            None => format!("attribute_not_exists({})", e.name(PK)),
-            Some(v) => {
-                let version = e.name(VERSION);
-                format!("{version} = {}", e.value(n(v)))
-            }
-        };
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(checkpoint_item(seller, &checkpoint)?.into_map()))
-            .condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await;
-        match conditional("PutItem", &key, result)? {
-            Written::Done(_) => {
+        match self
+            .put_versioned(
+                &key,
+                checkpoint_item(seller, &checkpoint)?,
+                expected_version,
+            )
+            .await
+        {
+            Ok(()) => {
                 tracing::debug!(seller = %seller, job, version = checkpoint.version, "checkpoint written");
                 Ok(checkpoint.version)
             }
-            Written::ConditionFailed(_) => {
+            Err(conflict @ StoreError::Conflict { .. }) => {
                 tracing::warn!(seller = %seller, job, expected = ?expected_version, "checkpoint moved by another run");
-                Err(StoreError::Conflict {
-                    pk: key.pk,
-                    sk: key.sk,
-                    expected: expected_version,
-                })
+                Err(conflict)
             }
+            Err(e) => Err(e),
         }
     }
 }
@@ -138,6 +123,7 @@ impl Checkpoints for Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::PK;
 
     #[test]
     fn checkpoints_round_trip() {
