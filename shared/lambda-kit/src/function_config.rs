@@ -7,7 +7,8 @@
 //! - the clients a function builds once per container ([`Common::clients`]:
 //!   the state table, Secrets Manager and its cache, the metered SP-API
 //!   client, SQS), and its counted dead letters ([`Clients::dead_letters`]);
-//! - the [`system_clock`] `main` runs on.
+//! - the [`system_clock`] `main` runs on, and `main` itself ([`run`]: each
+//!   `main.rs` names only its configuration, its wiring and its handler).
 //!
 //! The names, defaults and error messages are the template's contract
 //! (template.yaml sets the variables; `ConfigError` says which one is wrong).
@@ -16,12 +17,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
+use domain::Deadline;
+use lambda_runtime::{LambdaEvent, service_fn};
 use secrets::{SecretsCache, SecretsManager};
+use serde_json::Value;
 use spapi::{SpApi, SpApiError};
 use store::{Clock, Store, SystemClock};
 
 use crate::ConfigError;
 use crate::batch::SqsDeadLetters;
+use crate::error::{FunctionError, init_failed, report, runtime_failed};
 use crate::metrics::{CountedDeadLetters, Job, Metrics};
 use crate::spapi_env::{SpApiEnv, metered_client};
 
@@ -133,6 +138,34 @@ pub fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<>
 /// The system clock, for `main`.
 pub fn system_clock() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
+}
+
+/// A function's `main`: tracing, its configuration (`read`: `main` reads
+/// the environment, libraries never do), the AWS SDK, metrics on stdout in
+/// the configuration's stage and the function's `wire`, once per container
+/// — a failure is Lambda's init error, logged with its type — then `handle`
+/// for every invocation, with the invocation's deadline.
+pub async fn run<C, S, E>(
+    read: impl FnOnce() -> Result<C, ConfigError>,
+    common: impl FnOnce(&C) -> &Common,
+    wire: impl FnOnce(&C, &SdkConfig, Arc<dyn Clock>, Metrics) -> Result<S, E>,
+    handle: impl AsyncFn(&S, Value, Deadline) -> Result<Value, FunctionError>,
+) -> Result<(), FunctionError>
+where
+    E: std::fmt::Display,
+{
+    crate::init_tracing();
+    let config = read().map_err(report)?;
+    let sdk = crate::aws_config().await;
+    let metrics = Metrics::stdout(common(&config).stage.clone());
+    let service = wire(&config, &sdk, system_clock(), metrics).map_err(init_failed)?;
+    let (service, handle) = (&service, &handle);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let deadline = crate::deadline(&event.context);
+        handle(service, event.payload, deadline).await
+    }))
+    .await
+    .map_err(runtime_failed)
 }
 
 #[cfg(test)]
