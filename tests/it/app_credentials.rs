@@ -59,7 +59,7 @@ impl Rig {
             &config,
             &pull.stack.sdk,
             clock,
-            Metrics::new(config.stage.clone(), Arc::new(metrics.clone())),
+            Metrics::new(config.common.stage.clone(), Arc::new(metrics.clone())),
         )
         .expect("wire");
         Self {

@@ -59,7 +59,7 @@ async fn an_order_pull_writes_the_orders_a_429_and_a_dead_letter() {
     assert_eq!(rig.run_jobs(10).await.len(), 1);
 
     let docs = documents(&rig.metrics);
-    let stage = rig.config.stage.as_str();
+    let stage = rig.config.common.stage.as_str();
     let pull = [
         ("Stage", stage),
         ("Job", "order-pull"),
@@ -192,7 +192,7 @@ async fn a_revoked_authorisation_is_an_authorization_failure_of_the_seller() {
         .unwrap();
     rig.pull(&seller, Mode::Incremental).await;
     let docs = documents(&rig.metrics);
-    let stage = rig.config.stage.as_str();
+    let stage = rig.config.common.stage.as_str();
     assert_eq!(
         total(
             &docs,
@@ -226,7 +226,7 @@ async fn shipment_confirmations_and_a_refused_message() {
     rig.batch(&[good, unknown]).await.expect("the batch");
     assert_eq!(rig.dead_letters().await.len(), 1);
     let docs = documents(&rig.metrics);
-    let stage = rig.config.stage.as_str();
+    let stage = rig.config.common.stage.as_str();
     let seller = [
         ("Stage", stage),
         ("Job", "shipment-confirm"),
@@ -271,7 +271,7 @@ async fn skus_pushed_and_rejected_by_patch_then_by_feed() {
         .set_stock(&code, &[("A", 3, 3), ("B", 4, 4), ("NOT-LISTED", 1, 1)]);
     let first = rig.push(&seller).await;
     assert_eq!((first.via.as_str(), first.rejected), ("patch", 1));
-    let stage = rig.config.stage.clone();
+    let stage = rig.config.common.stage.clone();
     let seller_dims = [
         ("Stage", stage.as_str()),
         ("Job", "inventory-push"),
@@ -331,7 +331,7 @@ async fn labels_bought_replayed_and_failed() {
     assert!(!rig.invoke(broken).await.ok);
 
     let docs = documents(&rig.metrics);
-    let stage = rig.config.stage.as_str();
+    let stage = rig.config.common.stage.as_str();
     let seller = [
         ("Stage", stage),
         ("Job", "labels"),

@@ -187,7 +187,7 @@ pub async fn wire_pusher(
         &config,
         &stack.sdk,
         clock,
-        Metrics::new(config.stage.clone(), Arc::new(metrics.clone())),
+        Metrics::new(config.common.stage.clone(), Arc::new(metrics.clone())),
     )
     .expect("wire");
     (config, pusher, dead_letters, metrics)

@@ -275,7 +275,7 @@ pub fn wire_labels(
         &config,
         &stack.sdk,
         clock,
-        Metrics::new(config.stage.clone(), Arc::new(metrics.clone())),
+        Metrics::new(config.common.stage.clone(), Arc::new(metrics.clone())),
     )
     .expect("wire");
     (config, service, metrics)

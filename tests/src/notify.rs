@@ -68,7 +68,7 @@ impl NotifyRig {
             &config,
             &pull.stack.sdk,
             clock,
-            Metrics::new(config.stage.clone(), Arc::new(metrics.clone())),
+            Metrics::new(config.common.stage.clone(), Arc::new(metrics.clone())),
         )
         .expect("wire");
         // Both paths hand orders to the same counting WMS sink.

@@ -228,7 +228,7 @@ impl OnboardingRig {
                 &config,
                 &pull.stack.sdk,
                 clock,
-                Metrics::new(config.stage.clone(), Arc::new(metrics.clone())),
+                Metrics::new(config.common.stage.clone(), Arc::new(metrics.clone())),
             )
             .expect("wire"),
         );

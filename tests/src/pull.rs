@@ -100,7 +100,7 @@ impl PullRig {
             &config,
             &stack.sdk,
             clock.clone(),
-            Metrics::new(config.stage.clone(), Arc::new(metrics.clone())),
+            Metrics::new(config.common.stage.clone(), Arc::new(metrics.clone())),
         )
         .expect("wire");
         let counting = Arc::new(CountingSink {

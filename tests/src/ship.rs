@@ -111,7 +111,7 @@ impl ShipRig {
             &config,
             &pull.stack.sdk,
             clock,
-            Metrics::new(config.stage.clone(), Arc::new(metrics.clone())),
+            Metrics::new(config.common.stage.clone(), Arc::new(metrics.clone())),
         )
         .expect("wire");
         // Feed checks in tests run at once (production waits two minutes).

@@ -8,28 +8,27 @@ use aws_config::SdkConfig;
 use domain::Region;
 use lambda_kit::ConfigError;
 use lambda_kit::batch::SqsDeadLetters;
+use lambda_kit::function_config::{Common, required};
 use lambda_kit::metrics::Metrics;
-use lambda_kit::spapi_env::SpApiEnv;
-use secrets::{SecretsCache, SecretsManager};
-use store::{Clock, Idempotency, Store, SystemClock};
+use secrets::SecretsCache;
+use store::{Clock, Idempotency};
+
+pub use lambda_kit::function_config::system_clock;
 
 use crate::keeper::{Keeper, KeeperOptions, ROTATION_NAMESPACE};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
-    pub table: String,
-    pub lwa_app_secret: String,
-    pub stage: String,
+    /// The variables every function reads (table, app secret, stage, SP-API).
+    pub common: Common,
     /// `APP_NOTIFICATION_DLQ_URL`: where notifications that can never be
     /// applied go, with the reason.
     pub dead_letter_queue_url: String,
     pub options: KeeperOptions,
-    pub spapi: SpApiEnv,
 }
 
 impl Config {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &str| get(name).ok_or_else(|| ConfigError::Missing(name.to_string()));
         let days = |name: &str, default: i64, max: i64| -> Result<i64, ConfigError> {
             match get(name).filter(|v| !v.is_empty()) {
                 None => Ok(default),
@@ -51,16 +50,13 @@ impl Config {
             })?,
         };
         Ok(Self {
-            table: required("TABLE_NAME")?,
-            lwa_app_secret: required("LWA_APP_SECRET")?,
-            stage: lambda_kit::metrics::stage_from_lookup(&get)?,
-            dead_letter_queue_url: required("APP_NOTIFICATION_DLQ_URL")?,
+            common: Common::from_lookup(&get)?,
+            dead_letter_queue_url: required(&get, "APP_NOTIFICATION_DLQ_URL")?,
             options: KeeperOptions {
                 rotate_days_before_expiry: days("APP_SECRET_ROTATE_BEFORE_EXPIRY_DAYS", 90, 179)?,
                 rotate_after_days: days("APP_SECRET_ROTATE_AFTER_DAYS", 150, 179)?,
                 app_region,
             },
-            spapi: SpApiEnv::from_lookup(&get)?,
         })
     }
 }
@@ -72,53 +68,30 @@ pub fn wire(
     clock: Arc<dyn Clock>,
     metrics: Metrics,
 ) -> Result<(Keeper, SqsDeadLetters), spapi::SpApiError> {
-    let store =
-        Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table).with_clock(clock.clone());
-    let sm = SecretsManager::new(aws_sdk_secretsmanager::Client::new(sdk));
-    // The client's cache: a rotated secret reaches it at the first refusal.
-    let cached = SecretsCache::new(Arc::new(sm.clone()), secrets::DEFAULT_TTL);
-    let api = lambda_kit::spapi_env::metered_client(
-        cached,
-        &store,
-        &config.lwa_app_secret,
-        config.spapi.client_config(),
-        &metrics,
-    )?;
-    let store = Arc::new(store);
+    let clients = config.common.clients(sdk, clock.clone(), &metrics)?;
+    let sm = clients.secrets_manager;
     let keeper = Keeper {
-        app_secret_name: config.lwa_app_secret.clone(),
+        app_secret_name: config.common.lwa_app_secret.clone(),
+        // Uncached: rotation reads the secret as it is now.
         reader: SecretsCache::new(Arc::new(sm.clone()), Duration::ZERO),
         writer: Arc::new(sm),
-        settings: store.clone(),
-        idempotency: Idempotency::new(store, ROTATION_NAMESPACE).with_clock(clock.clone()),
-        api,
+        settings: clients.store.clone(),
+        idempotency: Idempotency::new(clients.store, ROTATION_NAMESPACE).with_clock(clock.clone()),
+        api: clients.api,
         clock,
         metrics,
         options: config.options.clone(),
     };
-    let dead_letters = SqsDeadLetters::new(
-        aws_sdk_sqs::Client::new(sdk),
-        config.dead_letter_queue_url.clone(),
-    );
+    // Not counted in the metrics (no job dimension for the app credentials),
+    // unlike the jobs' `function_config::DeadLetters`.
+    let dead_letters = SqsDeadLetters::new(clients.sqs, config.dead_letter_queue_url.clone());
     Ok((keeper, dead_letters))
-}
-
-pub fn system_clock() -> Arc<dyn Clock> {
-    Arc::new(SystemClock)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
+    use lambda_kit::function_config::lookup;
 
     #[test]
     fn config_reads_the_templates_variables() {

@@ -1,27 +1,21 @@
 //! The credentials Lambda's entry: configuration and clients once per
 //! container, then the handler in `lib.rs` for every invocation.
 
-use credentials::config::{Config, system_clock, wire};
-use lambda_kit::error::{FunctionError, init_failed, report, runtime_failed};
-use lambda_kit::metrics::Metrics;
-use lambda_runtime::{LambdaEvent, service_fn};
-use serde_json::Value;
+use credentials::config::{Config, wire};
+use lambda_kit::error::{FunctionError, report};
+use lambda_kit::function_config::run;
 
 #[tokio::main]
 async fn main() -> Result<(), FunctionError> {
-    lambda_kit::init_tracing();
-    let config = Config::from_lookup(|name| std::env::var(name).ok()).map_err(report)?;
-    let sdk = lambda_kit::aws_config().await;
-    let metrics = Metrics::stdout(config.stage.clone());
-    let (keeper, dead_letters) =
-        wire(&config, &sdk, system_clock(), metrics).map_err(init_failed)?;
-    let (keeper, dead_letters) = (&keeper, &dead_letters);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let deadline = lambda_kit::deadline(&event.context);
-        credentials::handle(keeper, dead_letters, event.payload, deadline)
-            .await
-            .map_err(report)
-    }))
+    run(
+        || Config::from_lookup(|name| std::env::var(name).ok()),
+        |config| &config.common,
+        wire,
+        async |(keeper, dead_letters), payload, deadline| {
+            credentials::handle(keeper, dead_letters, payload, deadline)
+                .await
+                .map_err(report)
+        },
+    )
     .await
-    .map_err(runtime_failed)
 }

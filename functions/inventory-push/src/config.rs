@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use lambda_kit::ConfigError;
-use lambda_kit::batch::SqsDeadLetters;
-use lambda_kit::metrics::{CountedDeadLetters, Job, Metrics};
-use secrets::{SecretsCache, SecretsManager};
-use spapi::ClientConfig;
-use store::{Clock, Store, SystemClock};
+use lambda_kit::function_config::{Common, required};
+use lambda_kit::metrics::{Job, Metrics};
+use store::Clock;
+
+pub use lambda_kit::function_config::{DeadLetters, system_clock};
 
 use crate::error::PushError;
 use crate::ports::{HttpStockSource, SecretsStockEndpoint, SqsJobQueue, StockHttpOptions};
@@ -19,9 +19,8 @@ use crate::push::{PushOptions, Pusher};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
-    pub table: String,
-    /// Name or ARN of the LWA application secret.
-    pub lwa_app_secret: String,
+    /// The variables every function reads (table, app secret, stage, SP-API).
+    pub common: Common,
     /// Name or ARN of the WMS stock endpoint secret (`{"url", "token"}`).
     pub wms_stock_secret: String,
     pub job_queue_url: String,
@@ -30,11 +29,6 @@ pub struct Config {
     pub patch_threshold: usize,
     /// A feed not finished after this many minutes is alerted (default 120).
     pub feed_stuck_minutes: i64,
-    /// The deployment's stage (the metrics' `Stage` dimension).
-    pub stage: String,
-    pub spapi_endpoint: Option<String>,
-    pub lwa_token_url: Option<String>,
-    pub time_scale: f64,
 }
 
 fn number<T: std::str::FromStr>(
@@ -60,34 +54,17 @@ fn number<T: std::str::FromStr>(
 
 impl Config {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &str| get(name).ok_or_else(|| ConfigError::Missing(name.to_string()));
-        let spapi = lambda_kit::spapi_env::SpApiEnv::from_lookup(&get)?;
+        let common = Common::from_lookup(&get)?;
         Ok(Self {
-            table: required("TABLE_NAME")?,
-            lwa_app_secret: required("LWA_APP_SECRET")?,
-            wms_stock_secret: required("WMS_STOCK_SECRET")?,
-            job_queue_url: required("INVENTORY_PUSH_JOB_QUEUE_URL")?,
-            job_dead_letter_queue_url: required("INVENTORY_PUSH_JOB_DLQ_URL")?,
+            common,
+            wms_stock_secret: required(&get, "WMS_STOCK_SECRET")?,
+            job_queue_url: required(&get, "INVENTORY_PUSH_JOB_QUEUE_URL")?,
+            job_dead_letter_queue_url: required(&get, "INVENTORY_PUSH_JOB_DLQ_URL")?,
             patch_threshold: number(&get, "PATCH_THRESHOLD", 50usize, |n| *n <= 1000)?,
             feed_stuck_minutes: number(&get, "FEED_STUCK_MINUTES", 120i64, |n| *n > 0)?,
-            stage: lambda_kit::metrics::stage_from_lookup(&get)?,
-            spapi_endpoint: spapi.endpoint,
-            lwa_token_url: spapi.lwa_token_url,
-            time_scale: spapi.time_scale,
         })
     }
-
-    fn client_config(&self) -> ClientConfig {
-        lambda_kit::spapi_env::client_config(
-            &self.spapi_endpoint,
-            &self.lwa_token_url,
-            self.time_scale,
-        )
-    }
 }
-
-/// The job queue's dead letters, counted in the metrics.
-pub type DeadLetters = CountedDeadLetters<SqsDeadLetters>;
 
 /// The production wiring: one set of clients per container, counting in
 /// `metrics` (stdout in `main`, memory in tests).
@@ -97,39 +74,25 @@ pub fn wire(
     clock: Arc<dyn Clock>,
     metrics: Metrics,
 ) -> Result<(Pusher, DeadLetters), PushError> {
-    let store =
-        Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table).with_clock(clock.clone());
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let secrets = SecretsCache::new(
-        Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(
-            sdk,
-        ))),
-        secrets::DEFAULT_TTL,
-    );
-    let api = lambda_kit::spapi_env::metered_client(
-        secrets.clone(),
-        &store,
-        &config.lwa_app_secret,
-        config.client_config(),
-        &metrics,
-    )?;
+    let clients = config.common.clients(sdk, clock.clone(), &metrics)?;
+    // The stock endpoint's secret is read through the SP-API client's cache.
     let source = HttpStockSource::new(
         Arc::new(SecretsStockEndpoint {
-            cache: secrets,
+            cache: clients.secrets.clone(),
             secret_name: config.wms_stock_secret.clone(),
         }),
         StockHttpOptions::default(),
     )
     .map_err(PushError::Stock)?;
-    let store = Arc::new(store);
+    let store = clients.store.clone();
     let pusher = Pusher {
-        api,
+        api: clients.api.clone(),
         settings: store.clone(),
         stock: store.clone(),
         participations: store.clone(),
         checkpoints: store,
         source: Arc::new(source),
-        jobs: Arc::new(SqsJobQueue::new(sqs.clone(), &config.job_queue_url)),
+        jobs: Arc::new(SqsJobQueue::new(clients.sqs.clone(), &config.job_queue_url)),
         clock,
         options: PushOptions {
             patch_threshold: config.patch_threshold,
@@ -138,16 +101,10 @@ pub fn wire(
         },
         metrics: metrics.clone(),
     };
-    Ok((
-        pusher,
-        CountedDeadLetters::new(
-            SqsDeadLetters::new(sqs, &config.job_dead_letter_queue_url),
-            metrics,
-            Job::InventoryPush,
-        ),
-    ))
-}
-
-pub fn system_clock() -> Arc<dyn Clock> {
-    Arc::new(SystemClock)
+    let dead_letters = clients.dead_letters(
+        &config.job_dead_letter_queue_url,
+        metrics,
+        Job::InventoryPush,
+    );
+    Ok((pusher, dead_letters))
 }

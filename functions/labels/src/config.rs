@@ -9,35 +9,25 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use domain::TimeScale;
 use lambda_kit::ConfigError;
+use lambda_kit::function_config::Common;
 use lambda_kit::metrics::Metrics;
-use secrets::{SecretsCache, SecretsManager};
-use spapi::ClientConfig;
-use store::{Clock, Store, SystemClock};
+use store::Clock;
+
+pub use lambda_kit::function_config::system_clock;
 
 use crate::service::{LabelOptions, LabelService, RATE_LIFETIME};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
-    pub table: String,
-    /// Name or ARN of the LWA application secret.
-    pub lwa_app_secret: String,
+    /// The variables every function reads (table, app secret, stage, SP-API).
+    pub common: Common,
     /// Days label files (which print the buyer's address) are kept: 1 to 30.
     pub document_retention_days: u32,
-    /// The deployment's stage (the metrics' `Stage` dimension).
-    pub stage: String,
-    /// Local runs only: one base URL for every SP-API region (the simulator).
-    pub spapi_endpoint: Option<String>,
-    /// Local runs only: the LWA token endpoint.
-    pub lwa_token_url: Option<String>,
-    /// Local runs only: the simulator's time compression (default 1).
-    pub time_scale: f64,
 }
 
 impl Config {
     /// From environment-like lookups (`std::env::var` in `main`).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &str| get(name).ok_or_else(|| ConfigError::Missing(name.to_string()));
-        let spapi = lambda_kit::spapi_env::SpApiEnv::from_lookup(&get)?;
         let document_retention_days = match get("LABEL_DOCUMENT_RETENTION_DAYS") {
             None => 30,
             Some(v) => v
@@ -50,22 +40,9 @@ impl Config {
                 })?,
         };
         Ok(Self {
-            table: required("TABLE_NAME")?,
-            lwa_app_secret: required("LWA_APP_SECRET")?,
+            common: Common::from_lookup(&get)?,
             document_retention_days,
-            stage: lambda_kit::metrics::stage_from_lookup(&get)?,
-            spapi_endpoint: spapi.endpoint,
-            lwa_token_url: spapi.lwa_token_url,
-            time_scale: spapi.time_scale,
         })
-    }
-
-    fn client_config(&self) -> ClientConfig {
-        lambda_kit::spapi_env::client_config(
-            &self.spapi_endpoint,
-            &self.lwa_token_url,
-            self.time_scale,
-        )
     }
 
     /// Retention from the configuration; Amazon's 10-minute rate lifetime
@@ -75,7 +52,7 @@ impl Config {
             document_retention: Duration::from_secs(
                 u64::from(self.document_retention_days) * 24 * 3600,
             ),
-            rate_lifetime: TimeScale::new(self.time_scale).duration(RATE_LIFETIME),
+            rate_lifetime: TimeScale::new(self.common.spapi.time_scale).duration(RATE_LIFETIME),
             ..LabelOptions::default()
         }
     }
@@ -89,24 +66,10 @@ pub fn wire(
     clock: Arc<dyn Clock>,
     metrics: Metrics,
 ) -> Result<LabelService, spapi::SpApiError> {
-    let store =
-        Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table).with_clock(clock.clone());
-    let secrets = SecretsCache::new(
-        Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(
-            sdk,
-        ))),
-        secrets::DEFAULT_TTL,
-    );
-    let api = lambda_kit::spapi_env::metered_client(
-        secrets,
-        &store,
-        &config.lwa_app_secret,
-        config.client_config(),
-        &metrics,
-    )?;
-    let store = Arc::new(store);
+    let clients = config.common.clients(sdk, clock.clone(), &metrics)?;
+    let store = clients.store;
     Ok(LabelService {
-        api,
+        api: clients.api,
         settings: store.clone(),
         ledger: store.clone(),
         labels: store.clone(),
@@ -118,23 +81,10 @@ pub fn wire(
     })
 }
 
-/// The system clock, for `main`.
-pub fn system_clock() -> Arc<dyn Clock> {
-    Arc::new(SystemClock)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
+    use lambda_kit::function_config::lookup;
 
     #[test]
     fn config_reads_the_templates_variables() {

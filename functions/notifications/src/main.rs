@@ -1,28 +1,21 @@
 //! The notification Lambda's entry: configuration and clients once per
 //! container, then the handler in `lib.rs` for every invocation.
 
-use lambda_kit::error::{FunctionError, init_failed, report, runtime_failed};
-use lambda_kit::metrics::Metrics;
-use lambda_runtime::{LambdaEvent, service_fn};
-use notifications::config::{Config, system_clock, wire};
-use serde_json::Value;
+use lambda_kit::error::{FunctionError, report};
+use lambda_kit::function_config::run;
+use notifications::config::{Config, wire};
 
 #[tokio::main]
 async fn main() -> Result<(), FunctionError> {
-    lambda_kit::init_tracing();
-    let config = Config::from_lookup(|name| std::env::var(name).ok()).map_err(report)?;
-    let sdk = lambda_kit::aws_config().await;
-    let metrics = Metrics::stdout(config.stage.clone());
-    let (notifier, dead_letters) =
-        wire(&config, &sdk, system_clock(), metrics).map_err(init_failed)?;
-    let notifier = &notifier;
-    let dead_letters = &dead_letters;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let deadline = lambda_kit::deadline(&event.context);
-        notifications::handle(notifier, dead_letters, event.payload, deadline)
-            .await
-            .map_err(report)
-    }))
+    run(
+        || Config::from_lookup(|name| std::env::var(name).ok()),
+        |config| &config.common,
+        wire,
+        async |(notifier, dead_letters), payload, deadline| {
+            notifications::handle(notifier, dead_letters, payload, deadline)
+                .await
+                .map_err(report)
+        },
+    )
     .await
-    .map_err(runtime_failed)
 }

@@ -8,11 +8,14 @@ use aws_config::SdkConfig;
 use domain::quota::BucketStore;
 use lambda_kit::ConfigError;
 use lambda_kit::credentials::{SecretsCredentials, SettingsDirectory};
+use lambda_kit::function_config::Common;
 use lambda_kit::metrics::Metrics;
 use lambda_kit::spapi_env::SpApiEnv;
 use secrets::{SecretsCache, SecretsManager};
 use spapi::{CallObserver, Credentials, SpApi};
-use store::{Clock, DynamoBuckets, Store, SystemClock};
+use store::{Clock, DynamoBuckets};
+
+pub use lambda_kit::function_config::system_clock;
 
 use crate::flow::{Onboarding, Options};
 use crate::pages::Branding;
@@ -20,9 +23,8 @@ use crate::ports::{SpApiAmazon, SubscribeOnConnect};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
-    pub table: String,
-    pub lwa_app_secret: String,
-    pub stage: String,
+    /// The variables every function reads (table, app secret, stage, SP-API).
+    pub common: Common,
     /// `SPAPI_APPLICATION_ID`: the application's id from Developer Central.
     pub application_id: String,
     /// `SPAPI_APP_DRAFT`: `true` while the application is a draft.
@@ -41,7 +43,6 @@ pub struct Config {
     pub secrets_kms_key: Option<String>,
     /// `SELLER_CENTRAL_URL`: local runs only, the simulator's Seller Central.
     pub seller_central_url: Option<String>,
-    pub spapi: SpApiEnv,
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {
@@ -87,10 +88,16 @@ impl Config {
         if !secret_prefix.ends_with('/') {
             return Err(invalid("SELLER_SECRET_PREFIX", "must end with /"));
         }
-        Ok(Self {
+        // Read like `Common::from_lookup`, but a blank table or secret name
+        // counts as unset here, as every required variable of this function.
+        let common = Common {
             table: required("TABLE_NAME")?,
             lwa_app_secret: required("LWA_APP_SECRET")?,
             stage: lambda_kit::metrics::stage_from_lookup(&get)?,
+            spapi: SpApiEnv::from_lookup(&get)?,
+        };
+        Ok(Self {
+            common,
             application_id,
             draft,
             operator_name: required("OPERATOR_NAME")?,
@@ -99,7 +106,6 @@ impl Config {
             secret_prefix,
             secrets_kms_key: non_empty(get("SECRETS_KMS_KEY")),
             seller_central_url: non_empty(get("SELLER_CENTRAL_URL")),
-            spapi: SpApiEnv::from_lookup(&get)?,
         })
     }
 
@@ -125,8 +131,10 @@ pub fn wire(
     clock: Arc<dyn Clock>,
     metrics: Metrics,
 ) -> Result<Onboarding, spapi::SpApiError> {
-    let store =
-        Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table).with_clock(clock.clone());
+    // Not `Common::clients`: this SP-API client shares its credentials,
+    // buckets and observer with the subscriptions made after a connection,
+    // and writes sellers' secrets (with the KMS key).
+    let store = config.common.store(sdk, clock.clone());
     let sm = aws_sdk_secretsmanager::Client::new(sdk);
     let cache = SecretsCache::new(
         Arc::new(SecretsManager::new(sm.clone())),
@@ -135,12 +143,12 @@ pub fn wire(
     let directory = Arc::new(SettingsDirectory::new(Arc::new(store.clone())));
     let credentials: Arc<dyn Credentials> = Arc::new(SecretsCredentials::new(
         cache,
-        &config.lwa_app_secret,
+        &config.common.lwa_app_secret,
         directory,
     ));
     let buckets: Arc<dyn BucketStore> = Arc::new(DynamoBuckets::new(store.clone()));
     let observer: Arc<dyn CallObserver> = Arc::new(metrics.clone());
-    let client = config.spapi.client_config();
+    let client = config.common.spapi.client_config();
     let api = SpApi::with_observer(
         client.clone(),
         credentials.clone(),
@@ -178,23 +186,10 @@ pub fn wire(
     })
 }
 
-/// The system clock, for `main`.
-pub fn system_clock() -> Arc<dyn Clock> {
-    Arc::new(SystemClock)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
+    use lambda_kit::function_config::lookup;
 
     const BASE: [(&str, &str); 6] = [
         ("TABLE_NAME", "t"),

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use lambda_kit::ConfigError;
-use lambda_kit::batch::SqsDeadLetters;
-use lambda_kit::metrics::{CountedDeadLetters, Job, Metrics};
-use secrets::{SecretsCache, SecretsManager};
-use spapi::ClientConfig;
-use store::{Clock, Store, SystemClock};
+use lambda_kit::function_config::{Common, required};
+use lambda_kit::metrics::{Job, Metrics};
+use store::Clock;
+
+pub use lambda_kit::function_config::{DeadLetters, system_clock};
 
 use crate::backstop::BackstopPolicy;
 use crate::ports::{SqsJobQueue, SqsOrderQueue};
@@ -21,20 +21,11 @@ use chrono::TimeDelta;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
-    pub table: String,
-    /// Name or ARN of the LWA application secret.
-    pub lwa_app_secret: String,
+    /// The variables every function reads (table, app secret, stage, SP-API).
+    pub common: Common,
     pub wms_order_queue_url: String,
     pub job_queue_url: String,
     pub job_dead_letter_queue_url: String,
-    /// The deployment's stage (the metrics' `Stage` dimension).
-    pub stage: String,
-    /// Local runs only: one base URL for every SP-API region (the simulator).
-    pub spapi_endpoint: Option<String>,
-    /// Local runs only: the LWA token endpoint.
-    pub lwa_token_url: Option<String>,
-    /// Local runs only: the simulator's time compression (default 1).
-    pub time_scale: f64,
     /// `WMS_CANCEL_REQUESTS` (default true): send `order.cancel_requested`.
     pub cancel_requests: bool,
     /// `BACKSTOP_HEALTHY_MINUTES` (15 to 45, default 30): how often a seller
@@ -49,8 +40,6 @@ pub struct Config {
 impl Config {
     /// From environment-like lookups (`std::env::var` in `main`).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &str| get(name).ok_or_else(|| ConfigError::Missing(name.to_string()));
-        let spapi = lambda_kit::spapi_env::SpApiEnv::from_lookup(&get)?;
         let claim_stale_after = match get("ORDER_PULL_CLAIM_STALE_SECONDS") {
             None => PullOptions::default().claim_stale_after,
             Some(v) => v
@@ -64,27 +53,14 @@ impl Config {
                 })?,
         };
         Ok(Self {
-            table: required("TABLE_NAME")?,
-            lwa_app_secret: required("LWA_APP_SECRET")?,
-            wms_order_queue_url: required("WMS_ORDER_QUEUE_URL")?,
-            job_queue_url: required("ORDER_PULL_JOB_QUEUE_URL")?,
-            job_dead_letter_queue_url: required("ORDER_PULL_JOB_DLQ_URL")?,
-            stage: lambda_kit::metrics::stage_from_lookup(&get)?,
-            spapi_endpoint: spapi.endpoint,
-            lwa_token_url: spapi.lwa_token_url,
-            time_scale: spapi.time_scale,
+            common: Common::from_lookup(&get)?,
+            wms_order_queue_url: required(&get, "WMS_ORDER_QUEUE_URL")?,
+            job_queue_url: required(&get, "ORDER_PULL_JOB_QUEUE_URL")?,
+            job_dead_letter_queue_url: required(&get, "ORDER_PULL_JOB_DLQ_URL")?,
             cancel_requests: cancel_requests_from_lookup(&get)?,
             backstop_healthy_minutes: backstop_minutes_from_lookup(&get)?,
             claim_stale_after,
         })
-    }
-
-    fn client_config(&self) -> ClientConfig {
-        lambda_kit::spapi_env::client_config(
-            &self.spapi_endpoint,
-            &self.lwa_token_url,
-            self.time_scale,
-        )
     }
 }
 
@@ -117,9 +93,6 @@ fn backstop_minutes_from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<
     }
 }
 
-/// The job queue's dead letters, counted in the metrics.
-pub type DeadLetters = CountedDeadLetters<SqsDeadLetters>;
-
 /// The production wiring: one set of clients per container, counting in
 /// `metrics` (stdout in `main`, memory in tests).
 pub fn wire(
@@ -128,25 +101,10 @@ pub fn wire(
     clock: Arc<dyn Clock>,
     metrics: Metrics,
 ) -> Result<(Puller, DeadLetters), spapi::SpApiError> {
-    let store =
-        Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table).with_clock(clock.clone());
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let secrets = SecretsCache::new(
-        Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(
-            sdk,
-        ))),
-        secrets::DEFAULT_TTL,
-    );
-    let api = lambda_kit::spapi_env::metered_client(
-        secrets,
-        &store,
-        &config.lwa_app_secret,
-        config.client_config(),
-        &metrics,
-    )?;
-    let store = Arc::new(store);
+    let clients = config.common.clients(sdk, clock.clone(), &metrics)?;
+    let (store, sqs) = (clients.store.clone(), clients.sqs.clone());
     let puller = Puller {
-        api,
+        api: clients.api.clone(),
         settings: store.clone(),
         ledger: store.clone(),
         participations: store.clone(),
@@ -167,17 +125,9 @@ pub fn wire(
         },
         metrics: metrics.clone(),
     };
-    let dead_letters = CountedDeadLetters::new(
-        SqsDeadLetters::new(sqs, &config.job_dead_letter_queue_url),
-        metrics,
-        Job::OrderPull,
-    );
+    let dead_letters =
+        clients.dead_letters(&config.job_dead_letter_queue_url, metrics, Job::OrderPull);
     Ok((puller, dead_letters))
-}
-
-/// The system clock, for `main`.
-pub fn system_clock() -> Arc<dyn Clock> {
-    Arc::new(SystemClock)
 }
 
 #[cfg(test)]

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use lambda_kit::ConfigError;
-use lambda_kit::batch::SqsDeadLetters;
-use lambda_kit::metrics::{CountedDeadLetters, Job, Metrics};
-use secrets::{SecretsCache, SecretsManager};
-use spapi::ClientConfig;
-use store::{Clock, Store, SystemClock};
+use lambda_kit::function_config::{Common, required};
+use lambda_kit::metrics::{Job, Metrics};
+use store::Clock;
+
+pub use lambda_kit::function_config::system_clock;
 
 use crate::Function;
 use crate::confirm::{ConfirmOptions, Confirmer};
@@ -19,9 +19,8 @@ use crate::ports::SqsQueue;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
-    pub table: String,
-    /// Name or ARN of the LWA application secret.
-    pub lwa_app_secret: String,
+    /// The variables every function reads (table, app secret, stage, SP-API).
+    pub common: Common,
     /// The queue the WMS sends shipment messages to.
     pub shipment_queue_url: String,
     /// Where refused messages go, with their reason.
@@ -30,21 +29,11 @@ pub struct Config {
     pub feed_job_queue_url: String,
     /// Packages of one seller in one batch from which a feed is used.
     pub feed_threshold: usize,
-    /// The deployment's stage (the metrics' `Stage` dimension).
-    pub stage: String,
-    /// Local runs only: one base URL for every SP-API region (the simulator).
-    pub spapi_endpoint: Option<String>,
-    /// Local runs only: the LWA token endpoint.
-    pub lwa_token_url: Option<String>,
-    /// Local runs only: the simulator's time compression (default 1).
-    pub time_scale: f64,
 }
 
 impl Config {
     /// From environment-like lookups (`std::env::var` in `main`).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &str| get(name).ok_or_else(|| ConfigError::Missing(name.to_string()));
-        let spapi = lambda_kit::spapi_env::SpApiEnv::from_lookup(&get)?;
         let feed_threshold =
             match get("SHIPMENT_FEED_THRESHOLD") {
                 None => ConfirmOptions::default().feed_threshold,
@@ -57,16 +46,11 @@ impl Config {
                 })?,
             };
         Ok(Self {
-            table: required("TABLE_NAME")?,
-            lwa_app_secret: required("LWA_APP_SECRET")?,
-            shipment_queue_url: required("SHIPMENT_QUEUE_URL")?,
-            dead_letter_queue_url: required("SHIPMENT_DLQ_URL")?,
-            feed_job_queue_url: required("SHIPMENT_FEED_JOB_QUEUE_URL")?,
+            common: Common::from_lookup(&get)?,
+            shipment_queue_url: required(&get, "SHIPMENT_QUEUE_URL")?,
+            dead_letter_queue_url: required(&get, "SHIPMENT_DLQ_URL")?,
+            feed_job_queue_url: required(&get, "SHIPMENT_FEED_JOB_QUEUE_URL")?,
             feed_threshold,
-            stage: lambda_kit::metrics::stage_from_lookup(&get)?,
-            spapi_endpoint: spapi.endpoint,
-            lwa_token_url: spapi.lwa_token_url,
-            time_scale: spapi.time_scale,
         })
     }
 
@@ -81,18 +65,10 @@ impl Config {
             shipment_queue: Some(queue_name(&self.shipment_queue_url)),
             feed_check_delay: defaults
                 .feed_check_delay
-                .div_f64(self.time_scale.max(1.0))
+                .div_f64(self.common.spapi.time_scale.max(1.0))
                 .max(std::time::Duration::from_secs(1)),
             ..defaults
         }
-    }
-
-    fn client_config(&self) -> ClientConfig {
-        lambda_kit::spapi_env::client_config(
-            &self.spapi_endpoint,
-            &self.lwa_token_url,
-            self.time_scale,
-        )
     }
 }
 
@@ -113,32 +89,17 @@ pub fn wire(
     clock: Arc<dyn Clock>,
     metrics: Metrics,
 ) -> Result<Function, spapi::SpApiError> {
-    let store =
-        Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table).with_clock(clock.clone());
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let secrets = SecretsCache::new(
-        Arc::new(SecretsManager::new(aws_sdk_secretsmanager::Client::new(
-            sdk,
-        ))),
-        secrets::DEFAULT_TTL,
-    );
-    let api = lambda_kit::spapi_env::metered_client(
-        secrets,
-        &store,
-        &config.lwa_app_secret,
-        config.client_config(),
-        &metrics,
-    )?;
-    let store = Arc::new(store);
+    let clients = config.common.clients(sdk, clock.clone(), &metrics)?;
+    let (store, sqs) = (clients.store.clone(), clients.sqs.clone());
     let confirmer = Confirmer {
-        api,
+        api: clients.api.clone(),
         settings: store.clone(),
         ledger: store.clone(),
         records: store,
         feed_jobs: Arc::new(SqsQueue::new(sqs.clone(), &config.feed_job_queue_url)),
-        shipments: Arc::new(SqsQueue::new(sqs.clone(), &config.shipment_queue_url)),
-        dead_letters: Arc::new(CountedDeadLetters::new(
-            SqsDeadLetters::new(sqs, &config.dead_letter_queue_url),
+        shipments: Arc::new(SqsQueue::new(sqs, &config.shipment_queue_url)),
+        dead_letters: Arc::new(clients.dead_letters(
+            &config.dead_letter_queue_url,
             metrics.clone(),
             Job::ShipmentConfirm,
         )),
@@ -150,11 +111,6 @@ pub fn wire(
         confirmer,
         feed_job_queue: queue_name(&config.feed_job_queue_url),
     })
-}
-
-/// The system clock, for `main`.
-pub fn system_clock() -> Arc<dyn Clock> {
-    Arc::new(SystemClock)
 }
 
 #[cfg(test)]

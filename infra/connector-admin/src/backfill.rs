@@ -83,19 +83,10 @@ pub fn parse_bound(text: &str, tz: &str, end: bool) -> Result<DateTime<Utc>, Cli
 pub(crate) async fn config(ctx: &Context, cancel_requests: bool) -> Result<Config, CliError> {
     let d = &ctx.deployment;
     Ok(Config {
-        table: d.table.clone(),
-        lwa_app_secret: d.app_secret.clone(),
-        stage: d.stage.clone(),
+        common: ctx.function_common(),
         wms_order_queue_url: queue_url(ctx, &d.queue("wms-orders", true)).await?,
         job_queue_url: queue_url(ctx, &d.queue("order-pull-jobs", false)).await?,
         job_dead_letter_queue_url: queue_url(ctx, &d.queue("order-pull-jobs-dlq", false)).await?,
-        spapi_endpoint: ctx.endpoints.spapi.clone(),
-        lwa_token_url: ctx
-            .endpoints
-            .spapi
-            .as_ref()
-            .map(|_| ctx.endpoints.lwa.clone()),
-        time_scale: ctx.client.time_scale.speed(),
         cancel_requests,
         // Not used by a backfill (it is the schedule's cadence).
         backstop_healthy_minutes: 30,
@@ -154,7 +145,7 @@ pub async fn run(args: BackfillArgs, ctx: &Context, console: &Console) -> Result
     let config = config(ctx, !args.no_cancel_requests).await?;
     // The CLI writes no CloudWatch metrics (it is not a Lambda: its EMF
     // lines would land nowhere); its summary is the operator's record.
-    let metrics = Metrics::new(config.stage.clone(), Arc::new(MemorySink::new()));
+    let metrics = Metrics::new(config.common.stage.clone(), Arc::new(MemorySink::new()));
     let (puller, _) = wire(&config, &ctx.sdk, ctx.clock.clone(), metrics)?;
     console.note(format!(
         "backfill of seller {seller}: orders created {from} .. {to}, through the ledger to {}",

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
+use lambda_kit::function_config::Common;
 use lambda_kit::spapi_env::SpApiEnv;
 use spapi::ClientConfig;
 use store::{Clock, Store, SystemClock};
@@ -73,5 +74,26 @@ impl Context {
 
     pub fn store(&self) -> &Store {
         &self.admin.store
+    }
+
+    /// The variables every function reads, as this stage is deployed: for
+    /// the function libraries the commands run in-process (backfill, SKUs,
+    /// the go-live checks).
+    pub fn function_common(&self) -> Common {
+        let d = &self.deployment;
+        Common {
+            table: d.table.clone(),
+            lwa_app_secret: d.app_secret.clone(),
+            stage: d.stage.clone(),
+            spapi: SpApiEnv {
+                endpoint: self.endpoints.spapi.clone(),
+                lwa_token_url: self
+                    .endpoints
+                    .spapi
+                    .as_ref()
+                    .map(|_| self.endpoints.lwa.clone()),
+                time_scale: self.client.time_scale.speed(),
+            },
+        }
     }
 }

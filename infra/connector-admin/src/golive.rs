@@ -247,7 +247,7 @@ async fn orders(
         Ok(c) => c,
         Err(e) => return (vec![Step::from_error(name, e)], None),
     };
-    let metrics = Metrics::new(config.stage.clone(), Arc::new(MemorySink::new()));
+    let metrics = Metrics::new(config.common.stage.clone(), Arc::new(MemorySink::new()));
     let puller = match order_pull::config::wire(&config, &ctx.sdk, ctx.clock.clone(), metrics) {
         Ok((p, _)) => p,
         Err(e) => return (vec![Step::from_error(name, CliError::from(e))], None),
@@ -389,19 +389,9 @@ async fn stock(
 
 /// The label function's configuration for this stage.
 fn label_config(ctx: &Context) -> labels::config::Config {
-    let d = &ctx.deployment;
     labels::config::Config {
-        table: d.table.clone(),
-        lwa_app_secret: d.app_secret.clone(),
+        common: ctx.function_common(),
         document_retention_days: 30,
-        stage: d.stage.clone(),
-        spapi_endpoint: ctx.endpoints.spapi.clone(),
-        lwa_token_url: ctx
-            .endpoints
-            .spapi
-            .as_ref()
-            .map(|_| ctx.endpoints.lwa.clone()),
-        time_scale: ctx.client.time_scale.speed(),
     }
 }
 

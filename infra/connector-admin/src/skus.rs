@@ -77,22 +77,13 @@ pub struct ReportArgs {
 pub async fn push_config(ctx: &Context) -> Result<Config, CliError> {
     let d = &ctx.deployment;
     Ok(Config {
-        table: d.table.clone(),
-        lwa_app_secret: d.app_secret.clone(),
+        common: ctx.function_common(),
         wms_stock_secret: format!("connector/{}/wms-stock", d.stage),
         job_queue_url: queue_url(ctx, &d.queue("inventory-push-jobs", false)).await?,
         job_dead_letter_queue_url: queue_url(ctx, &d.queue("inventory-push-jobs-dlq", false))
             .await?,
         patch_threshold: 50,
         feed_stuck_minutes: 120,
-        stage: d.stage.clone(),
-        spapi_endpoint: ctx.endpoints.spapi.clone(),
-        lwa_token_url: ctx
-            .endpoints
-            .spapi
-            .as_ref()
-            .map(|_| ctx.endpoints.lwa.clone()),
-        time_scale: ctx.client.time_scale.speed(),
     })
 }
 
@@ -100,7 +91,7 @@ pub async fn push_config(ctx: &Context) -> Result<Config, CliError> {
 /// the CLI is not a Lambda).
 pub async fn pusher(ctx: &Context) -> Result<Pusher, CliError> {
     let config = push_config(ctx).await?;
-    let metrics = Metrics::new(config.stage.clone(), Arc::new(MemorySink::new()));
+    let metrics = Metrics::new(config.common.stage.clone(), Arc::new(MemorySink::new()));
     let (pusher, _) = wire(&config, &ctx.sdk, ctx.clock.clone(), metrics).map_err(push_error)?;
     Ok(pusher)
 }

@@ -115,7 +115,7 @@ pub async fn push_inventory(
     let config = Config::from_lookup(|k| env.get(k).cloned())
         .map_err(|e| DevstackError::Template(e.to_string()))?;
     let clock: Arc<dyn Clock> = Arc::new(SimClock(sim.control().clone()));
-    let metrics = crate::demo::quiet_metrics(&config.stage);
+    let metrics = crate::demo::quiet_metrics(&config.common.stage);
     let (pusher, _dead_letters) = wire(&config, sdk, clock, metrics)
         .map_err(|e| DevstackError::Moto(format!("wiring: {e}")))?;
     let report = pusher

@@ -129,7 +129,7 @@ pub async fn buy_label(
 ) -> Result<LabelDemoReport, DevstackError> {
     let config = labels_config(stack, template, sim)?;
     let clock: Arc<dyn Clock> = Arc::new(SimClock(sim.control().clone()));
-    let metrics = crate::demo::quiet_metrics(&config.stage);
+    let metrics = crate::demo::quiet_metrics(&config.common.stage);
     let service = wire(&config, sdk, clock, metrics).map_err(|e| fail("wiring")(e.to_string()))?;
     let control = sim.control();
     let mut order = demo_order(7001);

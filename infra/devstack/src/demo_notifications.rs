@@ -57,7 +57,7 @@ pub async fn notify_orders(
         &config,
         sdk,
         clock.clone(),
-        crate::demo::quiet_metrics(&config.stage),
+        crate::demo::quiet_metrics(&config.common.stage),
     )
     .map_err(|e| DevstackError::Moto(format!("wiring: {e}")))?;
     let queue = stack.queue("NotificationQueue")?;

@@ -128,7 +128,7 @@ pub async fn connect_by_link(
         &config,
         sdk,
         clock.clone(),
-        crate::demo::quiet_metrics(&config.stage),
+        crate::demo::quiet_metrics(&config.common.stage),
     )
     .map_err(fail)?;
     sim.control().register_solution(SolutionSpec {

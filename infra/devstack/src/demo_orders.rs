@@ -79,7 +79,7 @@ pub async fn pull_orders(
 ) -> Result<OrderPullReport, DevstackError> {
     let config = order_pull_config(stack, template, sim)?;
     let clock: Arc<dyn Clock> = Arc::new(SimClock(sim.control().clone()));
-    let metrics = crate::demo::quiet_metrics(&config.stage);
+    let metrics = crate::demo::quiet_metrics(&config.common.stage);
     let (puller, dead_letters) = wire(&config, sdk, clock, metrics)
         .map_err(|e| DevstackError::Moto(format!("wiring: {e}")))?;
     let mut report = OrderPullReport {

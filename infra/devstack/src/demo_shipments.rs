@@ -148,7 +148,7 @@ pub async fn ship_orders(
 ) -> Result<ShipmentDemoReport, DevstackError> {
     let config = shipment_config(stack, template, sim)?;
     let clock: Arc<dyn Clock> = Arc::new(SimClock(sim.control().clone()));
-    let metrics = crate::demo::quiet_metrics(&config.stage);
+    let metrics = crate::demo::quiet_metrics(&config.common.stage);
     let function = wire(&config, sdk, clock, metrics)
         .map_err(|e| DevstackError::Moto(format!("wiring: {e}")))?;
     let shipment_arn = stack.queue("ShipmentQueue")?.arn.clone();

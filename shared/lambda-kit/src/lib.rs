@@ -4,8 +4,9 @@
 //! SQS partial-batch helper ([`batch`]), the production wiring of the
 //! SP-API client's credentials ([`credentials`]), the EMF [`metrics`] every
 //! function writes, the [`audit!`] line shape, the stable error types
-//! Lambda reports ([`error`]), and the seller's [`marketplaces`] (the
-//! participations refresh behind "default all").
+//! Lambda reports ([`error`]), the seller's [`marketplaces`] (the
+//! participations refresh behind "default all"), and what every function's
+//! configuration and wiring share ([`function_config`]).
 //!
 //! Business rules do not belong here; this crate must not depend on any job.
 
@@ -13,6 +14,7 @@ pub mod app_secret;
 pub mod batch;
 pub mod credentials;
 pub mod error;
+pub mod function_config;
 pub mod marketplaces;
 pub mod metrics;
 pub mod sdk_http;

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use domain::SellerId;
 
 use crate::item::{Item, format_time, n, s};
-use crate::keys::{Key, VERSION};
+use crate::keys::Key;
+use crate::partition::{VERSION, VersionedItems};
 use crate::settings::{from_json, to_json};
 use crate::{Store, StoreError};
 
@@ -98,8 +99,14 @@ impl Checkpoints for Store {
             version: next_version(expected_version),
             updated_at: self.clock().now(),
         };
-        let item = checkpoint_item(seller, &checkpoint)?;
-        match self.put_versioned(&key, item, expected_version).await {
+        match self
+            .put_versioned(
+                &key,
+                checkpoint_item(seller, &checkpoint)?,
+                expected_version,
+            )
+            .await
+        {
             Ok(()) => {
                 tracing::debug!(seller = %seller, job, version = checkpoint.version, "checkpoint written");
                 Ok(checkpoint.version)
@@ -108,7 +115,7 @@ impl Checkpoints for Store {
                 tracing::warn!(seller = %seller, job, expected = ?expected_version, "checkpoint moved by another run");
                 Err(conflict)
             }
-            Err(other) => Err(other),
+            Err(e) => Err(e),
         }
     }
 }

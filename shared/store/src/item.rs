@@ -11,8 +11,8 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::keys::{Key, PK, SK, VERSION};
-use crate::{Store, StoreError};
+use crate::StoreError;
+use crate::keys::{Key, PK, SK};
 
 /// A raw item. Its `Debug` lists attribute names only: values may hold
 /// buyer data.
@@ -303,45 +303,6 @@ where
                 return Ok(Written::ConditionFailed(old));
             }
             Err(StoreError::dynamo(operation, key.to_string(), err))
-        }
-    }
-}
-
-impl Store {
-    /// The versioned write of an optimistic-lock item (stock, checkpoints):
-    /// `item` goes in only if the stored one is still at `expected` (`None`:
-    /// nothing stored yet); otherwise `Conflict` naming what was expected.
-    pub(crate) async fn put_versioned(
-        &self,
-        key: &Key,
-        item: Item,
-        expected: Option<u64>,
-    ) -> Result<(), StoreError> {
-        let mut e = Expr::new();
-        let condition = match expected {
-            None => format!("attribute_not_exists({})", e.name(PK)),
-            Some(v) => {
-                let version = e.name(VERSION);
-                format!("{version} = {}", e.value(n(v)))
-            }
-        };
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.into_map()))
-            .condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await;
-        match conditional("PutItem", key, result)? {
-            Written::Done(_) => Ok(()),
-            Written::ConditionFailed(_) => Err(StoreError::Conflict {
-                pk: key.pk.clone(),
-                sk: key.sk.clone(),
-                expected,
-            }),
         }
     }
 }

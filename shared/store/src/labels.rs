@@ -20,15 +20,16 @@
 //! replay then fetches it from Amazon again (getShipmentDocuments), since
 //! a Lambda answer cannot carry more than 6 MB anyway.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use domain::{AmazonOrderId, Pii, SellerId};
 
-use crate::item::{Expr, Item, format_time, n, s};
+use crate::item::{Item, format_time, n, s};
 use crate::keys::{EXPIRES_AT, Key, PK, SK, seller_pk};
+use crate::partition::{Items, memory_put, seller_items};
 use crate::{Store, StoreError};
 
 /// The largest piece of a document stored in one item (base64 characters).
@@ -408,93 +409,41 @@ impl TryFrom<&Item> for BoughtLabel {
     }
 }
 
-impl Store {
-    async fn put_label_item(&self, item: Item) -> Result<(), StoreError> {
-        let key = format!("{item:?}");
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.into_map()))
-            .send()
+/// Where label items live: the table, or memory (`MemoryLabels`, unit
+/// tests). The label rules are written once, over it.
+pub(crate) trait LabelItems: Items {}
+impl LabelItems for Store {}
+impl LabelItems for MemoryLabels {}
+
+#[async_trait::async_trait]
+impl<T: LabelItems> LabelStore for T {
+    async fn put_rate_quote(&self, quote: &RateQuote) -> Result<(), StoreError> {
+        self.put(Item::from(quote)).await
+    }
+
+    async fn get_rate_quote(
+        &self,
+        seller: &SellerId,
+        request_token: &str,
+    ) -> Result<Option<RateQuote>, StoreError> {
+        self.get_as(&Key::rate_quote(seller, request_token)).await
+    }
+
+    async fn put_purchase_intent(&self, intent: &PurchaseIntent) -> Result<(), StoreError> {
+        self.put(Item::from(intent)).await
+    }
+
+    async fn get_purchase_intent(
+        &self,
+        seller: &SellerId,
+        idempotency_key: &str,
+    ) -> Result<Option<PurchaseIntent>, StoreError> {
+        self.get_as(&Key::purchase_intent(seller, idempotency_key))
             .await
-            .map_err(|e| StoreError::dynamo("PutItem", key, e))?;
-        Ok(())
-    }
-
-    /// Every item of the seller's partition whose sk starts with `prefix`
-    /// (all pages; consistent read).
-    async fn label_items_with_prefix(
-        &self,
-        seller: &SellerId,
-        prefix: &str,
-    ) -> Result<Vec<Item>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let mut e = Expr::new();
-            let pk = e.name(PK);
-            let sk = e.name(SK);
-            let pk_v = e.value(s(seller_pk(seller)));
-            let prefix_v = e.value(s(prefix));
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression(format!(
-                    "{pk} = {pk_v} AND begins_with({sk}, {prefix_v})"
-                ))
-                .set_expression_attribute_names(e.names())
-                .set_expression_attribute_values(e.values())
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|err| {
-                    StoreError::dynamo("Query", format!("{} / {prefix}*", seller_pk(seller)), err)
-                })?;
-            out.extend(page.items.unwrap_or_default().into_iter().map(Item::from));
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(out),
-            }
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl LabelStore for Store {
-    async fn put_rate_quote(&self, quote: &RateQuote) -> Result<(), StoreError> {
-        self.put_label_item(Item::from(quote)).await
-    }
-
-    async fn put_purchase_intent(&self, intent: &PurchaseIntent) -> Result<(), StoreError> {
-        self.put_label_item(Item::from(intent)).await
-    }
-
-    async fn get_purchase_intent(
-        &self,
-        seller: &SellerId,
-        idempotency_key: &str,
-    ) -> Result<Option<PurchaseIntent>, StoreError> {
-        self.get_item(&Key::purchase_intent(seller, idempotency_key), true)
-            .await?
-            .map(|i| PurchaseIntent::try_from(&i))
-            .transpose()
-    }
-
-    async fn get_rate_quote(
-        &self,
-        seller: &SellerId,
-        request_token: &str,
-    ) -> Result<Option<RateQuote>, StoreError> {
-        self.get_item(&Key::rate_quote(seller, request_token), true)
-            .await?
-            .map(|i| RateQuote::try_from(&i))
-            .transpose()
     }
 
     async fn put_label(&self, label: &BoughtLabel) -> Result<(), StoreError> {
-        self.put_label_item(Item::from(label)).await
+        self.put(Item::from(label)).await
     }
 
     async fn get_label(
@@ -502,160 +451,7 @@ impl LabelStore for Store {
         seller: &SellerId,
         shipment_id: &str,
     ) -> Result<Option<BoughtLabel>, StoreError> {
-        self.get_item(&Key::label(seller, shipment_id), true)
-            .await?
-            .map(|i| BoughtLabel::try_from(&i))
-            .transpose()
-    }
-
-    async fn mark_label_cancelled(
-        &self,
-        seller: &SellerId,
-        shipment_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<Cancelled, StoreError> {
-        let key = Key::label(seller, shipment_id);
-        let Some(mut label) = self.get_label(seller, shipment_id).await? else {
-            return Err(StoreError::NotFound {
-                what: "label",
-                pk: key.pk,
-                sk: key.sk,
-            });
-        };
-        if label.cancelled_at.is_some() {
-            return Ok(Cancelled::Already(label));
-        }
-        label.cancelled_at = Some(at);
-        self.put_label_item(Item::from(&label)).await?;
-        Ok(Cancelled::Now(label))
-    }
-
-    async fn put_documents(
-        &self,
-        seller: &SellerId,
-        shipment_id: &str,
-        documents: &[LabelDocument],
-        expires_at: i64,
-    ) -> Result<bool, StoreError> {
-        if total_chars(documents) > MAX_STORED_DOCUMENT_CHARS {
-            return Ok(false);
-        }
-        for item in chunk_items(seller, shipment_id, documents, expires_at) {
-            self.put_label_item(item).await?;
-        }
-        Ok(true)
-    }
-
-    async fn get_documents(
-        &self,
-        seller: &SellerId,
-        shipment_id: &str,
-    ) -> Result<Vec<LabelDocument>, StoreError> {
-        let items = self
-            .label_items_with_prefix(seller, &documents_prefix(shipment_id))
-            .await?;
-        assemble(&items, self.clock().now_secs())
-    }
-}
-
-/// [`LabelStore`] in memory, with the same item mapping (unit tests).
-/// Clones share the same state.
-#[derive(Clone, Default)]
-pub struct MemoryLabels {
-    items: Arc<Mutex<BTreeMap<Key, Item>>>,
-    now_secs: Option<i64>,
-}
-
-impl std::fmt::Debug for MemoryLabels {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryLabels").finish_non_exhaustive()
-    }
-}
-
-impl MemoryLabels {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Documents expire against this time (epoch seconds) instead of now.
-    pub fn at(mut self, now_secs: i64) -> Self {
-        self.now_secs = Some(now_secs);
-        self
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<Key, Item>> {
-        self.items.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn put(&self, item: Item) -> Result<(), StoreError> {
-        let key = Key {
-            pk: item.s(PK)?.to_string(),
-            sk: item.s(SK)?.to_string(),
-        };
-        self.lock().insert(key, item);
-        Ok(())
-    }
-
-    fn prefix(&self, seller: &SellerId, prefix: &str) -> Vec<Item> {
-        let pk = seller_pk(seller);
-        self.lock()
-            .iter()
-            .filter(|(k, _)| k.pk == pk && k.sk.starts_with(prefix))
-            .map(|(_, i)| i.clone())
-            .collect()
-    }
-
-    /// How many items the store holds (tests: chunking).
-    pub fn item_count(&self) -> usize {
-        self.lock().len()
-    }
-}
-
-#[async_trait::async_trait]
-impl LabelStore for MemoryLabels {
-    async fn put_rate_quote(&self, quote: &RateQuote) -> Result<(), StoreError> {
-        self.put(Item::from(quote))
-    }
-
-    async fn put_purchase_intent(&self, intent: &PurchaseIntent) -> Result<(), StoreError> {
-        self.put(Item::from(intent))
-    }
-
-    async fn get_purchase_intent(
-        &self,
-        seller: &SellerId,
-        idempotency_key: &str,
-    ) -> Result<Option<PurchaseIntent>, StoreError> {
-        self.lock()
-            .get(&Key::purchase_intent(seller, idempotency_key))
-            .map(PurchaseIntent::try_from)
-            .transpose()
-    }
-
-    async fn get_rate_quote(
-        &self,
-        seller: &SellerId,
-        request_token: &str,
-    ) -> Result<Option<RateQuote>, StoreError> {
-        self.lock()
-            .get(&Key::rate_quote(seller, request_token))
-            .map(RateQuote::try_from)
-            .transpose()
-    }
-
-    async fn put_label(&self, label: &BoughtLabel) -> Result<(), StoreError> {
-        self.put(Item::from(label))
-    }
-
-    async fn get_label(
-        &self,
-        seller: &SellerId,
-        shipment_id: &str,
-    ) -> Result<Option<BoughtLabel>, StoreError> {
-        self.lock()
-            .get(&Key::label(seller, shipment_id))
-            .map(BoughtLabel::try_from)
-            .transpose()
+        self.get_as(&Key::label(seller, shipment_id)).await
     }
 
     async fn mark_label_cancelled(
@@ -691,7 +487,7 @@ impl LabelStore for MemoryLabels {
             return Ok(false);
         }
         for item in chunk_items(seller, shipment_id, documents, expires_at) {
-            self.put(item)?;
+            self.put(item).await?;
         }
         Ok(true)
     }
@@ -701,11 +497,68 @@ impl LabelStore for MemoryLabels {
         seller: &SellerId,
         shipment_id: &str,
     ) -> Result<Vec<LabelDocument>, StoreError> {
-        let items = self.prefix(seller, &documents_prefix(shipment_id));
-        assemble(
-            &items,
-            self.now_secs.unwrap_or_else(|| Utc::now().timestamp()),
-        )
+        let items = self
+            .with_prefix(seller, &documents_prefix(shipment_id))
+            .await?;
+        assemble(&items, self.now().timestamp())
+    }
+}
+
+/// [`LabelStore`] in memory, with the same item mapping (unit tests).
+/// Clones share the same state.
+#[derive(Clone, Default)]
+pub struct MemoryLabels {
+    items: Arc<Mutex<BTreeMap<Key, Item>>>,
+    now_secs: Option<i64>,
+}
+
+impl std::fmt::Debug for MemoryLabels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryLabels").finish_non_exhaustive()
+    }
+}
+
+impl MemoryLabels {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Documents expire against this time (epoch seconds) instead of now.
+    pub fn at(mut self, now_secs: i64) -> Self {
+        self.now_secs = Some(now_secs);
+        self
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<Key, Item>> {
+        self.items.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many items the store holds (tests: chunking).
+    pub fn item_count(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+#[async_trait::async_trait]
+impl Items for MemoryLabels {
+    async fn put(&self, item: Item) -> Result<(), StoreError> {
+        memory_put(&mut self.lock(), item)
+    }
+
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        Ok(self.lock().get(key).cloned())
+    }
+
+    async fn with_prefix(&self, seller: &SellerId, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        Ok(seller_items(&self.lock(), seller, prefix)
+            .cloned()
+            .collect())
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.now_secs
+            .and_then(|secs| DateTime::from_timestamp(secs, 0))
+            .unwrap_or_else(Utc::now)
     }
 }
 

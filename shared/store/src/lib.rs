@@ -28,6 +28,7 @@ pub mod memory;
 pub mod notes;
 pub mod notifications;
 pub mod participations;
+mod partition;
 pub mod replay;
 pub mod settings;
 pub mod shipments;

@@ -359,21 +359,6 @@ fn health_update(
 }
 
 impl Store {
-    async fn put_plain(&self, item: Item) -> Result<(), StoreError> {
-        let key = Key {
-            pk: item.s(crate::keys::PK)?.to_string(),
-            sk: item.s(crate::keys::SK)?.to_string(),
-        };
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.into_map()))
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("PutItem", key.to_string(), e))?;
-        Ok(())
-    }
-
     async fn update_health(
         &self,
         seller: &SellerId,
@@ -438,7 +423,7 @@ impl NotificationState for Store {
     }
 
     async fn put_destination(&self, record: &DestinationRecord) -> Result<(), StoreError> {
-        self.put_plain(Item::from(record)).await
+        crate::partition::Items::put(self, Item::from(record)).await
     }
 
     async fn subscription(
@@ -453,7 +438,7 @@ impl NotificationState for Store {
     }
 
     async fn put_subscription(&self, record: &SubscriptionRecord) -> Result<(), StoreError> {
-        self.put_plain(Item::from(record)).await
+        crate::partition::Items::put(self, Item::from(record)).await
     }
 
     async fn notify_state(
@@ -501,7 +486,7 @@ impl NotificationState for Store {
     async fn mark_seen(&self, notification_id: &str, expires_at: i64) -> Result<(), StoreError> {
         let item = Item::new(&Key::notification_seen(notification_id))
             .with(EXPIRES_AT, AttributeValue::N(expires_at.to_string()));
-        self.put_plain(item).await
+        crate::partition::Items::put(self, item).await
     }
 
     async fn coalesce_state(&self, seller: &SellerId) -> Result<CoalesceState, StoreError> {

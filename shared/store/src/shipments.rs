@@ -530,30 +530,15 @@ impl ShipmentRecords for Store {
         let key = record.key();
         let version = record.version + 1;
         let item = shipments_item(record, version, now, expires_at)?;
-        let mut e = Expr::new();
-        let condition = if record.version == 0 {
-            format!("attribute_not_exists({})", e.name(PK))
-        } else {
-            let v = e.name(VERSION);
-            format!("{v} = {}", e.value(n(record.version)))
-        };
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.into_map()))
-            .condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await;
-        match conditional("PutItem", &key, result)? {
-            Written::Done(_) => Ok(version),
-            Written::ConditionFailed(_) => Err(StoreError::Conflict {
-                pk: key.pk,
-                sk: key.sk,
+        let expected = (record.version != 0).then_some(record.version);
+        match crate::partition::VersionedItems::put_versioned(self, &key, item, expected).await {
+            Ok(()) => Ok(version),
+            Err(StoreError::Conflict { pk, sk, .. }) => Err(StoreError::Conflict {
+                pk,
+                sk,
                 expected: Some(record.version),
             }),
+            Err(e) => Err(e),
         }
     }
 }

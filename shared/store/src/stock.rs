@@ -17,15 +17,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use domain::SellerId;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::next_version;
-use crate::item::{Expr, Item, format_time, n, s};
-use crate::keys::{Key, PK, SK, VERSION, seller_pk};
+use crate::item::{Item, format_time, n, s};
+use crate::keys::{Key, SK, seller_pk};
 use crate::memory::MemoryStore;
+use crate::partition::{VERSION, VersionedItems};
 use crate::settings::{from_json, to_json};
 use crate::{Store, StoreError};
 
@@ -266,51 +266,16 @@ fn read_feed(item: &Item) -> Result<TrackedFeed, StoreError> {
     from_json("tracked feed", item.s(FEED)?)
 }
 
-impl Store {
-    /// Every item of the seller whose sort key starts with `prefix`, all pages.
-    pub(crate) async fn query_prefix(
-        &self,
-        seller: &SellerId,
-        prefix: &str,
-    ) -> Result<Vec<Item>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<std::collections::HashMap<String, AttributeValue>> = None;
-        loop {
-            let mut e = Expr::new();
-            let pk = e.name(PK);
-            let sk = e.name(SK);
-            let pk_value = e.value(s(seller_pk(seller)));
-            let prefix_value = e.value(s(prefix));
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression(format!(
-                    "{pk} = {pk_value} AND begins_with({sk}, {prefix_value})"
-                ))
-                .set_expression_attribute_names(e.names())
-                .set_expression_attribute_values(e.values())
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|err| {
-                    StoreError::dynamo("Query", format!("{} / {prefix}*", seller_pk(seller)), err)
-                })?;
-            out.extend(page.items.unwrap_or_default().into_iter().map(Item::from));
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(out),
-            }
-        }
-    }
-}
+/// Where stock items live: the table, or memory (`MemoryStore`).
+pub(crate) trait StockItems: VersionedItems {}
+impl StockItems for Store {}
+impl StockItems for MemoryStore {}
 
 #[async_trait::async_trait]
-impl StockLedger for Store {
+impl<T: StockItems> StockLedger for T {
     async fn load_stock(&self, seller: &SellerId) -> Result<StockBook, StoreError> {
         let mut book = StockBook::default();
-        for item in self.query_prefix(seller, SHARD_PREFIX).await? {
+        for item in self.with_prefix(seller, SHARD_PREFIX).await? {
             let (i, shard) = read_shard(&item)?;
             book.shards[usize::from(i)] = shard;
         }
@@ -322,7 +287,7 @@ impl StockLedger for Store {
         seller: &SellerId,
         book: &mut StockBook,
     ) -> Result<usize, StoreError> {
-        let now = self.clock().now();
+        let now = self.now();
         let dirty: Vec<u16> = book.dirty.iter().copied().collect();
         for i in &dirty {
             let shard = &book.shards[usize::from(*i)];
@@ -338,7 +303,7 @@ impl StockLedger for Store {
     }
 
     async fn stock_meta(&self, seller: &SellerId) -> Result<StockMeta, StoreError> {
-        match self.get_item(&Key::stock_meta(seller), true).await? {
+        match self.get(&Key::stock_meta(seller)).await? {
             Some(item) => Ok(StockMeta {
                 last_full_resync: item.opt_time(LAST_FULL_RESYNC)?,
                 version: Some(item.n(VERSION)?),
@@ -359,7 +324,7 @@ impl StockLedger for Store {
     }
 
     async fn tracked_feeds(&self, seller: &SellerId) -> Result<Vec<TrackedFeed>, StoreError> {
-        self.query_prefix(seller, FEED_PREFIX)
+        self.with_prefix(seller, FEED_PREFIX)
             .await?
             .iter()
             .map(read_feed)
@@ -367,139 +332,11 @@ impl StockLedger for Store {
     }
 
     async fn track_feed(&self, seller: &SellerId, feed: &TrackedFeed) -> Result<(), StoreError> {
-        let key = Key::stock_feed(seller, &feed.feed_id);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(feed_item(seller, feed)?.into_map()))
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("PutItem", key.to_string(), e))?;
-        Ok(())
+        self.put(feed_item(seller, feed)?).await
     }
 
     async fn untrack_feed(&self, seller: &SellerId, feed_id: &str) -> Result<(), StoreError> {
-        let key = Key::stock_feed(seller, feed_id);
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(Item::key_map(&key)))
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("DeleteItem", key.to_string(), e))?;
-        Ok(())
-    }
-}
-
-fn seller_items<'a>(
-    items: &'a BTreeMap<Key, Item>,
-    seller: &SellerId,
-    prefix: &'a str,
-) -> impl Iterator<Item = &'a Item> + 'a {
-    let pk = seller_pk(seller);
-    items
-        .iter()
-        .filter(move |(k, _)| k.pk == pk && k.sk.starts_with(prefix))
-        .map(|(_, i)| i)
-}
-
-fn memory_put_versioned(
-    items: &mut BTreeMap<Key, Item>,
-    key: Key,
-    item: Item,
-    expected: Option<u64>,
-) -> Result<(), StoreError> {
-    let stored = match items.get(&key) {
-        Some(i) => Some(i.n::<u64>(VERSION)?),
-        None => None,
-    };
-    if stored != expected {
-        return Err(StoreError::Conflict {
-            pk: key.pk,
-            sk: key.sk,
-            expected,
-        });
-    }
-    items.insert(key, item);
-    Ok(())
-}
-
-#[async_trait::async_trait]
-impl StockLedger for MemoryStore {
-    async fn load_stock(&self, seller: &SellerId) -> Result<StockBook, StoreError> {
-        self.with_items(|items| {
-            let mut book = StockBook::default();
-            for item in seller_items(items, seller, SHARD_PREFIX) {
-                let (i, shard) = read_shard(item)?;
-                book.shards[usize::from(i)] = shard;
-            }
-            Ok(book)
-        })
-    }
-
-    async fn save_stock(
-        &self,
-        seller: &SellerId,
-        book: &mut StockBook,
-    ) -> Result<usize, StoreError> {
-        // Informational only (never read back): the wall clock will do.
-        let now = Utc::now();
-        self.with_items(|items| {
-            let dirty: Vec<u16> = book.dirty.iter().copied().collect();
-            for i in &dirty {
-                let shard = &book.shards[usize::from(*i)];
-                let item = shard_item(seller, *i, shard, now)?;
-                memory_put_versioned(items, Key::stock_shard(seller, *i), item, shard.version)?;
-                let shard = &mut book.shards[usize::from(*i)];
-                shard.version = Some(next_version(shard.version));
-                book.dirty.remove(i);
-            }
-            Ok(dirty.len())
-        })
-    }
-
-    async fn stock_meta(&self, seller: &SellerId) -> Result<StockMeta, StoreError> {
-        self.with_items(|items| match items.get(&Key::stock_meta(seller)) {
-            Some(item) => Ok(StockMeta {
-                last_full_resync: item.opt_time(LAST_FULL_RESYNC)?,
-                version: Some(item.n(VERSION)?),
-            }),
-            None => Ok(StockMeta::default()),
-        })
-    }
-
-    async fn put_stock_meta(&self, seller: &SellerId, meta: &StockMeta) -> Result<u64, StoreError> {
-        let key = Key::stock_meta(seller);
-        let version = next_version(meta.version);
-        let item = Item::new(&key).with(VERSION, n(version)).with_opt(
-            LAST_FULL_RESYNC,
-            meta.last_full_resync.map(|t| s(format_time(t))),
-        );
-        self.with_items(|items| memory_put_versioned(items, key, item, meta.version))?;
-        Ok(version)
-    }
-
-    async fn tracked_feeds(&self, seller: &SellerId) -> Result<Vec<TrackedFeed>, StoreError> {
-        self.with_items(|items| {
-            seller_items(items, seller, FEED_PREFIX)
-                .map(read_feed)
-                .collect()
-        })
-    }
-
-    async fn track_feed(&self, seller: &SellerId, feed: &TrackedFeed) -> Result<(), StoreError> {
-        let item = feed_item(seller, feed)?;
-        self.with_items(|items| {
-            items.insert(Key::stock_feed(seller, &feed.feed_id), item);
-        });
-        Ok(())
-    }
-
-    async fn untrack_feed(&self, seller: &SellerId, feed_id: &str) -> Result<(), StoreError> {
-        self.with_items(|items| {
-            items.remove(&Key::stock_feed(seller, feed_id));
-        });
-        Ok(())
+        self.delete(&Key::stock_feed(seller, feed_id)).await
     }
 }
 

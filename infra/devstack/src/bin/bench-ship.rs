@@ -49,7 +49,7 @@ async fn run(
 ) -> Result<Run, Box<dyn std::error::Error>> {
     let config = demo_shipments::shipment_config(stack, template, sim)?;
     let clock: Arc<dyn store::Clock> = Arc::new(SimClock(sim.control().clone()));
-    let metrics = devstack::demo::quiet_metrics(&config.stage);
+    let metrics = devstack::demo::quiet_metrics(&config.common.stage);
     let mut function = shipment_confirm::config::wire(&config, sdk, clock, metrics)?;
     function.confirmer.options.feed_threshold = threshold;
     let arn = stack.queue("ShipmentQueue")?.arn.clone();
