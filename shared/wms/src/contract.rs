@@ -266,16 +266,7 @@ fn violation(error: &ValidationError<'_>) -> Violation {
         ValidationErrorKind::Pattern { pattern } => rule(pattern_rule(pattern)),
         ValidationErrorKind::AnyOf { context } => {
             // `anyOf` of `required` lists: "give at least one of these".
-            let missing: Vec<String> = context
-                .iter()
-                .flatten()
-                .filter_map(|e| match e.kind() {
-                    ValidationErrorKind::Required { property } => {
-                        property.as_str().map(str::to_string)
-                    }
-                    _ => None,
-                })
-                .collect();
+            let missing = any_of_required(context);
             if !missing.is_empty() && missing.len() == context.iter().flatten().count() {
                 rule(format!("needs at least one of {}", names(&missing)))
             } else {
@@ -286,6 +277,20 @@ fn violation(error: &ValidationError<'_>) -> Violation {
             rule(common_rule(kind).unwrap_or_else(|| error.masked_with("the value").to_string()))
         }
     }
+}
+
+/// The properties an `anyOf`'s failed branches asked for (their `required`
+/// errors; the other errors of the branches are left out). The message
+/// contracts and the label contract word the rule apart.
+pub(crate) fn any_of_required(context: &[Vec<ValidationError<'_>>]) -> Vec<String> {
+    context
+        .iter()
+        .flatten()
+        .filter_map(|e| match e.kind() {
+            ValidationErrorKind::Required { property } => property.as_str().map(str::to_string),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The rule of a schema error that every contract (these three and the

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::errors::LabelContractError;
 use super::request::{LabelRequest, OperationName};
 use super::response::LabelResponse;
-use crate::contract::{common_rule, names};
+use crate::contract::{any_of_required, common_rule, names};
 use crate::{MessageVersion, Violation};
 
 /// At most this many violations are reported for one message.
@@ -255,16 +255,7 @@ pub(super) fn violation(error: &ValidationError<'_>) -> Violation {
         ValidationErrorKind::AnyOf { context } => {
             // Like the message contracts' arm, worded apart on purpose:
             // here "needs `a` or `b`", there "needs at least one of".
-            let missing: Vec<String> = context
-                .iter()
-                .flatten()
-                .filter_map(|e| match e.kind() {
-                    ValidationErrorKind::Required { property } => {
-                        property.as_str().map(str::to_string)
-                    }
-                    _ => None,
-                })
-                .collect();
+            let missing = any_of_required(context);
             if !missing.is_empty() {
                 rule(format!("needs {}", names(&missing).replace("`, `", "` or `")))
             } else {
