@@ -152,17 +152,8 @@ impl Store {
     /// a state: both are created once); otherwise `Conflict`.
     async fn put_new(&self, key: Key, item: Item) -> Result<(), StoreError> {
         let mut e = Expr::new();
-        let pk = e.name(PK);
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.into_map()))
-            .condition_expression(format!("attribute_not_exists({pk})"))
-            .set_expression_attribute_names(e.names())
-            .send()
-            .await;
-        match conditional("PutItem", &key, result)? {
+        let condition = format!("attribute_not_exists({})", e.name(PK));
+        match self.put_if(&key, item, &e, &condition).await? {
             Written::Done(_) => Ok(()),
             Written::ConditionFailed(_) => Err(StoreError::Conflict {
                 pk: key.pk,

@@ -164,6 +164,72 @@ impl Store {
             .await;
         conditional("UpdateItem", key, result)
     }
+
+    /// `PutItem` of `item` (stored under `key`) when `condition` holds; the
+    /// names and values come from `e`. A failed condition is an outcome.
+    pub(crate) async fn put_if(
+        &self,
+        key: &Key,
+        item: Item,
+        e: &item::Expr,
+        condition: &str,
+    ) -> Result<Written<aws_sdk_dynamodb::operation::put_item::PutItemOutput>, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.into_map()))
+            .condition_expression(condition)
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .send()
+            .await;
+        conditional("PutItem", key, result)
+    }
+
+    /// `PutItem` of `item` (stored under `key`) when `condition` holds:
+    /// `None` when written, otherwise the item that stopped it — sent back
+    /// by DynamoDB with the failure, or read again (consistently) when it
+    /// was not; still `None` if that item has gone since (the caller tries
+    /// again).
+    pub(crate) async fn put_or_existing(
+        &self,
+        key: &Key,
+        item: Item,
+        e: &item::Expr,
+        condition: &str,
+    ) -> Result<PutOrExisting, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.into_map()))
+            .condition_expression(condition)
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
+            .send()
+            .await;
+        Ok(match conditional("PutItem", key, result)? {
+            Written::Done(_) => PutOrExisting::Written,
+            Written::ConditionFailed(Some(old)) => PutOrExisting::Existing(old),
+            Written::ConditionFailed(None) => match self.get_item(key, true).await? {
+                Some(old) => PutOrExisting::Existing(old),
+                None => PutOrExisting::Vanished,
+            },
+        })
+    }
+}
+
+/// What [`Store::put_or_existing`] found.
+pub(crate) enum PutOrExisting {
+    Written,
+    /// The item the condition failed on.
+    Existing(Item),
+    /// The condition failed, but the item has gone since: try again.
+    Vanished,
 }
 
 /// A short random pause before retrying a lost optimistic write, so racing

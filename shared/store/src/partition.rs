@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use domain::SellerId;
 
-use crate::error::{Written, conditional};
+use crate::error::Written;
 use crate::item::{Expr, Item, n, s};
 use crate::keys::{Key, PK, SK, seller_pk};
 use crate::memory::MemoryStore;
@@ -103,17 +103,7 @@ impl VersionedItems for Store {
                 format!("{version} = {}", e.value(n(v)))
             }
         };
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.into_map()))
-            .condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await;
-        match conditional("PutItem", key, result)? {
+        match self.put_if(key, item, &e, &condition).await? {
             Written::Done(_) => Ok(()),
             Written::ConditionFailed(_) => Err(StoreError::Conflict {
                 pk: key.pk.clone(),
