@@ -174,24 +174,13 @@ impl Store {
         e: &item::Expr,
         condition: &str,
     ) -> Result<Written<aws_sdk_dynamodb::operation::put_item::PutItemOutput>, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.into_map()))
-            .condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await;
-        conditional("PutItem", key, result)
+        self.put_when(key, item, e, condition, false).await
     }
 
     /// `PutItem` of `item` (stored under `key`) when `condition` holds:
-    /// `None` when written, otherwise the item that stopped it — sent back
-    /// by DynamoDB with the failure, or read again (consistently) when it
-    /// was not; still `None` if that item has gone since (the caller tries
-    /// again).
+    /// `Written`, or the item that stopped it — sent back by DynamoDB with
+    /// the failure, or read again (consistently) when it was not —, or
+    /// `Vanished` if that item has gone since (the caller tries again).
     pub(crate) async fn put_or_existing(
         &self,
         key: &Key,
@@ -199,20 +188,7 @@ impl Store {
         e: &item::Expr,
         condition: &str,
     ) -> Result<PutOrExisting, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.into_map()))
-            .condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .return_values_on_condition_check_failure(
-                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
-            )
-            .send()
-            .await;
-        Ok(match conditional("PutItem", key, result)? {
+        Ok(match self.put_when(key, item, e, condition, true).await? {
             Written::Done(_) => PutOrExisting::Written,
             Written::ConditionFailed(Some(old)) => PutOrExisting::Existing(old),
             Written::ConditionFailed(None) => match self.get_item(key, true).await? {
@@ -220,6 +196,32 @@ impl Store {
                 None => PutOrExisting::Vanished,
             },
         })
+    }
+
+    /// The conditional `PutItem` of both, the stored item asked back on a
+    /// failed condition when `return_old`.
+    async fn put_when(
+        &self,
+        key: &Key,
+        item: Item,
+        e: &item::Expr,
+        condition: &str,
+        return_old: bool,
+    ) -> Result<Written<aws_sdk_dynamodb::operation::put_item::PutItemOutput>, StoreError> {
+        let result =
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item.into_map()))
+                .condition_expression(condition)
+                .set_expression_attribute_names(e.names())
+                .set_expression_attribute_values(e.values())
+                .set_return_values_on_condition_check_failure(return_old.then_some(
+                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+                ))
+                .send()
+                .await;
+        conditional("PutItem", key, result)
     }
 }
 
