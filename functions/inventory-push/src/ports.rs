@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::Deadline;
-use lambda_kit::queue::{SqsQueue, encode};
+use lambda_kit::queue::encode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use wms::StockItem;
@@ -302,13 +302,8 @@ pub trait JobQueue: Send + Sync {
     async fn enqueue(&self, job: &PushJob, delay: Duration) -> Result<(), QueueError>;
 }
 
-pub struct SqsJobQueue(SqsQueue);
-
-impl SqsJobQueue {
-    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
-        Self(SqsQueue::new(client, url))
-    }
-}
+/// The job queue (an SQS queue; at most 15 minutes of delay).
+pub use lambda_kit::queue::SqsQueue as SqsJobQueue;
 
 #[async_trait::async_trait]
 impl JobQueue for SqsJobQueue {
@@ -316,8 +311,7 @@ impl JobQueue for SqsJobQueue {
         let body = encode("encode a job", job)?;
         // Unlike order-pull and shipment-confirm, this function has always
         // retried every failed send, an SQS 4xx included: kept as it was.
-        self.0
-            .send("enqueue an inventory-push job", body, delay)
+        self.send("enqueue an inventory-push job", body, delay)
             .await
             .map_err(|e| QueueError {
                 retryable: true,

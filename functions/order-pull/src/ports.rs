@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use aws_sdk_sqs::types::MessageAttributeValue;
-use lambda_kit::queue::{SqsQueue, encode, sqs_error};
+use lambda_kit::queue::{encode, sqs_error};
 
 use crate::job::PullJob;
 
@@ -77,18 +77,12 @@ impl OrderSink for SqsOrderQueue {
 }
 
 /// The job queue (standard; SQS allows at most 15 minutes of delay).
-pub struct SqsJobQueue(SqsQueue);
-
-impl SqsJobQueue {
-    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
-        Self(SqsQueue::new(client, url))
-    }
-}
+pub use lambda_kit::queue::SqsQueue as SqsJobQueue;
 
 #[async_trait::async_trait]
 impl JobQueue for SqsJobQueue {
     async fn enqueue(&self, job: &PullJob, delay: Duration) -> Result<(), QueueError> {
         let body = encode("encode a job", job)?;
-        self.0.send("enqueue an order-pull job", body, delay).await
+        self.send("enqueue an order-pull job", body, delay).await
     }
 }
