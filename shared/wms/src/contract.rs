@@ -126,16 +126,10 @@ impl Contract {
     pub fn validate(self, value: &Value) -> Result<(), ContractError> {
         let version = check_version(self, value)?;
         let validator = self.compiled(version)?;
-        let mut violations: Vec<Violation> = validator
-            .iter_errors(value)
-            .map(|e| violation(&e))
-            .collect();
+        let violations = sorted_violations(validator.iter_errors(value), violation, MAX_VIOLATIONS);
         if violations.is_empty() {
             return Ok(());
         }
-        violations.sort_by(|a, b| a.path.cmp(&b.path).then(a.rule.cmp(&b.rule)));
-        violations.dedup();
-        violations.truncate(MAX_VIOLATIONS);
         Err(ContractError::Invalid {
             contract: self,
             violations,
@@ -240,6 +234,21 @@ pub(crate) fn names(keys: impl IntoIterator<Item = impl AsRef<str>>) -> String {
         .map(|k| format!("`{}`", k.as_ref()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A schema's errors as violations (each worded by `violation`), sorted by
+/// path then rule, without repeats, the first `max` of them; the message
+/// contracts and the label contract report them alike.
+pub(crate) fn sorted_violations<'a>(
+    errors: impl Iterator<Item = ValidationError<'a>>,
+    violation: impl Fn(&ValidationError<'a>) -> Violation,
+    max: usize,
+) -> Vec<Violation> {
+    let mut violations: Vec<Violation> = errors.map(|e| violation(&e)).collect();
+    violations.sort_by(|a, b| a.path.cmp(&b.path).then(a.rule.cmp(&b.rule)));
+    violations.dedup();
+    violations.truncate(max);
+    violations
 }
 
 /// A schema error as a rule about a field, without the field's value.
