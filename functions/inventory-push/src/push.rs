@@ -174,6 +174,25 @@ struct LastRun {
 }
 
 impl Pusher {
+    /// The seller's marketplaces for a push or a reconciliation: its list,
+    /// or its participations when it lists none.
+    pub(crate) async fn marketplaces(
+        &self,
+        settings: &domain::settings::SellerSettings,
+        now: DateTime<Utc>,
+        deadline: &Deadline,
+    ) -> Result<Vec<MarketplaceId>, PushError> {
+        Ok(lambda_kit::marketplaces::resolve(
+            &self.api,
+            self.participations.as_ref(),
+            settings,
+            now,
+            deadline,
+        )
+        .await?
+        .marketplaces)
+    }
+
     /// The schedule's run: one job per seller whose push is due.
     pub async fn fan_out(&self) -> Result<FanoutReport, PushError> {
         let mut report = FanoutReport::default();
@@ -279,15 +298,7 @@ impl Pusher {
 
         // The marketplaces to push to: the seller's list, or its
         // participations when it lists none.
-        let markets: Vec<MarketplaceId> = lambda_kit::marketplaces::resolve(
-            &self.api,
-            self.participations.as_ref(),
-            &settings,
-            now,
-            deadline,
-        )
-        .await?
-        .marketplaces;
+        let markets = self.marketplaces(&settings, now, deadline).await?;
         report.marketplaces = markets.iter().map(|m| m.to_string()).collect();
         let last_markets = self
             .checkpoints

@@ -271,15 +271,7 @@ impl Pusher {
             .ok_or_else(|| PushError::UnknownSeller(seller_id.to_string()))?;
         let now = self.clock.now();
         let ctx = SellerContext::from(&settings);
-        let markets = lambda_kit::marketplaces::resolve(
-            &self.api,
-            self.participations.as_ref(),
-            &settings,
-            now,
-            deadline,
-        )
-        .await?
-        .marketplaces;
+        let markets = self.marketplaces(&settings, now, deadline).await?;
         let items = self
             .source
             .fetch_all(settings.client_code.as_str(), deadline)
