@@ -21,6 +21,12 @@ fn item_path(seller_id: &SellerId, sku: &Sku) -> String {
     )
 }
 
+/// `includedData` of getListingsItem and searchListingsItems: none when
+/// empty (Amazon's default, `summaries`).
+fn included_data(data: &[ItemData]) -> Option<(&'static str, String)> {
+    (!data.is_empty()).then(|| ("includedData", csv(data.iter().map(|d| d.as_str()))))
+}
+
 /// The `marketplaceIds` parameter every Listings operation takes.
 fn marketplace_ids(ids: &[MarketplaceId]) -> (&'static str, String) {
     ("marketplaceIds", csv(ids.iter().map(|m| m.as_str())))
@@ -142,12 +148,7 @@ impl Call for GetListingsItem {
 
     fn query(&self) -> Vec<(&'static str, String)> {
         let mut q = vec![marketplace_ids(&self.marketplace_ids)];
-        if !self.included_data.is_empty() {
-            q.push((
-                "includedData",
-                csv(self.included_data.iter().map(|d| d.as_str())),
-            ));
-        }
+        q.extend(included_data(&self.included_data));
         q
     }
 
@@ -190,12 +191,7 @@ impl Call for SearchListingsItems {
 
     fn query(&self) -> Vec<(&'static str, String)> {
         let mut q = vec![marketplace_ids(&self.marketplace_ids)];
-        if !self.included_data.is_empty() {
-            q.push((
-                "includedData",
-                csv(self.included_data.iter().map(|d| d.as_str())),
-            ));
-        }
+        q.extend(included_data(&self.included_data));
         if let Some(t) = &self.created_after {
             q.push(("createdAfter", crate::ops::iso(t)));
         }
