@@ -180,18 +180,7 @@ impl BucketStore for DynamoBuckets {
             ),
             (EXPIRES_AT, n(expires_at)),
         ]);
-        self.store
-            .client
-            .update_item()
-            .table_name(&self.store.table)
-            .set_key(Some(Item::key_map(&key)))
-            .update_expression(format!("SET {set}"))
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await
-            .map_err(|err| StoreError::dynamo("UpdateItem", key.to_string(), err))?;
-        Ok(())
+        Ok(self.store.update(&key, format!("SET {set}"), &e).await?)
     }
 
     async fn observed_rate(&self, bucket: &BucketKey) -> Result<Option<f64>, PortError> {

@@ -141,6 +141,27 @@ impl Store {
         Ok(out.item.map(Item::from))
     }
 
+    /// `UpdateItem` of `key` with `expression`, unconditionally; the names
+    /// and values come from `e`.
+    pub(crate) async fn update(
+        &self,
+        key: &Key,
+        expression: String,
+        e: &item::Expr,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Item::key_map(key)))
+            .update_expression(expression)
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .send()
+            .await
+            .map_err(|err| StoreError::dynamo("UpdateItem", key.to_string(), err))?;
+        Ok(())
+    }
+
     /// `UpdateItem` of `key` with `SET {set}` when `condition` holds; the
     /// names and values come from `e`. A failed condition is an outcome.
     pub(crate) async fn set_if(

@@ -365,18 +365,8 @@ impl Store {
         expression: String,
         e: Expr,
     ) -> Result<(), StoreError> {
-        let key = Key::notify_health(seller);
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Item::key_map(&key)))
-            .update_expression(expression)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
+        self.update(&Key::notify_health(seller), expression, &e)
             .await
-            .map_err(|err| StoreError::dynamo("UpdateItem", key.to_string(), err))?;
-        Ok(())
     }
 
     /// Puts the coalesce item if its version is still `expected`.
