@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::Deadline;
+use lambda_kit::queue::encode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use wms::StockItem;
@@ -293,13 +294,7 @@ impl PushTask {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{action} failed: {message}")]
-pub struct QueueError {
-    pub action: &'static str,
-    pub message: String,
-    pub retryable: bool,
-}
+pub use lambda_kit::queue::QueueError;
 
 /// Where per-seller jobs go: the inventory-push job queue.
 #[async_trait::async_trait]
@@ -307,40 +302,20 @@ pub trait JobQueue: Send + Sync {
     async fn enqueue(&self, job: &PushJob, delay: Duration) -> Result<(), QueueError>;
 }
 
-pub struct SqsJobQueue {
-    client: aws_sdk_sqs::Client,
-    url: String,
-}
-
-impl SqsJobQueue {
-    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
-        Self {
-            client,
-            url: url.into(),
-        }
-    }
-}
+/// The job queue (an SQS queue; at most 15 minutes of delay).
+pub use lambda_kit::queue::SqsQueue as SqsJobQueue;
 
 #[async_trait::async_trait]
 impl JobQueue for SqsJobQueue {
     async fn enqueue(&self, job: &PushJob, delay: Duration) -> Result<(), QueueError> {
-        let body = serde_json::to_string(job).map_err(|e| QueueError {
-            action: "encode a job",
-            message: e.to_string(),
-            retryable: false,
-        })?;
-        self.client
-            .send_message()
-            .queue_url(&self.url)
-            .delay_seconds(delay.min(Duration::from_secs(900)).as_secs() as i32)
-            .message_body(body)
-            .send()
+        let body = encode("encode a job", job)?;
+        // Unlike order-pull and shipment-confirm, this function has always
+        // retried every failed send, an SQS 4xx included: kept as it was.
+        self.send("enqueue an inventory-push job", body, delay)
             .await
             .map_err(|e| QueueError {
-                action: "enqueue an inventory-push job",
-                message: aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
                 retryable: true,
-            })?;
-        Ok(())
+                ..e
+            })
     }
 }

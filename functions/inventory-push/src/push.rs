@@ -174,6 +174,40 @@ struct LastRun {
 }
 
 impl Pusher {
+    /// The job's seller (its id checked) and its settings; an unknown
+    /// seller is refused.
+    pub(crate) async fn seller(
+        &self,
+        seller_id: &str,
+    ) -> Result<(SellerId, domain::settings::SellerSettings), PushError> {
+        let seller = SellerId::new(seller_id).map_err(PushError::invalid_seller)?;
+        let settings = self
+            .settings
+            .get_settings(&seller)
+            .await?
+            .ok_or_else(|| PushError::UnknownSeller(seller_id.to_string()))?;
+        Ok((seller, settings))
+    }
+
+    /// The seller's marketplaces for a push or a reconciliation: its list,
+    /// or its participations when it lists none.
+    pub(crate) async fn marketplaces(
+        &self,
+        settings: &domain::settings::SellerSettings,
+        now: DateTime<Utc>,
+        deadline: &Deadline,
+    ) -> Result<Vec<MarketplaceId>, PushError> {
+        Ok(lambda_kit::marketplaces::resolve(
+            &self.api,
+            self.participations.as_ref(),
+            settings,
+            now,
+            deadline,
+        )
+        .await?
+        .marketplaces)
+    }
+
     /// The schedule's run: one job per seller whose push is due.
     pub async fn fan_out(&self) -> Result<FanoutReport, PushError> {
         let mut report = FanoutReport::default();
@@ -257,12 +291,7 @@ impl Pusher {
     }
 
     async fn push(&self, seller_id: &str, deadline: &Deadline) -> Result<PushReport, PushError> {
-        let seller = SellerId::new(seller_id).map_err(PushError::invalid_seller)?;
-        let settings = self
-            .settings
-            .get_settings(&seller)
-            .await?
-            .ok_or_else(|| PushError::UnknownSeller(seller_id.to_string()))?;
+        let (seller, settings) = self.seller(seller_id).await?;
         let mut report = PushReport {
             seller_id: seller_id.to_string(),
             via: "none".into(),
@@ -279,15 +308,7 @@ impl Pusher {
 
         // The marketplaces to push to: the seller's list, or its
         // participations when it lists none.
-        let markets: Vec<MarketplaceId> = lambda_kit::marketplaces::resolve(
-            &self.api,
-            self.participations.as_ref(),
-            &settings,
-            now,
-            deadline,
-        )
-        .await?
-        .marketplaces;
+        let markets = self.marketplaces(&settings, now, deadline).await?;
         report.marketplaces = markets.iter().map(|m| m.to_string()).collect();
         let last_markets = self
             .checkpoints

@@ -263,23 +263,10 @@ impl Pusher {
         seller_id: &str,
         deadline: &Deadline,
     ) -> Result<Gathered, PushError> {
-        let seller = SellerId::new(seller_id).map_err(PushError::invalid_seller)?;
-        let settings = self
-            .settings
-            .get_settings(&seller)
-            .await?
-            .ok_or_else(|| PushError::UnknownSeller(seller_id.to_string()))?;
+        let (seller, settings) = self.seller(seller_id).await?;
         let now = self.clock.now();
         let ctx = SellerContext::from(&settings);
-        let markets = lambda_kit::marketplaces::resolve(
-            &self.api,
-            self.participations.as_ref(),
-            &settings,
-            now,
-            deadline,
-        )
-        .await?
-        .marketplaces;
+        let markets = self.marketplaces(&settings, now, deadline).await?;
         let items = self
             .source
             .fetch_all(settings.client_code.as_str(), deadline)

@@ -53,6 +53,10 @@ pub struct BackfillState {
 }
 
 /// Order counts of a backfill (the same meaning as in [`PullReport`]).
+/// Kept apart from `PullReport` and `handoff::Tally`, which list the same
+/// counts: this one is stored in the backfill's checkpoint (old items read
+/// with defaults), the report is an invocation's answer, the tally lives in
+/// memory only; each follows its own schema.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
     pub pages: u32,

@@ -4,16 +4,11 @@
 use std::time::Duration;
 
 use aws_sdk_sqs::types::MessageAttributeValue;
+use lambda_kit::queue::{encode, sqs_error};
 
 use crate::job::PullJob;
 
-#[derive(Debug, thiserror::Error)]
-#[error("{action} failed: {message}")]
-pub struct QueueError {
-    pub action: &'static str,
-    pub message: String,
-    pub retryable: bool,
-}
+pub use lambda_kit::queue::{MAX_DELAY, QueueError};
 
 /// One message for the WMS order queue.
 #[derive(Clone, Debug)]
@@ -37,22 +32,6 @@ pub trait OrderSink: Send + Sync {
 #[async_trait::async_trait]
 pub trait JobQueue: Send + Sync {
     async fn enqueue(&self, job: &PullJob, delay: Duration) -> Result<(), QueueError>;
-}
-
-fn sqs_error<E: std::error::Error + 'static>(
-    action: &'static str,
-    e: aws_sdk_sqs::error::SdkError<E>,
-) -> QueueError {
-    use aws_sdk_sqs::error::SdkError;
-    let retryable = match &e {
-        SdkError::ServiceError(s) => s.raw().status().as_u16() >= 500,
-        _ => true,
-    };
-    QueueError {
-        action,
-        message: aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
-        retryable,
-    }
 }
 
 /// The WMS order queue (FIFO): group = seller, deduplication id = the
@@ -98,40 +77,12 @@ impl OrderSink for SqsOrderQueue {
 }
 
 /// The job queue (standard; SQS allows at most 15 minutes of delay).
-pub struct SqsJobQueue {
-    client: aws_sdk_sqs::Client,
-    url: String,
-}
-
-impl SqsJobQueue {
-    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
-        Self {
-            client,
-            url: url.into(),
-        }
-    }
-}
-
-/// SQS's maximum `DelaySeconds`.
-pub const MAX_DELAY: Duration = Duration::from_secs(900);
+pub use lambda_kit::queue::SqsQueue as SqsJobQueue;
 
 #[async_trait::async_trait]
 impl JobQueue for SqsJobQueue {
     async fn enqueue(&self, job: &PullJob, delay: Duration) -> Result<(), QueueError> {
-        let body = serde_json::to_string(job).map_err(|e| QueueError {
-            action: "encode a job",
-            message: e.to_string(),
-            retryable: false,
-        })?;
-        let delay = delay.min(MAX_DELAY).as_secs() as i32;
-        self.client
-            .send_message()
-            .queue_url(&self.url)
-            .delay_seconds(delay)
-            .message_body(body)
-            .send()
-            .await
-            .map_err(|e| sqs_error("enqueue an order-pull job", e))?;
-        Ok(())
+        let body = encode("encode a job", job)?;
+        self.send("enqueue an order-pull job", body, delay).await
     }
 }

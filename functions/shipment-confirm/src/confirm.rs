@@ -235,6 +235,26 @@ impl Confirmer {
         (now + TimeDelta::days(self.options.record_days)).timestamp()
     }
 
+    /// Changes the order's shipment record with `change` (optimistically,
+    /// retried on a lost race), its expiry pushed to `record_days` from now.
+    pub(crate) async fn update_record<T: Send>(
+        &self,
+        seller: &SellerId,
+        order_id: &AmazonOrderId,
+        now: DateTime<Utc>,
+        change: impl FnMut(&mut OrderShipments) -> T + Send,
+    ) -> Result<(T, OrderShipments), store::StoreError> {
+        update_shipments(
+            self.records.as_ref(),
+            seller,
+            order_id,
+            now,
+            self.expires_at(now),
+            change,
+        )
+        .await
+    }
+
     fn lease_until(&self, now: DateTime<Utc>, deadline: &Deadline) -> DateTime<Utc> {
         let lease = deadline.remaining() + self.options.lease_margin;
         now + TimeDelta::from_std(lease).unwrap_or(TimeDelta::hours(1))
@@ -312,15 +332,11 @@ impl Confirmer {
             default_supply_source: settings.shipping.ship_from_supply_source_id.as_deref(),
         };
         let lease_until = self.lease_until(now, deadline);
-        let (decision, record) = update_shipments(
-            self.records.as_ref(),
-            seller,
-            &order_id,
-            now,
-            expires_at,
-            |r: &mut OrderShipments| plan::claim(r, &incoming, now, lease_until),
-        )
-        .await?;
+        let (decision, record) = self
+            .update_record(seller, &order_id, now, |r: &mut OrderShipments| {
+                plan::claim(r, &incoming, now, lease_until)
+            })
+            .await?;
         let package = || {
             record
                 .packages
@@ -493,14 +509,9 @@ impl Confirmer {
         answer: &str,
     ) -> Result<(), ShipmentError> {
         let now = self.clock.now();
-        update_shipments(
-            self.records.as_ref(),
-            seller,
-            order_id,
-            now,
-            self.expires_at(now),
-            |r: &mut OrderShipments| plan::confirmed(r, &package.package_id, via, answer, now),
-        )
+        self.update_record(seller, order_id, now, |r: &mut OrderShipments| {
+            plan::confirmed(r, &package.package_id, via, answer, now)
+        })
         .await?;
         self.metrics.count(
             Job::ShipmentConfirm,
@@ -528,12 +539,10 @@ impl Confirmer {
         let now = self.clock.now();
         let package_id = &claim.package.package_id;
         if e.is_retryable() {
-            update_shipments(
-                self.records.as_ref(),
+            self.update_record(
                 claim.seller(),
                 &claim.order_id,
                 now,
-                self.expires_at(now),
                 |r: &mut OrderShipments| plan::release(r, package_id, now),
             )
             .await?;
@@ -560,14 +569,9 @@ impl Confirmer {
     ) -> Result<(), ShipmentError> {
         let now = self.clock.now();
         let package_id = &package.package_id;
-        update_shipments(
-            self.records.as_ref(),
-            seller,
-            order_id,
-            now,
-            self.expires_at(now),
-            |r: &mut OrderShipments| plan::refuse(r, package_id, reason, now),
-        )
+        self.update_record(seller, order_id, now, |r: &mut OrderShipments| {
+            plan::refuse(r, package_id, reason, now)
+        })
         .await?;
         self.records
             .release_package(seller, package_id, &package.payload_hash)

@@ -35,7 +35,7 @@ use spapi::models::order_fulfillment_feed::{
     self as xml, FeedCarrier, FulfillmentItem, FulfillmentMessage,
 };
 use spapi::ops::feeds::CONTENT_TYPE_XML;
-use store::{OrderShipments, PackageState, Via, update_shipments};
+use store::{OrderShipments, PackageState, Via};
 
 use crate::confirm::{Claim, Confirmer, Done};
 use crate::error::ShipmentError;
@@ -190,17 +190,11 @@ impl Confirmer {
         let mut packages = Vec::new();
         for (i, claim, m) in in_feed {
             let package_id = claim.package.package_id.clone();
-            let written = update_shipments(
-                self.records.as_ref(),
-                seller,
-                &claim.order_id,
-                now,
-                self.expires_at(now),
-                |r: &mut OrderShipments| {
+            let written = self
+                .update_record(seller, &claim.order_id, now, |r: &mut OrderShipments| {
                     plan::submitted(r, &package_id, feed_id, m.message_id, now)
-                },
-            )
-            .await;
+                })
+                .await;
             packages.push(FeedPackage {
                 order_id: claim.order_id.clone(),
                 package_id,
@@ -416,15 +410,16 @@ impl Confirmer {
         let now = self.clock.now();
         let mut resent = 0;
         for p in &job.packages {
-            let (moved, record) = update_shipments(
-                self.records.as_ref(),
-                &job.seller_id,
-                &p.order_id,
-                now,
-                self.expires_at(now),
-                |r: &mut OrderShipments| plan::back_from_feed(r, &p.package_id, &job.feed_id, now),
-            )
-            .await?;
+            let (moved, record) = self
+                .update_record(
+                    &job.seller_id,
+                    &p.order_id,
+                    now,
+                    |r: &mut OrderShipments| {
+                        plan::back_from_feed(r, &p.package_id, &job.feed_id, now)
+                    },
+                )
+                .await?;
             if !moved {
                 continue;
             }

@@ -31,13 +31,8 @@ pub struct FeedJob {
     pub checks: u32,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{action} failed: {message}")]
-pub struct QueueError {
-    pub action: &'static str,
-    pub message: String,
-    pub retryable: bool,
-}
+/// The queue errors and the SQS queue (either port) are lambda-kit's.
+pub use lambda_kit::queue::{MAX_DELAY, QueueError, SqsQueue};
 
 /// Where feed checks wait for Amazon to process a feed.
 #[async_trait::async_trait]
@@ -52,65 +47,10 @@ pub trait ShipmentQueue: Send + Sync {
     async fn resend(&self, body: &str) -> Result<(), QueueError>;
 }
 
-fn sqs_error<E: std::error::Error + 'static>(
-    action: &'static str,
-    e: aws_sdk_sqs::error::SdkError<E>,
-) -> QueueError {
-    use aws_sdk_sqs::error::SdkError;
-    let retryable = match &e {
-        SdkError::ServiceError(s) => s.raw().status().as_u16() >= 500,
-        _ => true,
-    };
-    QueueError {
-        action,
-        message: aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
-        retryable,
-    }
-}
-
-/// SQS's maximum `DelaySeconds`.
-pub const MAX_DELAY: Duration = Duration::from_secs(900);
-
-/// An SQS queue for either port.
-pub struct SqsQueue {
-    client: aws_sdk_sqs::Client,
-    url: String,
-}
-
-impl SqsQueue {
-    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
-        Self {
-            client,
-            url: url.into(),
-        }
-    }
-
-    async fn send(
-        &self,
-        action: &'static str,
-        body: String,
-        delay: Duration,
-    ) -> Result<(), QueueError> {
-        self.client
-            .send_message()
-            .queue_url(&self.url)
-            .delay_seconds(delay.min(MAX_DELAY).as_secs() as i32)
-            .message_body(body)
-            .send()
-            .await
-            .map_err(|e| sqs_error(action, e))?;
-        Ok(())
-    }
-}
-
 #[async_trait::async_trait]
 impl FeedJobQueue for SqsQueue {
     async fn enqueue(&self, job: &FeedJob, delay: Duration) -> Result<(), QueueError> {
-        let body = serde_json::to_string(job).map_err(|e| QueueError {
-            action: "encode a feed check",
-            message: e.to_string(),
-            retryable: false,
-        })?;
+        let body = lambda_kit::queue::encode("encode a feed check", job)?;
         self.send("enqueue a feed check", body, delay).await
     }
 }

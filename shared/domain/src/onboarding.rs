@@ -269,6 +269,9 @@ fn base64url(bytes: &[u8]) -> String {
 /// The settings an invitation gives a new seller besides its id, client
 /// code, region and marketplaces (the fields of [`SellerSettings`], same
 /// defaults). `order_start_date` left out means the day the seller connects.
+/// Its own type rather than a partial `SellerSettings`: it is stored with
+/// the invitation and follows its own schema (optional start date, unknown
+/// fields refused), so the two lists of fields stay apart on purpose.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsTemplate {

@@ -307,20 +307,7 @@ fn parse<T: DeserializeOwned>(record: &SqsMessage) -> Result<T, String> {
                 )
             }
             Category::Data => {
-                let text = inner.to_string();
-                let text = text.split(" at line ").next().unwrap_or_default();
-                let what = if text.starts_with("missing field") || text.starts_with("unknown field")
-                {
-                    text.split(", expected")
-                        .next()
-                        .unwrap_or_default()
-                        .to_string()
-                } else {
-                    match text.rsplit_once(", expected ") {
-                        Some((_, expected)) => format!("wrong type or value, expected {expected}"),
-                        None => "wrong type or value".to_string(),
-                    }
-                };
+                let what = domain::pii::json_data_problem(&inner);
                 format!("the message does not match the contract at `{path}`: {what}")
             }
         }

@@ -6,7 +6,8 @@
 //! function writes, the [`audit!`] line shape, the stable error types
 //! Lambda reports ([`error`]), the seller's [`marketplaces`] (the
 //! participations refresh behind "default all"), and what every function's
-//! configuration and wiring share ([`function_config`]).
+//! configuration and wiring share ([`function_config`]), and the SQS
+//! queues a function sends its own jobs to ([`queue`]).
 //!
 //! Business rules do not belong here; this crate must not depend on any job.
 
@@ -17,6 +18,7 @@ pub mod error;
 pub mod function_config;
 pub mod marketplaces;
 pub mod metrics;
+pub mod queue;
 pub mod sdk_http;
 pub mod spapi_env;
 

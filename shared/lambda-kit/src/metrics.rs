@@ -528,18 +528,7 @@ impl Metrics {
 
     /// Seconds since the seller's last successful order pull.
     pub fn order_pull_age(&self, seller: &SellerId, seconds: u64) {
-        self.record(
-            Dimensions {
-                job: None,
-                operation: None,
-                seller: Some(seller.as_str().to_string()),
-            },
-            Sets::Seller,
-            ORDER_PULL_AGE,
-            Unit::Seconds,
-            seconds,
-            Aggregate::Last,
-        );
+        self.seller_gauge(seller, ORDER_PULL_AGE, Unit::Seconds, seconds);
     }
 
     /// The largest order-pull age over the sellers whose pull is on.

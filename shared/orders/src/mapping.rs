@@ -548,18 +548,27 @@ mod tests {
         );
     }
 
+    /// Every example order of the model, made an open merchant order
+    /// (unshipped, nothing fulfilled).
+    fn open_model_orders() -> Vec<Order> {
+        model_orders()
+            .into_iter()
+            .map(|mut json| {
+                json["fulfillment"]["fulfillmentStatus"] = json!("UNSHIPPED");
+                for item in json["orderItems"].as_array_mut().unwrap() {
+                    let ordered = item["quantityOrdered"].clone();
+                    item["fulfillment"]["quantityFulfilled"] = json!(0);
+                    item["fulfillment"]["quantityUnfulfilled"] = ordered;
+                }
+                parse(json)
+            })
+            .collect()
+    }
+
     #[test]
     fn every_model_example_maps_to_a_message_the_wms_schema_accepts() {
         let mut mapped = 0;
-        for mut json in model_orders() {
-            // Make every example an open merchant order.
-            json["fulfillment"]["fulfillmentStatus"] = json!("UNSHIPPED");
-            for item in json["orderItems"].as_array_mut().unwrap() {
-                let ordered = item["quantityOrdered"].clone();
-                item["fulfillment"]["quantityFulfilled"] = json!(0);
-                item["fulfillment"]["quantityUnfulfilled"] = ordered;
-            }
-            let o = parse(json);
+        for o in open_model_orders() {
             let message = to_order_message(&o, &seller())
                 .unwrap_or_else(|e| panic!("order {}: {e}", o.order_id));
             let value = serde_json::to_value(&message).unwrap();
@@ -692,14 +701,7 @@ mod tests {
 
     #[test]
     fn every_model_example_maps_to_a_version_2_message_the_schema_accepts() {
-        for mut json in model_orders() {
-            json["fulfillment"]["fulfillmentStatus"] = json!("UNSHIPPED");
-            for item in json["orderItems"].as_array_mut().unwrap() {
-                let ordered = item["quantityOrdered"].clone();
-                item["fulfillment"]["quantityFulfilled"] = json!(0);
-                item["fulfillment"]["quantityUnfulfilled"] = ordered;
-            }
-            let o = parse(json);
+        for o in open_model_orders() {
             let message = to_order_message(&o, &v2(seller()))
                 .unwrap_or_else(|e| panic!("order {}: {e}", o.order_id));
             assert_eq!(

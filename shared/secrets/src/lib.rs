@@ -304,24 +304,8 @@ impl ClassifyMessage for serde_json::Error {
         use serde_json::error::Category;
         match self.classify() {
             Category::Syntax | Category::Eof => "not valid JSON".to_string(),
-            // e.g. "missing field `client_secret`" or "invalid type: integer, expected a string"
-            // serde_json quotes the offending value in "invalid type/value"
-            // messages: keep only what was expected, never the value.
-            Category::Data => {
-                let text = self.to_string();
-                let text = text.split(" at line ").next().unwrap_or_default();
-                if text.starts_with("missing field") || text.starts_with("unknown field") {
-                    text.split(", expected")
-                        .next()
-                        .unwrap_or_default()
-                        .to_string()
-                } else {
-                    match text.rsplit_once(", expected ") {
-                        Some((_, expected)) => format!("wrong type or value, expected {expected}"),
-                        None => "wrong type or value".to_string(),
-                    }
-                }
-            }
+            // e.g. "missing field `client_secret`", never the value.
+            Category::Data => domain::pii::json_data_problem(self),
             Category::Io => "could not be read".to_string(),
         }
     }

@@ -215,7 +215,9 @@ impl SpApi {
         self.inner.observer.observe(&event);
     }
 
-    /// The audit line of one call (and the observer's `Failed`).
+    /// The audit line of one call (and the observer's `Failed`). The arms
+    /// look alike but differ in level, `outcome` and sentence, which
+    /// `tracing`'s macros take as literals: one macro call per outcome.
     fn audit(
         &self,
         seller: &SellerContext,

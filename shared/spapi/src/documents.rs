@@ -243,6 +243,9 @@ impl SpApi {
                     (failure, document_error(kind, None, e))
                 }
             };
+            // The same retry decision as `SpApi::call`'s loop, which is bound
+            // to a `Call` (LWA token, quota, request id): a document transfer
+            // goes to S3 with none of those, so it keeps its own loop.
             match config.retry.decide(
                 failure,
                 retries,

@@ -14,7 +14,7 @@ use domain::PortError;
 use domain::quota::{BucketKey, BucketState, BucketStore, Limits, TakeOutcome};
 
 use crate::clock::secs_after;
-use crate::item::{Expr, Item, Written, conditional, format_fraction, n};
+use crate::item::{Expr, Item, Written, format_fraction, n};
 use crate::keys::{EXPIRES_AT, Key, VERSION};
 use crate::{Store, StoreError, conflict_pause};
 
@@ -122,20 +122,8 @@ impl DynamoBuckets {
             None => format!("attribute_not_exists({version})"),
             Some(v) => format!("{version} = {}", e.value(n(v))),
         };
-        let result = self
-            .store
-            .client
-            .update_item()
-            .table_name(&self.store.table)
-            .set_key(Some(Item::key_map(key)))
-            .update_expression(format!("SET {set}"))
-            .condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await;
         Ok(matches!(
-            conditional("UpdateItem", key, result)?,
+            self.store.set_if(key, &e, &set, &condition).await?,
             Written::Done(_)
         ))
     }
@@ -192,18 +180,7 @@ impl BucketStore for DynamoBuckets {
             ),
             (EXPIRES_AT, n(expires_at)),
         ]);
-        self.store
-            .client
-            .update_item()
-            .table_name(&self.store.table)
-            .set_key(Some(Item::key_map(&key)))
-            .update_expression(format!("SET {set}"))
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await
-            .map_err(|err| StoreError::dynamo("UpdateItem", key.to_string(), err))?;
-        Ok(())
+        Ok(self.store.update(&key, format!("SET {set}"), &e).await?)
     }
 
     async fn observed_rate(&self, bucket: &BucketKey) -> Result<Option<f64>, PortError> {

@@ -142,21 +142,7 @@ fn json_problem(e: &serde_json::Error) -> String {
     match e.classify() {
         Category::Syntax | Category::Eof => "not valid JSON".to_string(),
         Category::Io => "could not be read or written".to_string(),
-        Category::Data => {
-            let text = e.to_string();
-            let text = text.split(" at line ").next().unwrap_or_default();
-            if text.starts_with("missing field") || text.starts_with("unknown field") {
-                text.split(", expected")
-                    .next()
-                    .unwrap_or_default()
-                    .to_string()
-            } else {
-                match text.rsplit_once(", expected ") {
-                    Some((_, expected)) => format!("wrong type or value, expected {expected}"),
-                    None => "wrong type or value".to_string(),
-                }
-            }
-        }
+        Category::Data => domain::pii::json_data_problem(e),
     }
 }
 

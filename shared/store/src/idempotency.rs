@@ -22,11 +22,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use domain::Pii;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::PutOrExisting;
 use crate::clock::{Clock, secs_after, system};
 use crate::item::{Expr, Item, Written, conditional, n, s};
 use crate::keys::{EXPIRES_AT, Key, PK};
@@ -209,28 +209,17 @@ impl IdempotencyStore for Store {
             let condition = format!(
                 "attribute_not_exists({pk}) OR {expires_at} < {now_s} OR ({status} = {in_progress} AND {expiry} < {now_ms_v})"
             );
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(Item::from(lock).into_map()))
-                .condition_expression(condition)
-                .set_expression_attribute_names(e.names())
-                .set_expression_attribute_values(e.values())
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .send()
-                .await;
-            let existing = match conditional("PutItem", &key, result)? {
-                Written::Done(_) => return Ok(Acquire::Acquired),
-                Written::ConditionFailed(Some(old)) => Some(old),
-                Written::ConditionFailed(None) => self.get_item(&key, true).await?,
-            };
-            if let Some(existing) = existing {
-                return Ok(Acquire::Existing(Box::new(IdempotencyRecord::try_from(
-                    &existing,
-                )?)));
+            match self
+                .put_or_existing(&key, Item::from(lock), &e, &condition)
+                .await?
+            {
+                PutOrExisting::Written => return Ok(Acquire::Acquired),
+                PutOrExisting::Existing(existing) => {
+                    return Ok(Acquire::Existing(Box::new(IdempotencyRecord::try_from(
+                        &existing,
+                    )?)));
+                }
+                PutOrExisting::Vanished => {}
             }
         }
         Err(StoreError::Contended {

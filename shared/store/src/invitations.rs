@@ -22,7 +22,7 @@ use domain::SellerId;
 use domain::onboarding::{BearerToken, Invitation, InvitationUse};
 
 use crate::item::{Expr, Item, Written, conditional, format_time, n, s};
-use crate::keys::{EXPIRES_AT, GSI1, GSI1PK, GSI1SK, Key, PK};
+use crate::keys::{EXPIRES_AT, GSI1PK, GSI1SK, Key, PK};
 use crate::settings::{from_json, to_json};
 use crate::{Store, StoreError, sha256_hex};
 
@@ -152,17 +152,8 @@ impl Store {
     /// a state: both are created once); otherwise `Conflict`.
     async fn put_new(&self, key: Key, item: Item) -> Result<(), StoreError> {
         let mut e = Expr::new();
-        let pk = e.name(PK);
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.into_map()))
-            .condition_expression(format!("attribute_not_exists({pk})"))
-            .set_expression_attribute_names(e.names())
-            .send()
-            .await;
-        match conditional("PutItem", &key, result)? {
+        let condition = format!("attribute_not_exists({})", e.name(PK));
+        match self.put_if(&key, item, &e, &condition).await? {
             Written::Done(_) => Ok(()),
             Written::ConditionFailed(_) => Err(StoreError::Conflict {
                 pk: key.pk,
@@ -207,34 +198,11 @@ impl InvitationStore for Store {
     }
 
     async fn list_invitations(&self) -> Result<Vec<Invitation>, StoreError> {
-        let mut all = Vec::new();
-        let mut start = None;
-        loop {
-            let mut e = Expr::new();
-            let gsi1pk = e.name(GSI1PK);
-            let value = e.value(s(INVITES));
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression(format!("{gsi1pk} = {value}"))
-                .scan_index_forward(false)
-                .set_expression_attribute_names(e.names())
-                .set_expression_attribute_values(e.values())
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|err| StoreError::dynamo("Query", format!("{GSI1} {INVITES}"), err))?;
-            for item in out.items.unwrap_or_default() {
-                all.push(invitation_from(&Item::from(item))?);
-            }
-            match out.last_evaluated_key {
-                Some(next) if !next.is_empty() => start = Some(next),
-                _ => break,
-            }
-        }
-        Ok(all)
+        self.query_gsi1(INVITES, &[], true)
+            .await?
+            .iter()
+            .map(invitation_from)
+            .collect()
     }
 
     async fn create_state(

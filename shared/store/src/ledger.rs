@@ -15,11 +15,12 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use domain::{AmazonOrderId, MarketplaceId, Pii, SellerId};
 
-use crate::error::{Written, conditional};
+use crate::PutOrExisting;
+use crate::error::Written;
 use crate::item::{Expr, Item, format_time, n, s};
 use crate::keys::{EXPIRES_AT, GSI1, GSI1PK, GSI1SK, Key, PK, wms_order_gsi1pk};
 use crate::{Store, StoreError};
@@ -356,30 +357,21 @@ impl Ledger for Store {
         for _ in 0..VANISHED_ATTEMPTS {
             let mut e = Expr::new();
             let pk = e.name(PK);
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(Item::from(entry).into_map()))
-                .condition_expression(format!("attribute_not_exists({pk})"))
-                .set_expression_attribute_names(e.names())
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .send()
-                .await;
-            let old = match conditional("PutItem", &key, result)? {
-                Written::Done(_) => {
+            let condition = format!("attribute_not_exists({pk})");
+            match self
+                .put_or_existing(&key, Item::from(entry), &e, &condition)
+                .await?
+            {
+                PutOrExisting::Written => {
                     tracing::debug!(seller = %entry.seller_id, order = %entry.amazon_order_id, "order recorded in the ledger");
                     return Ok(Recorded::Recorded);
                 }
-                Written::ConditionFailed(Some(old)) => Some(old),
-                Written::ConditionFailed(None) => self.get_item(&key, true).await?,
-            };
-            if let Some(old) = old {
-                return Ok(Recorded::AlreadyPresent(Box::new(LedgerEntry::try_from(
-                    &old,
-                )?)));
+                PutOrExisting::Existing(old) => {
+                    return Ok(Recorded::AlreadyPresent(Box::new(LedgerEntry::try_from(
+                        &old,
+                    )?)));
+                }
+                PutOrExisting::Vanished => {}
             }
         }
         Err(StoreError::Contended {

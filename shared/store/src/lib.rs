@@ -141,6 +141,27 @@ impl Store {
         Ok(out.item.map(Item::from))
     }
 
+    /// `UpdateItem` of `key` with `expression`, unconditionally; the names
+    /// and values come from `e`.
+    pub(crate) async fn update(
+        &self,
+        key: &Key,
+        expression: String,
+        e: &item::Expr,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Item::key_map(key)))
+            .update_expression(expression)
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .send()
+            .await
+            .map_err(|err| StoreError::dynamo("UpdateItem", key.to_string(), err))?;
+        Ok(())
+    }
+
     /// `UpdateItem` of `key` with `SET {set}` when `condition` holds; the
     /// names and values come from `e`. A failed condition is an outcome.
     pub(crate) async fn set_if(
@@ -164,6 +185,74 @@ impl Store {
             .await;
         conditional("UpdateItem", key, result)
     }
+
+    /// `PutItem` of `item` (stored under `key`) when `condition` holds; the
+    /// names and values come from `e`. A failed condition is an outcome.
+    pub(crate) async fn put_if(
+        &self,
+        key: &Key,
+        item: Item,
+        e: &item::Expr,
+        condition: &str,
+    ) -> Result<Written<aws_sdk_dynamodb::operation::put_item::PutItemOutput>, StoreError> {
+        self.put_when(key, item, e, condition, false).await
+    }
+
+    /// `PutItem` of `item` (stored under `key`) when `condition` holds:
+    /// `Written`, or the item that stopped it — sent back by DynamoDB with
+    /// the failure, or read again (consistently) when it was not —, or
+    /// `Vanished` if that item has gone since (the caller tries again).
+    pub(crate) async fn put_or_existing(
+        &self,
+        key: &Key,
+        item: Item,
+        e: &item::Expr,
+        condition: &str,
+    ) -> Result<PutOrExisting, StoreError> {
+        Ok(match self.put_when(key, item, e, condition, true).await? {
+            Written::Done(_) => PutOrExisting::Written,
+            Written::ConditionFailed(Some(old)) => PutOrExisting::Existing(old),
+            Written::ConditionFailed(None) => match self.get_item(key, true).await? {
+                Some(old) => PutOrExisting::Existing(old),
+                None => PutOrExisting::Vanished,
+            },
+        })
+    }
+
+    /// The conditional `PutItem` of both, the stored item asked back on a
+    /// failed condition when `return_old`.
+    async fn put_when(
+        &self,
+        key: &Key,
+        item: Item,
+        e: &item::Expr,
+        condition: &str,
+        return_old: bool,
+    ) -> Result<Written<aws_sdk_dynamodb::operation::put_item::PutItemOutput>, StoreError> {
+        let result =
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item.into_map()))
+                .condition_expression(condition)
+                .set_expression_attribute_names(e.names())
+                .set_expression_attribute_values(e.values())
+                .set_return_values_on_condition_check_failure(return_old.then_some(
+                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+                ))
+                .send()
+                .await;
+        conditional("PutItem", key, result)
+    }
+}
+
+/// What [`Store::put_or_existing`] found.
+pub(crate) enum PutOrExisting {
+    Written,
+    /// The item the condition failed on.
+    Existing(Item),
+    /// The condition failed, but the item has gone since: try again.
+    Vanished,
 }
 
 /// A short random pause before retrying a lost optimistic write, so racing

@@ -153,17 +153,8 @@ impl PullNotes for Store {
         sets.push(format!("{first} = if_not_exists({first}, {at})"));
         let times = e.name(TIMES);
         let one = e.value(n(1));
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Item::key_map(&key)))
-            .update_expression(format!("SET {} ADD {times} {one}", sets.join(", ")))
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await
-            .map_err(|err| StoreError::dynamo("UpdateItem", key.to_string(), err))?;
-        Ok(())
+        let expression = format!("SET {} ADD {times} {one}", sets.join(", "));
+        self.update(&key, expression, &e).await
     }
 
     async fn notes(

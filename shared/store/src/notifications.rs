@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::{Region, SellerId};
 
-use crate::item::{Expr, Item, Written, conditional, format_time, n, s};
+use crate::item::{Expr, Item, Written, format_time, n, s};
 use crate::keys::{EXPIRES_AT, Key, VERSION, seller_pk};
 use crate::memory::MemoryStore;
 use crate::{CONFLICT_ATTEMPTS, Store, StoreError, conflict_pause};
@@ -365,18 +365,8 @@ impl Store {
         expression: String,
         e: Expr,
     ) -> Result<(), StoreError> {
-        let key = Key::notify_health(seller);
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Item::key_map(&key)))
-            .update_expression(expression)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
+        self.update(&Key::notify_health(seller), expression, &e)
             .await
-            .map_err(|err| StoreError::dynamo("UpdateItem", key.to_string(), err))?;
-        Ok(())
     }
 
     /// Puts the coalesce item if its version is still `expected`.
@@ -395,18 +385,8 @@ impl Store {
         } else {
             format!("{version} = {expected_v}")
         };
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.into_map()))
-            .condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await;
         Ok(matches!(
-            conditional("PutItem", &key, result)?,
+            self.put_if(&key, item, &e, &condition).await?,
             Written::Done(_)
         ))
     }

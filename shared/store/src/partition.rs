@@ -16,9 +16,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use domain::SellerId;
 
-use crate::error::{Written, conditional};
+use crate::error::Written;
 use crate::item::{Expr, Item, n, s};
-use crate::keys::{Key, PK, SK, seller_pk};
+use crate::keys::{GSI1, GSI1PK, Key, PK, SK, seller_pk};
 use crate::memory::MemoryStore;
 use crate::{Store, StoreError};
 
@@ -103,17 +103,7 @@ impl VersionedItems for Store {
                 format!("{version} = {}", e.value(n(v)))
             }
         };
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.into_map()))
-            .condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await;
-        match conditional("PutItem", key, result)? {
+        match self.put_if(key, item, &e, &condition).await? {
             Written::Done(_) => Ok(()),
             Written::ConditionFailed(_) => Err(StoreError::Conflict {
                 pk: key.pk.clone(),
@@ -166,6 +156,50 @@ impl Store {
                 .map_err(|err| {
                     StoreError::dynamo("Query", format!("{} / {prefix}*", seller_pk(seller)), err)
                 })?;
+            out.extend(page.items.unwrap_or_default().into_iter().map(Item::from));
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Every item of the GSI1 partition `gsi1pk`, all pages, in GSI1 sort
+    /// order or (`newest_first`) the reverse; only the `projection`
+    /// attributes when any are named.
+    pub(crate) async fn query_gsi1(
+        &self,
+        gsi1pk: &str,
+        projection: &[&str],
+        newest_first: bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let mut e = Expr::new();
+            let name = e.name(GSI1PK);
+            let value = e.value(s(gsi1pk));
+            let projection = (!projection.is_empty()).then(|| {
+                projection
+                    .iter()
+                    .map(|a| e.name(a))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression(format!("{name} = {value}"))
+                .set_scan_index_forward(newest_first.then_some(false))
+                .set_projection_expression(projection)
+                .set_expression_attribute_names(e.names())
+                .set_expression_attribute_values(e.values())
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|err| StoreError::dynamo("Query", format!("{GSI1} {gsi1pk}"), err))?;
             out.extend(page.items.unwrap_or_default().into_iter().map(Item::from));
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),

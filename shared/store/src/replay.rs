@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::item::{Expr, Item, Written, conditional, format_time, n, s};
+use crate::item::{Expr, Item, Written, format_time, n, s};
 use crate::keys::{EXPIRES_AT, Key, PK};
 use crate::memory::MemoryStore;
 use crate::{Store, StoreError};
@@ -97,16 +97,8 @@ impl ReplayJournal for Store {
         let key = Key::replay(dead_letter_queue, message_id);
         let mut e = Expr::new();
         let condition = format!("attribute_not_exists({})", e.name(PK));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(pending_item(&key, target, now, expires_at).into_map()))
-            .condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .send()
-            .await;
-        match conditional("PutItem", &key, result)? {
+        let pending = pending_item(&key, target, now, expires_at);
+        match self.put_if(&key, pending, &e, &condition).await? {
             Written::Done(_) => Ok(None),
             Written::ConditionFailed(_) => match self.get_item(&key, true).await? {
                 Some(item) => Ok(Some(read(&item)?)),

@@ -10,7 +10,7 @@ use domain::settings::{Authorization, SellerSettings};
 use domain::{ClientCode, SellerId};
 
 use crate::item::{Expr, Item, Written, conditional, format_time, n, s};
-use crate::keys::{GSI1, GSI1PK, GSI1SK, Key, SELLERS, VERSION};
+use crate::keys::{GSI1PK, GSI1SK, Key, SELLERS, VERSION};
 use crate::{CONFLICT_ATTEMPTS, Store, StoreError, conflict_pause};
 
 const SETTINGS: &str = "settings";
@@ -224,43 +224,20 @@ impl SettingsStore for Store {
     }
 
     async fn list_sellers(&self) -> Result<Vec<SellerSummary>, StoreError> {
-        let mut sellers = Vec::new();
-        let mut start = None;
-        loop {
-            let mut e = Expr::new();
-            let gsi1pk = e.name(GSI1PK);
-            let value = e.value(s(SELLERS));
-            let projection = [
-                crate::keys::PK,
-                crate::keys::SK,
-                GSI1SK,
-                CLIENT_CODE,
-                ENABLED,
-                AUTHORIZATION,
-            ]
-            .map(|a| e.name(a))
-            .join(", ");
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression(format!("{gsi1pk} = {value}"))
-                .projection_expression(projection)
-                .set_expression_attribute_names(e.names())
-                .set_expression_attribute_values(e.values())
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|err| StoreError::dynamo("Query", format!("{GSI1} {SELLERS}"), err))?;
-            for item in out.items.unwrap_or_default() {
-                sellers.push(SellerSummary::try_from(&Item::from(item))?);
-            }
-            match out.last_evaluated_key {
-                Some(next) if !next.is_empty() => start = Some(next),
-                _ => break,
-            }
-        }
+        let projection = [
+            crate::keys::PK,
+            crate::keys::SK,
+            GSI1SK,
+            CLIENT_CODE,
+            ENABLED,
+            AUTHORIZATION,
+        ];
+        let mut sellers = self
+            .query_gsi1(SELLERS, &projection, false)
+            .await?
+            .iter()
+            .map(SellerSummary::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
         sellers.sort_by(|a, b| a.seller_id.cmp(&b.seller_id));
         Ok(sellers)
     }

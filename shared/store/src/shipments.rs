@@ -27,11 +27,11 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use chrono::{DateTime, Utc};
 use domain::{AmazonOrderId, SellerId};
 use serde::{Deserialize, Serialize};
 
+use crate::PutOrExisting;
 use crate::item::{Expr, Item, Written, conditional, format_time, n, s};
 use crate::keys::{EXPIRES_AT, Key, PK, VERSION, seller_pk};
 use crate::memory::MemoryStore;
@@ -444,27 +444,17 @@ impl ShipmentRecords for Store {
         for _ in 0..3 {
             let mut e = Expr::new();
             let condition = format!("attribute_not_exists({})", e.name(PK));
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(Item::from(binding).into_map()))
-                .condition_expression(condition)
-                .set_expression_attribute_names(e.names())
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .send()
-                .await;
-            let existing = match conditional("PutItem", &key, result)? {
-                Written::Done(_) => return Ok(Binding::Bound),
-                Written::ConditionFailed(Some(old)) => Some(old),
-                Written::ConditionFailed(None) => self.get_item(&key, true).await?,
-            };
-            if let Some(old) = existing {
-                return Ok(Binding::Existing(PackageBinding::try_from(&old)?));
+            match self
+                .put_or_existing(&key, Item::from(binding), &e, &condition)
+                .await?
+            {
+                PutOrExisting::Written => return Ok(Binding::Bound),
+                PutOrExisting::Existing(old) => {
+                    return Ok(Binding::Existing(PackageBinding::try_from(&old)?));
+                }
+                // Released between our put and our read: try again.
+                PutOrExisting::Vanished => {}
             }
-            // Released between our put and our read: try again.
         }
         Err(StoreError::Contended {
             pk: key.pk,

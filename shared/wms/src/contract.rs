@@ -126,16 +126,10 @@ impl Contract {
     pub fn validate(self, value: &Value) -> Result<(), ContractError> {
         let version = check_version(self, value)?;
         let validator = self.compiled(version)?;
-        let mut violations: Vec<Violation> = validator
-            .iter_errors(value)
-            .map(|e| violation(&e))
-            .collect();
+        let violations = sorted_violations(validator.iter_errors(value), violation, MAX_VIOLATIONS);
         if violations.is_empty() {
             return Ok(());
         }
-        violations.sort_by(|a, b| a.path.cmp(&b.path).then(a.rule.cmp(&b.rule)));
-        violations.dedup();
-        violations.truncate(MAX_VIOLATIONS);
         Err(ContractError::Invalid {
             contract: self,
             violations,
@@ -242,6 +236,21 @@ pub(crate) fn names(keys: impl IntoIterator<Item = impl AsRef<str>>) -> String {
         .join(", ")
 }
 
+/// A schema's errors as violations (each worded by `violation`), sorted by
+/// path then rule, without repeats, the first `max` of them; the message
+/// contracts and the label contract report them alike.
+pub(crate) fn sorted_violations<'a>(
+    errors: impl Iterator<Item = ValidationError<'a>>,
+    violation: impl Fn(&ValidationError<'a>) -> Violation,
+    max: usize,
+) -> Vec<Violation> {
+    let mut violations: Vec<Violation> = errors.map(|e| violation(&e)).collect();
+    violations.sort_by(|a, b| a.path.cmp(&b.path).then(a.rule.cmp(&b.rule)));
+    violations.dedup();
+    violations.truncate(max);
+    violations
+}
+
 /// A schema error as a rule about a field, without the field's value.
 fn violation(error: &ValidationError<'_>) -> Violation {
     let at = error.instance_path().as_str();
@@ -266,16 +275,7 @@ fn violation(error: &ValidationError<'_>) -> Violation {
         ValidationErrorKind::Pattern { pattern } => rule(pattern_rule(pattern)),
         ValidationErrorKind::AnyOf { context } => {
             // `anyOf` of `required` lists: "give at least one of these".
-            let missing: Vec<String> = context
-                .iter()
-                .flatten()
-                .filter_map(|e| match e.kind() {
-                    ValidationErrorKind::Required { property } => {
-                        property.as_str().map(str::to_string)
-                    }
-                    _ => None,
-                })
-                .collect();
+            let missing = any_of_required(context);
             if !missing.is_empty() && missing.len() == context.iter().flatten().count() {
                 rule(format!("needs at least one of {}", names(&missing)))
             } else {
@@ -286,6 +286,20 @@ fn violation(error: &ValidationError<'_>) -> Violation {
             rule(common_rule(kind).unwrap_or_else(|| error.masked_with("the value").to_string()))
         }
     }
+}
+
+/// The properties an `anyOf`'s failed branches asked for (their `required`
+/// errors; the other errors of the branches are left out). The message
+/// contracts and the label contract word the rule apart.
+pub(crate) fn any_of_required(context: &[Vec<ValidationError<'_>>]) -> Vec<String> {
+    context
+        .iter()
+        .flatten()
+        .filter_map(|e| match e.kind() {
+            ValidationErrorKind::Required { property } => property.as_str().map(str::to_string),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The rule of a schema error that every contract (these three and the

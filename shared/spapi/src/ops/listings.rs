@@ -11,6 +11,27 @@ use crate::models::listings::{
 };
 use crate::paginate::PagedCall;
 
+/// `/listings/2021-08-01/items/{sellerId}/{sku}`: the one item that
+/// patchListingsItem and getListingsItem address.
+fn item_path(seller_id: &SellerId, sku: &Sku) -> String {
+    format!(
+        "/listings/2021-08-01/items/{}/{}",
+        encode_path_segment(seller_id.as_str()),
+        encode_path_segment(sku.as_str())
+    )
+}
+
+/// `includedData` of getListingsItem and searchListingsItems: none when
+/// empty (Amazon's default, `summaries`).
+fn included_data(data: &[ItemData]) -> Option<(&'static str, String)> {
+    (!data.is_empty()).then(|| ("includedData", csv(data.iter().map(|d| d.as_str()))))
+}
+
+/// The `marketplaceIds` parameter every Listings operation takes.
+fn marketplace_ids(ids: &[MarketplaceId]) -> (&'static str, String) {
+    ("marketplaceIds", csv(ids.iter().map(|m| m.as_str())))
+}
+
 /// `PATCH /listings/2021-08-01/items/{sellerId}/{sku}`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PatchListingsItem {
@@ -54,18 +75,11 @@ impl Call for PatchListingsItem {
     const METHOD: Method = Method::Patch;
 
     fn path(&self) -> String {
-        format!(
-            "/listings/2021-08-01/items/{}/{}",
-            encode_path_segment(self.seller_id.as_str()),
-            encode_path_segment(self.sku.as_str())
-        )
+        item_path(&self.seller_id, &self.sku)
     }
 
     fn query(&self) -> Vec<(&'static str, String)> {
-        let mut q = vec![(
-            "marketplaceIds",
-            csv(self.marketplace_ids.iter().map(|m| m.as_str())),
-        )];
+        let mut q = vec![marketplace_ids(&self.marketplace_ids)];
         if self.include_issues {
             q.push(("includedData", "issues".to_string()));
         }
@@ -129,24 +143,12 @@ impl Call for GetListingsItem {
     const OPERATION: Operation = Operation::GetListingsItem;
 
     fn path(&self) -> String {
-        format!(
-            "/listings/2021-08-01/items/{}/{}",
-            encode_path_segment(self.seller_id.as_str()),
-            encode_path_segment(self.sku.as_str())
-        )
+        item_path(&self.seller_id, &self.sku)
     }
 
     fn query(&self) -> Vec<(&'static str, String)> {
-        let mut q = vec![(
-            "marketplaceIds",
-            csv(self.marketplace_ids.iter().map(|m| m.as_str())),
-        )];
-        if !self.included_data.is_empty() {
-            q.push((
-                "includedData",
-                csv(self.included_data.iter().map(|d| d.as_str())),
-            ));
-        }
+        let mut q = vec![marketplace_ids(&self.marketplace_ids)];
+        q.extend(included_data(&self.included_data));
         q
     }
 
@@ -188,16 +190,8 @@ impl Call for SearchListingsItems {
     }
 
     fn query(&self) -> Vec<(&'static str, String)> {
-        let mut q = vec![(
-            "marketplaceIds",
-            csv(self.marketplace_ids.iter().map(|m| m.as_str())),
-        )];
-        if !self.included_data.is_empty() {
-            q.push((
-                "includedData",
-                csv(self.included_data.iter().map(|d| d.as_str())),
-            ));
-        }
+        let mut q = vec![marketplace_ids(&self.marketplace_ids)];
+        q.extend(included_data(&self.included_data));
         if let Some(t) = &self.created_after {
             q.push(("createdAfter", crate::ops::iso(t)));
         }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::errors::LabelContractError;
 use super::request::{LabelRequest, OperationName};
 use super::response::LabelResponse;
-use crate::contract::{common_rule, names};
+use crate::contract::{any_of_required, common_rule, names, sorted_violations};
 use crate::{MessageVersion, Violation};
 
 /// At most this many violations are reported for one message.
@@ -144,17 +144,14 @@ pub(super) fn validate(kind: Kind, value: &Value) -> Result<(), LabelContractErr
         });
     }
     let schema = Schema(kind, version);
-    let mut violations: Vec<Violation> = schema
-        .compiled()?
-        .iter_errors(value)
-        .map(|e| violation(&e))
-        .collect();
+    let violations = sorted_violations(
+        schema.compiled()?.iter_errors(value),
+        violation,
+        MAX_VIOLATIONS,
+    );
     if violations.is_empty() {
         return Ok(());
     }
-    violations.sort_by(|a, b| a.path.cmp(&b.path).then(a.rule.cmp(&b.rule)));
-    violations.dedup();
-    violations.truncate(MAX_VIOLATIONS);
     Err(LabelContractError::Invalid {
         what: kind.what(),
         violations,
@@ -255,16 +252,7 @@ pub(super) fn violation(error: &ValidationError<'_>) -> Violation {
         ValidationErrorKind::AnyOf { context } => {
             // Like the message contracts' arm, worded apart on purpose:
             // here "needs `a` or `b`", there "needs at least one of".
-            let missing: Vec<String> = context
-                .iter()
-                .flatten()
-                .filter_map(|e| match e.kind() {
-                    ValidationErrorKind::Required { property } => {
-                        property.as_str().map(str::to_string)
-                    }
-                    _ => None,
-                })
-                .collect();
+            let missing = any_of_required(context);
             if !missing.is_empty() {
                 rule(format!("needs {}", names(&missing).replace("`, `", "` or `")))
             } else {
