@@ -36,7 +36,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use store::{DeliveryHealth, SubscriptionRecord};
 
-use crate::pull::PullState;
+use crate::checkpoint::PullState;
 
 /// The backstop's knobs; the defaults are the production values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,7 +208,7 @@ mod tests {
         assert!(every_third.due(healthy, Some(&completed(0)), t(44)));
         assert!(p.due(healthy, None, t(1)));
         let busy = PullState {
-            window: Some(crate::pull::Window {
+            window: Some(crate::checkpoint::Window {
                 after: t(-10),
                 before: t(-2),
                 next_token: Some("x".into()),

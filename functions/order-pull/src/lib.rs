@@ -17,6 +17,7 @@
 
 pub mod backfill;
 pub mod backstop;
+pub mod checkpoint;
 pub mod config;
 pub mod error;
 pub mod fanout;

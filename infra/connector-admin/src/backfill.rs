@@ -17,9 +17,9 @@ use lambda_kit::metrics::{MemorySink, Metrics};
 use order_pull::config::{Config, wire};
 use order_pull::{BackfillReport, Progress};
 
-use crate::cli::seller_id;
 use crate::context::Context;
 use crate::error::CliError;
+use crate::error::seller_id;
 use crate::output::Console;
 use crate::queues::queue_url;
 

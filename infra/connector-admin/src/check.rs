@@ -15,8 +15,8 @@ use spapi::SellerContext;
 use spapi::SpApiError;
 use spapi::ops::sellers::GetMarketplaceParticipations;
 
-use crate::cli::seller_id;
 use crate::context::Context;
+use crate::error::seller_id;
 use crate::error::{CliError, Kind};
 use crate::output::Console;
 

@@ -6,6 +6,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::context::Context;
+pub use crate::error::seller_id;
 use crate::error::{CliError, EXIT_CODES};
 use crate::output::Console;
 use crate::{
@@ -115,15 +116,6 @@ pub async fn run(command: Command, ctx: &Context, console: &Console) -> Result<(
         Command::Golive(args) => golive::run(args, ctx, console).await,
         Command::Notifications(command) => notifications::run(command, ctx, console).await,
     }
-}
-
-/// A seller id from the command line.
-pub fn seller_id(text: &str) -> Result<domain::SellerId, CliError> {
-    domain::SellerId::new(text).map_err(|e| {
-        CliError::usage(format!(
-            "{text:?} is not a seller id ({e}): use the selling partner id, e.g. A1EXAMPLESELLER"
-        ))
-    })
 }
 
 #[cfg(test)]

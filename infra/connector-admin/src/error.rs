@@ -250,6 +250,15 @@ impl From<crate::AdminError> for CliError {
     }
 }
 
+/// A seller id from the command line (every command's, so here below them).
+pub fn seller_id(text: &str) -> Result<domain::SellerId, CliError> {
+    domain::SellerId::new(text).map_err(|e| {
+        CliError::usage(format!(
+            "{text:?} is not a seller id ({e}): use the selling partner id, e.g. A1EXAMPLESELLER"
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

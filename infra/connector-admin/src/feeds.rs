@@ -15,9 +15,9 @@ use spapi::models::feeds::Feed;
 use spapi::ops::feeds::{GetFeedDocument, GetFeeds};
 use store::StockLedger;
 
-use crate::cli::seller_id;
 use crate::context::Context;
 use crate::error::CliError;
+use crate::error::seller_id;
 use crate::output::{Console, age, clip};
 
 pub const EXAMPLES: &str = "\

@@ -42,8 +42,8 @@ use spapi::SellerContext;
 use spapi::ops::sellers::GetMarketplaceParticipations;
 use wms::label::{LabelResult, PurchasedLabel};
 
-use crate::cli::seller_id;
 use crate::context::Context;
+use crate::error::seller_id;
 use crate::error::{CliError, Kind};
 use crate::output::Console;
 use crate::skus::{push_error, pusher};

@@ -234,9 +234,9 @@ mod tests {
 use clap::Args;
 use serde::Serialize;
 
-use crate::cli::seller_id;
 use crate::context::Context;
 use crate::error::CliError;
+use crate::error::seller_id;
 use crate::output::Console;
 
 pub const EXAMPLES: &str = "\

@@ -25,8 +25,8 @@ use serde::Serialize;
 use store::{NotificationState, SettingsStore};
 
 use crate::check::diagnose;
-use crate::cli::seller_id;
 use crate::context::Context;
+use crate::error::seller_id;
 use crate::error::{CliError, Kind};
 use crate::output::{Console, age};
 use crate::queues::queue_url;

@@ -14,9 +14,9 @@ use store::{
     SettingsStore, ShipmentRecords,
 };
 
-use crate::cli::seller_id;
 use crate::context::Context;
 use crate::error::CliError;
+use crate::error::seller_id;
 use crate::output::Console;
 
 pub const EXAMPLES: &str = "\

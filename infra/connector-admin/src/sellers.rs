@@ -10,10 +10,10 @@ use domain::settings::{Authorization, SellerSettings};
 use serde::Serialize;
 use store::{Checkpoints, SettingsStore};
 
-use crate::cli::seller_id;
 use crate::context::Context;
 use crate::dlq;
 use crate::error::CliError;
+use crate::error::seller_id;
 use crate::output::{Console, age};
 
 pub const LIST_EXAMPLES: &str = "\

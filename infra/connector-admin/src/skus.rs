@@ -20,8 +20,8 @@ use inventory_push::{PushError, Pusher};
 use lambda_kit::metrics::{MemorySink, Metrics};
 use serde::Serialize;
 
-use crate::cli::seller_id;
 use crate::context::Context;
+use crate::error::seller_id;
 use crate::error::{CliError, Kind};
 use crate::output::Console;
 use crate::queues::queue_url;

@@ -5,8 +5,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use aws_sdk_sqs::types::QueueAttributeName;
-
 use crate::chaos::ChaosPlan;
 use crate::fanout::FanoutReport;
 use crate::meter::AwsCounts;
@@ -180,29 +178,6 @@ impl Report {
     pub fn function(&self, kind: Kind) -> Option<&FunctionFigures> {
         self.functions.iter().find(|f| f.kind == kind)
     }
-}
-
-/// Messages in a queue: visible, in flight and delayed.
-pub async fn queue_depth(rig: &Rig, logical_id: &str) -> Result<u64, SoakError> {
-    let attrs = rig
-        .sqs()
-        .get_queue_attributes()
-        .queue_url(rig.queue_url(logical_id)?)
-        .attribute_names(QueueAttributeName::All)
-        .send()
-        .await
-        .map_err(|e| SoakError::Aws(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?
-        .attributes
-        .unwrap_or_default();
-    Ok([
-        QueueAttributeName::ApproximateNumberOfMessages,
-        QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-        QueueAttributeName::ApproximateNumberOfMessagesDelayed,
-    ]
-    .iter()
-    .filter_map(|a| attrs.get(a))
-    .filter_map(|v| v.parse::<u64>().ok())
-    .sum())
 }
 
 /// Reads (and deletes) every message of a dead-letter queue: its reason

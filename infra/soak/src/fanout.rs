@@ -11,9 +11,9 @@ use lambda_emu::BuildProfile;
 use store::SettingsStore;
 
 use crate::SoakError;
-use crate::check::queue_depth;
 use crate::meter::AwsCounts;
 use crate::plan::PREFIX;
+use crate::rig::queue_depth;
 use crate::rig::{Kind, Rig};
 
 /// One scheduled run's figures.

@@ -22,6 +22,7 @@ pub mod cost;
 pub mod fanout;
 pub mod meter;
 pub mod plan;
+mod pricing;
 pub mod rig;
 pub mod source;
 pub mod wms;
@@ -489,7 +490,7 @@ async fn unsettled(rig: &Rig, plan: &Plan, wms: &Wms) -> Result<Option<String>, 
         ));
     }
     for q in ["ShipmentQueue", "ShipmentFeedJobQueue"] {
-        let depth = check::queue_depth(rig, q).await?;
+        let depth = rig::queue_depth(rig, q).await?;
         if depth > 0 {
             waiting.push(format!("{depth} messages in {q}"));
         }

@@ -21,6 +21,8 @@ use spapi_sim::{SimConfig, SimHandle};
 use store::Store;
 use tokio::sync::Semaphore;
 
+use aws_sdk_sqs::types::QueueAttributeName;
+
 use crate::SoakError;
 use crate::meter::{AwsCounts, AwsMeter};
 use crate::plan::{PREFIX, Plan};
@@ -476,4 +478,27 @@ impl Pool {
         });
         Ok((inv, happened))
     }
+}
+
+/// Messages in a queue: visible, in flight and delayed.
+pub async fn queue_depth(rig: &Rig, logical_id: &str) -> Result<u64, SoakError> {
+    let attrs = rig
+        .sqs()
+        .get_queue_attributes()
+        .queue_url(rig.queue_url(logical_id)?)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .map_err(|e| SoakError::Aws(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?
+        .attributes
+        .unwrap_or_default();
+    Ok([
+        QueueAttributeName::ApproximateNumberOfMessages,
+        QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+    ]
+    .iter()
+    .filter_map(|a| attrs.get(a))
+    .filter_map(|v| v.parse::<u64>().ok())
+    .sum())
 }

@@ -8,6 +8,7 @@ use domain::SellerId;
 
 use crate::item::{Item, format_time, n, s};
 use crate::keys::Key;
+use crate::memory::MemoryStore;
 use crate::partition::{VERSION, VersionedItems};
 use crate::settings::{from_json, to_json};
 use crate::{Store, StoreError};
@@ -117,6 +118,57 @@ impl Checkpoints for Store {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+// The memory twin lives here, beside the table's, so `memory` never
+// imports `checkpoint` (imports run one way).
+#[async_trait::async_trait]
+impl Checkpoints for MemoryStore {
+    async fn get_checkpoint(
+        &self,
+        seller: &SellerId,
+        job: &str,
+    ) -> Result<Option<Checkpoint>, StoreError> {
+        self.state()
+            .checkpoints
+            .get(&Key::checkpoint(seller, job))
+            .map(Checkpoint::try_from)
+            .transpose()
+    }
+
+    async fn put_checkpoint(
+        &self,
+        seller: &SellerId,
+        job: &str,
+        value: &serde_json::Value,
+        expected_version: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let key = Key::checkpoint(seller, job);
+        let mut state = self.state();
+        let current = state
+            .checkpoints
+            .get(&key)
+            .map(Checkpoint::try_from)
+            .transpose()?
+            .map(|c| c.version);
+        if current != expected_version {
+            return Err(StoreError::Conflict {
+                pk: key.pk,
+                sk: key.sk,
+                expected: expected_version,
+            });
+        }
+        let checkpoint = Checkpoint {
+            job: job.to_string(),
+            value: value.clone(),
+            version: next_version(expected_version),
+            updated_at: self.clock().now(),
+        };
+        state
+            .checkpoints
+            .insert(key, checkpoint_item(seller, &checkpoint)?);
+        Ok(checkpoint.version)
     }
 }
 

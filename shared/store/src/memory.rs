@@ -15,7 +15,6 @@ use domain::{AmazonOrderId, PortError, SellerId};
 
 use crate::StoreError;
 use crate::buckets::sensible_rate;
-use crate::checkpoint::{Checkpoint, Checkpoints, checkpoint_item, next_version};
 use crate::clock::{Clock, system};
 use crate::idempotency::{Acquire, IdempotencyRecord, IdempotencyStore, RecordStatus};
 use crate::item::{Item, format_fraction, format_time};
@@ -26,10 +25,10 @@ use crate::ledger::{
 use crate::settings::{SellerSummary, SettingsStore};
 
 #[derive(Default)]
-struct State {
+pub(crate) struct State {
     settings: BTreeMap<SellerId, (SellerSettings, u64)>,
     orders: BTreeMap<Key, Item>,
-    checkpoints: BTreeMap<Key, Item>,
+    pub(crate) checkpoints: BTreeMap<Key, Item>,
     records: BTreeMap<Key, Item>,
     buckets: HashMap<BucketKey, (Option<BucketState>, Option<f64>)>,
     /// Plain items of modules with their own item mapping (shipments).
@@ -74,7 +73,7 @@ impl MemoryStore {
         self.clock.as_ref()
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -362,55 +361,6 @@ impl Ledger for MemoryStore {
             Some(true) => StatusUpdate::Applied,
             Some(false) => StatusUpdate::Stale,
         })
-    }
-}
-
-#[async_trait::async_trait]
-impl Checkpoints for MemoryStore {
-    async fn get_checkpoint(
-        &self,
-        seller: &SellerId,
-        job: &str,
-    ) -> Result<Option<Checkpoint>, StoreError> {
-        self.state()
-            .checkpoints
-            .get(&Key::checkpoint(seller, job))
-            .map(Checkpoint::try_from)
-            .transpose()
-    }
-
-    async fn put_checkpoint(
-        &self,
-        seller: &SellerId,
-        job: &str,
-        value: &serde_json::Value,
-        expected_version: Option<u64>,
-    ) -> Result<u64, StoreError> {
-        let key = Key::checkpoint(seller, job);
-        let mut state = self.state();
-        let current = state
-            .checkpoints
-            .get(&key)
-            .map(Checkpoint::try_from)
-            .transpose()?
-            .map(|c| c.version);
-        if current != expected_version {
-            return Err(StoreError::Conflict {
-                pk: key.pk,
-                sk: key.sk,
-                expected: expected_version,
-            });
-        }
-        let checkpoint = Checkpoint {
-            job: job.to_string(),
-            value: value.clone(),
-            version: next_version(expected_version),
-            updated_at: self.clock.now(),
-        };
-        state
-            .checkpoints
-            .insert(key, checkpoint_item(seller, &checkpoint)?);
-        Ok(checkpoint.version)
     }
 }
 

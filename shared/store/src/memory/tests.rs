@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use domain::{ClientCode, MarketplaceId, Operation, Region};
 
 use super::*;
+use crate::checkpoint::Checkpoints;
 use crate::clock::ManualClock;
 use crate::idempotency::{Idempotency, IdempotencyError, RunOptions, sha256_hex};
 
