@@ -32,6 +32,7 @@ mod marketplaces;
 mod money;
 mod notifications;
 mod orders;
+mod pipeline;
 mod quota;
 mod search;
 mod shipments;

@@ -37,8 +37,8 @@ use crate::faults::OpCall;
 use crate::feeds::processor::{FeedInput, FeedProcessor, Processed};
 use crate::http::error_list;
 use crate::orders::PackageConfirmation;
+use crate::pipeline::pipeline;
 use crate::search::invalid_input;
-use crate::spapi::pipeline;
 use crate::state::{Inner, Shared};
 
 pub const ORDER_FULFILLMENT_FEED: &str = "POST_ORDER_FULFILLMENT_DATA";

@@ -21,7 +21,7 @@ pub use crate::clock::{Stamp, iso, random_token};
 use crate::faults::Faults;
 use crate::orders::StoredOrder;
 use crate::quota::{Bucket, OperationMetrics, RateOverride};
-use crate::search::PageCursor;
+use crate::search::cursor::PageCursor;
 
 pub struct Shared {
     pub speed: f64,

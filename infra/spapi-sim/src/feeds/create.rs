@@ -14,8 +14,8 @@ use super::registry::processor_for;
 use super::types::{FeedRecord, Status};
 use crate::faults::OpCall;
 use crate::http::quota_exceeded;
+use crate::pipeline::pipeline;
 use crate::search::invalid_input;
-use crate::spapi::pipeline;
 use crate::state::Shared;
 
 pub(super) async fn create_feed_route(

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use super::query::not_found;
 use super::types::{Document, Signature, URL_LIFETIME};
 use crate::faults::OpCall;
+use crate::pipeline::pipeline;
 use crate::search::invalid_input;
-use crate::spapi::pipeline;
 use crate::state::{Inner, Shared, random_token};
 
 /// A pre-signed URL on this simulator for `document_id`.

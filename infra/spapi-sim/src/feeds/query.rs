@@ -14,8 +14,8 @@ use super::settle::settle;
 use super::types::{FeedFilter, FeedRecord};
 use crate::faults::OpCall;
 use crate::http::error_list;
+use crate::pipeline::pipeline;
 use crate::search::invalid_input;
-use crate::spapi::pipeline;
 use crate::state::{Shared, random_token};
 
 pub(super) fn not_found(what: &str) -> (StatusCode, Value) {

@@ -14,8 +14,8 @@ use super::patch::apply_patches;
 use crate::clock::iso;
 use crate::faults::OpCall;
 use crate::http::error_list;
+use crate::pipeline::pipeline;
 use crate::search::invalid_input;
-use crate::spapi::pipeline;
 use crate::state::Shared;
 
 pub(crate) async fn patch_route(

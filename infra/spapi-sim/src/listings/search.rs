@@ -25,8 +25,8 @@ use serde_json::{Value, json};
 use super::common::{check_call, param};
 use super::types::Listing;
 use crate::faults::OpCall;
+use crate::pipeline::pipeline;
 use crate::search::invalid_input;
-use crate::spapi::pipeline;
 use crate::state::iso;
 use crate::state::{Inner, Shared};
 

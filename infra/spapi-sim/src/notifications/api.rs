@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::types::{ORDER_CHANGE, SimDestination, SimSubscription};
 use crate::faults::OpCall;
 use crate::http::error_list;
-use crate::spapi::{Auth, pipeline_as};
+use crate::pipeline::{Auth, pipeline_as};
 use crate::state::Shared;
 
 pub(crate) fn conflict(message: &str) -> (StatusCode, Value) {

@@ -530,7 +530,7 @@ impl StoredOrder {
         let mut summary = json!({
             "MarketplaceId": self.marketplace_id,
             "OrderStatus": status,
-            "PurchaseDate": crate::state::iso(self.created),
+            "PurchaseDate": crate::clock::iso(self.created),
             "DestinationPostalCode": self
                 .recipient
                 .as_ref()
@@ -546,8 +546,8 @@ impl StoredOrder {
             "OrderItems": items,
         });
         if let Some(w) = &self.ship_by {
-            summary["EarliestShipDate"] = json!(crate::state::iso(w.earliest));
-            summary["LatestShipDate"] = json!(crate::state::iso(w.latest));
+            summary["EarliestShipDate"] = json!(crate::clock::iso(w.earliest));
+            summary["LatestShipDate"] = json!(crate::clock::iso(w.latest));
         }
         summary
     }

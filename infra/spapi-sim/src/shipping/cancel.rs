@@ -11,8 +11,8 @@ use serde_json::json;
 
 use super::common::{business, call, header, not_found};
 use super::types::PICKUP_AFTER;
+use crate::pipeline::pipeline;
 use crate::search::invalid_input;
-use crate::spapi::pipeline;
 use crate::state::Shared;
 
 pub(super) async fn cancel_route(

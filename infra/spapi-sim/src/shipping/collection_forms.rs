@@ -35,8 +35,8 @@ use serde_json::{Value, json};
 use super::common::{address_ok, body_of, business, call, header, missing, not_found};
 use super::label_files::pdf_with;
 use super::types::Form;
+use crate::pipeline::pipeline;
 use crate::search::invalid_input;
-use crate::spapi::pipeline;
 use crate::state::{Inner, Shared, iso};
 
 /// A form as control shows it.

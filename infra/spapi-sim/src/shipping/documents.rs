@@ -12,8 +12,8 @@ use serde_json::json;
 use super::common::{business, call, header, missing, not_found};
 use super::label_files::package_detail;
 use super::types::SERVICES;
+use crate::pipeline::pipeline;
 use crate::search::invalid_input;
-use crate::spapi::pipeline;
 use crate::state::Shared;
 
 pub(super) async fn documents_route(

@@ -24,8 +24,8 @@ use serde_json::{Value, json};
 use super::common::{business, call, header, missing};
 use super::types::TOKEN_LIFETIME;
 use crate::http::error_list;
+use crate::pipeline::pipeline;
 use crate::search::invalid_input;
-use crate::spapi::pipeline;
 use crate::state::Shared;
 
 /// Carriers that need a customs declaration for a cross-border parcel.

@@ -13,8 +13,8 @@ use super::common::{body_of, business, call, header, missing};
 use super::purchase::{buy, document_format};
 use super::rates::{money_number, offers, parse_shipment};
 use super::types::{RateRequest, SERVICES};
+use crate::pipeline::pipeline;
 use crate::search::invalid_input;
-use crate::spapi::pipeline;
 use crate::state::Shared;
 
 pub(super) async fn one_click_route(

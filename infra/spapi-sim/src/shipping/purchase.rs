@@ -18,8 +18,8 @@ use super::types::{RateRequest, SERVICES, SimRate, SimShipment, TOKEN_LIFETIME};
 use crate::http::{error_list, server_error};
 use crate::marketplaces::marketplace;
 use crate::orders::{Included, ShipItem, ShipSpec};
+use crate::pipeline::pipeline;
 use crate::search::invalid_input;
-use crate::spapi::pipeline;
 use crate::state::{Inner, Shared};
 
 /// Checks the requested document specification against the rate's.

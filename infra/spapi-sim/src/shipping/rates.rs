@@ -17,8 +17,8 @@ use super::common::{address_ok, body_of, business, call, cents_text, header, mis
 use super::types::{DHL_MAX_GRAMS, RateRequest, SERVICES, SimPackage, SimRate};
 use crate::marketplaces::marketplace;
 use crate::orders::{FulfilledBy, Included};
+use crate::pipeline::pipeline;
 use crate::search::invalid_input;
-use crate::spapi::pipeline;
 use crate::state::{Inner, Shared, iso};
 
 /// A JSON number or decimal string as an integer count of thousandths.

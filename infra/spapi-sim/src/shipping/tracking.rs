@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use super::common::{business, call, header, missing, not_found};
 use super::types::{SERVICES, SimShipment};
+use crate::pipeline::pipeline;
 use crate::search::invalid_input;
-use crate::spapi::pipeline;
 use crate::state::{Shared, iso};
 
 pub(super) async fn tracking_route(

@@ -10,13 +10,17 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, TimeDelta, Utc};
-use domain::settings::OrderStatus;
+
 use serde_json::{Value, json};
 
+use crate::clock::{iso, random_token};
 use crate::http::error_list;
 use crate::marketplaces::marketplace;
 use crate::orders::{FulfilledBy, Included, StoredOrder, parse_status};
-use crate::state::{Inner, Stamp, iso, random_token};
+use crate::state::Inner;
+
+pub(crate) mod cursor;
+pub use cursor::{Filters, PageCursor, TimeField};
 
 /// Amazon: page tokens expire after 24 hours (simulated time).
 pub const PAGE_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
@@ -73,40 +77,6 @@ impl Query {
                 .map_err(|v| format!("Invalid value {v} for includedData.")),
         }
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimeField {
-    Created,
-    LastUpdated,
-}
-
-impl TimeField {
-    fn before_name(self) -> &'static str {
-        match self {
-            TimeField::Created => "createdBefore",
-            TimeField::LastUpdated => "lastUpdatedBefore",
-        }
-    }
-
-    fn of(self, o: &StoredOrder) -> DateTime<Utc> {
-        match self {
-            TimeField::Created => o.created,
-            TimeField::LastUpdated => o.last_updated,
-        }
-    }
-}
-
-/// The filters of a search, normalised (lists sorted, duplicates removed).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Filters {
-    field: TimeField,
-    after: DateTime<Utc>,
-    /// As given; the effective bound defaults to two minutes before the request.
-    before: Option<DateTime<Utc>>,
-    statuses: Vec<OrderStatus>,
-    fulfilled_by: Vec<FulfilledBy>,
-    marketplace_ids: Vec<String>,
 }
 
 const FILTER_KEYS: [&str; 7] = [
@@ -216,18 +186,6 @@ fn parse_page_size(q: &Query) -> Result<Option<u32>, String> {
             _ => Err(MSG.into()),
         },
     }
-}
-
-/// What a pagination token stands for.
-#[derive(Clone, Debug)]
-pub struct PageCursor {
-    seller: String,
-    filters: Filters,
-    before: DateTime<Utc>,
-    last: (DateTime<Utc>, String),
-    page_size: u32,
-    included: Included,
-    issued: Stamp,
 }
 
 /// Whether the call continues a search (so `DuplicatePage` may apply).
@@ -364,24 +322,6 @@ pub fn search_orders(
         inner.last_page.insert(seller_id.to_string(), body.clone());
     }
     Ok(body)
-}
-
-impl PageCursor {
-    fn same_position(&self, other: &PageCursor) -> bool {
-        self.seller == other.seller
-            && self.filters == other.filters
-            && self.before == other.before
-            && self.last == other.last
-            && self.page_size == other.page_size
-            && self.included == other.included
-    }
-
-    /// Cheap pruning test: issued less than `lifetime` of wall time (scaled) before `now`.
-    fn issued_within(&self, lifetime: Duration, now: Stamp, speed: f64) -> bool {
-        // The same measure as the expiry check on use: a token the clock
-        // advanced past is gone, and the same page gets a new one.
-        now.sim_since(self.issued, speed) < lifetime
-    }
 }
 
 #[cfg(test)]
