@@ -48,6 +48,7 @@ impl AfterConnect for NothingMore {
     }
 }
 
+// Like each function's other ports structs (Puller, Confirmer, Pusher...): only what this job uses.
 /// Subscribes a connected seller to `ORDER_CHANGE` notifications (issue 15)
 /// through the same step as `connector-admin notifications subscribe SELLER`, with
 /// the token the seller just gave. Idempotent: a renewal finds the

@@ -156,6 +156,7 @@ impl PullReport {
     }
 }
 
+// Like each function's other ports structs (Puller, Confirmer, Pusher...): only what this job uses.
 /// Everything a pull needs, wired once per container.
 #[derive(Clone)]
 pub struct Puller {
