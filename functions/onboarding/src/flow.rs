@@ -41,7 +41,7 @@ pub struct Options {
     pub secret_prefix: String,
 }
 
-// Like each function's other ports structs (Puller, Confirmer, Pusher...): only what this job uses.
+// Looks like the other functions' ports structs (Puller, Pusher...): only what this job uses.
 pub struct Onboarding {
     pub invitations: Arc<dyn InvitationStore>,
     pub settings: Arc<dyn SettingsStore>,

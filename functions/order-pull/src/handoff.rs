@@ -78,7 +78,7 @@ pub struct Tally {
     pub cancel_requests: u32,
 }
 
-// Like each function's other ports structs (Puller, Confirmer, Pusher...): only what this job uses.
+// Looks like the functions' ports structs (Puller, Pusher...): only the ports this step uses.
 /// The per-order step, with the ports it writes through.
 #[derive(Clone)]
 pub struct Handoff {

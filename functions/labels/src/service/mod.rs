@@ -79,7 +79,7 @@ impl Default for LabelOptions {
     }
 }
 
-// Like each function's other ports structs (Puller, Confirmer, Pusher...): only what this job uses.
+// Looks like the other functions' ports structs (Puller, Pusher...): only what this job uses.
 /// Everything the operations need; built once per container (`config::wire`).
 #[derive(Clone)]
 pub struct LabelService {
