@@ -144,7 +144,7 @@ pub struct FanoutReport {
     pub reconciliations: u32,
 }
 
-// Looks like the other functions' ports structs (Puller, Pusher...): only what this job uses.
+// Looks like the other functions' ports structs (Puller, Confirmer...): only what this job uses.
 pub struct Pusher {
     pub api: SpApi,
     pub settings: Arc<dyn SettingsStore>,
