@@ -144,6 +144,7 @@ pub struct FanoutReport {
     pub reconciliations: u32,
 }
 
+// Looks like the other functions' ports structs (Puller, Confirmer...): only what this job uses.
 pub struct Pusher {
     pub api: SpApi,
     pub settings: Arc<dyn SettingsStore>,
@@ -669,6 +670,7 @@ impl Pusher {
         Ok(())
     }
 
+    // Like `patch_all`'s inputs, but the changes go in budgeted feeds, not one patch per SKU.
     #[allow(clippy::too_many_arguments)]
     async fn feed_all(
         &self,

@@ -31,6 +31,7 @@ pub struct FormatOption {
     pub page_layouts: Vec<String>,
 }
 
+// Starts like wms's label `Offer`: this is the stored quote; `Offer` is the WMS answer's schema.
 /// One offer of a rates call.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuotedRate {

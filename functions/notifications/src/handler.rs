@@ -84,6 +84,7 @@ impl Default for NotifyOptions {
     }
 }
 
+// Looks like the other functions' ports structs (Puller, Pusher...): only what this job uses.
 /// Everything the handler needs, wired once per container.
 #[derive(Clone)]
 pub struct Notifier {

@@ -33,6 +33,7 @@ use serde_json::Value;
 pub use error::NotifyError;
 pub use handler::{BatchSummary, Handled, Notifier, NotifyOptions};
 
+// Opens like the other functions' `handle` (metrics flushed on drop); events and work differ.
 /// The function's handler: an SQS event from the notification queue.
 pub async fn handle(
     notifier: &Notifier,

@@ -41,6 +41,7 @@ pub struct Options {
     pub secret_prefix: String,
 }
 
+// Looks like the other functions' ports structs (Puller, Pusher...): only what this job uses.
 pub struct Onboarding {
     pub invitations: Arc<dyn InvitationStore>,
     pub settings: Arc<dyn SettingsStore>,

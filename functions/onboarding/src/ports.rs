@@ -48,6 +48,7 @@ impl AfterConnect for NothingMore {
     }
 }
 
+// Looks like the functions' ports structs (Puller, Pusher...): only what subscribing a seller needs.
 /// Subscribes a connected seller to `ORDER_CHANGE` notifications (issue 15)
 /// through the same step as `connector-admin notifications subscribe SELLER`, with
 /// the token the seller just gave. Idempotent: a renewal finds the

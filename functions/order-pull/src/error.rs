@@ -8,6 +8,7 @@ use store::StoreError;
 
 use crate::ports::QueueError;
 
+// One error enum per function (house style): the SpApi/Store/Queue wrappers repeat on purpose.
 #[derive(Debug, thiserror::Error)]
 pub enum PullError {
     #[error("the job message is invalid: {0}")]

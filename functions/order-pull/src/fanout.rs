@@ -99,6 +99,7 @@ impl Puller {
         self.metrics.order_pull_max_age(report.max_pull_age_seconds);
         self.metrics
             .notifications_silent_sellers(report.silent_sellers.into());
+        // One summary line per run, like the other jobs': each logs its own report's fields.
         tracing::info!(
             sellers = report.sellers,
             jobs = report.jobs,

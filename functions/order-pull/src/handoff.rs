@@ -57,6 +57,7 @@ impl Default for HandoffOptions {
     }
 }
 
+// Same counts as PullReport and backfill::Totals; kept apart, see Totals' doc in backfill.rs.
 /// What the step did with the orders handed to it (counts only).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
@@ -77,6 +78,7 @@ pub struct Tally {
     pub cancel_requests: u32,
 }
 
+// Looks like the functions' ports structs (Puller, Pusher...): only the ports this step uses.
 /// The per-order step, with the ports it writes through.
 #[derive(Clone)]
 pub struct Handoff {

@@ -10,6 +10,7 @@ use crate::job::PullJob;
 
 pub use lambda_kit::queue::{MAX_DELAY, QueueError};
 
+// Like shipment-confirm's `Incoming` (borrowed parts of a message), but bound for the WMS queue.
 /// One message for the WMS order queue.
 #[derive(Clone, Debug)]
 pub struct Outgoing<'a> {

@@ -156,6 +156,7 @@ impl PullReport {
     }
 }
 
+// Looks like the other functions' ports structs (Confirmer, Pusher...): only what this job uses.
 /// Everything a pull needs, wired once per container.
 #[derive(Clone)]
 pub struct Puller {

@@ -85,6 +85,7 @@ impl Default for ConfirmOptions {
     }
 }
 
+// Looks like the other functions' ports structs (Puller, Pusher...): only what this job uses.
 /// Everything the function needs, wired once per container.
 #[derive(Clone)]
 pub struct Confirmer {

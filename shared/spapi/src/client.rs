@@ -228,6 +228,7 @@ impl SpApi {
         let status = trace.status.unwrap_or(0);
         let request_id = trace.request_id.as_deref().unwrap_or("");
         let resent = trace.resent;
+        // One audit line per outcome: a tracing macro has a fixed level, so the arms repeat fields.
         match error {
             None => tracing::info!(
                 audit = AUDIT_ACTION,

@@ -263,6 +263,7 @@ impl IdempotencyStore for Store {
         ))
     }
 
+    // The held-lock condition of `complete`, but it deletes the record instead of storing a result.
     async fn release(
         &self,
         namespace: &str,

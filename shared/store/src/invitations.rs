@@ -314,6 +314,7 @@ impl MemoryInvitations {
     }
 }
 
+// Mirrors `impl InvitationStore for Store` above: the same rules, in memory (unit tests).
 #[async_trait::async_trait]
 impl InvitationStore for MemoryInvitations {
     async fn put_invitation(

@@ -160,6 +160,7 @@ pub enum Cancelled {
     Already(BoughtLabel),
 }
 
+// The put/get pairs look alike: one per item kind (quote, intent, label, documents).
 /// Labels in the store (DynamoDB, or memory in unit tests).
 #[async_trait::async_trait]
 pub trait LabelStore: Send + Sync {

@@ -257,6 +257,7 @@ impl From<&DestinationRecord> for Item {
     }
 }
 
+// Reads like DestinationRecord's mapping above; each record has its own attributes and parse rules.
 impl TryFrom<&Item> for SubscriptionRecord {
     type Error = StoreError;
 

@@ -85,6 +85,7 @@ impl ParticipationStore for Store {
     }
 }
 
+// Mirrors `impl ParticipationStore for Store` above: the same items, in memory (unit tests).
 #[async_trait::async_trait]
 impl ParticipationStore for MemoryStore {
     async fn get_participations(

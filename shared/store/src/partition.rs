@@ -277,6 +277,7 @@ impl Items for MemoryStore {
     }
 }
 
+// Mirrors `impl VersionedItems for Store` above: the same version rules, in memory (unit tests).
 #[async_trait::async_trait]
 impl VersionedItems for MemoryStore {
     async fn put_versioned(

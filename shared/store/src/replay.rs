@@ -132,6 +132,7 @@ impl ReplayJournal for Store {
     }
 }
 
+// Mirrors `impl ReplayJournal for Store` above: the same rules, in memory (unit tests).
 #[async_trait::async_trait]
 impl ReplayJournal for MemoryStore {
     async fn begin_replay(

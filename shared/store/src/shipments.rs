@@ -179,6 +179,7 @@ pub struct PackedItem {
     pub transparency_codes: Vec<String>,
 }
 
+// Fields like the WMS shipment message and Amazon's package: what was confirmed, own item schema.
 /// One package of an order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackageRecord {
@@ -533,6 +534,7 @@ impl ShipmentRecords for Store {
     }
 }
 
+// Mirrors `impl ShipmentRecords for Store` above: the same rules, in memory (unit tests).
 #[async_trait::async_trait]
 impl ShipmentRecords for MemoryStore {
     async fn bind_package(&self, binding: &PackageBinding) -> Result<Binding, StoreError> {

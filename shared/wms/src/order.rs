@@ -237,6 +237,7 @@ pub struct OrderFlags {
     pub preorder: bool,
 }
 
+// Optional fields like OrderCreated's: each struct is its own part of the order-message schemas.
 /// The ship-to address. Everything but the country code and the address
 /// type is buyer data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -79,6 +79,7 @@ impl Default for LabelOptions {
     }
 }
 
+// Looks like the other functions' ports structs (Puller, Pusher...): only what this job uses.
 /// Everything the operations need; built once per container (`config::wire`).
 #[derive(Clone)]
 pub struct LabelService {

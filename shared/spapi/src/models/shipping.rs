@@ -52,6 +52,7 @@ pub fn shipping_business_id(marketplace_id: &str) -> Option<&'static str> {
     })
 }
 
+// Not wms::Decimal: Amazon's model writes JSON numbers (15 digits); the WMS contract, strings.
 /// A decimal number as text (`"4.76"`, `"7"`, `"-0.5"`): read from a JSON
 /// number or string, written as a JSON number. At most 15 significant
 /// digits, so the number written reads back as exactly this decimal.
@@ -409,6 +410,7 @@ pub struct ServiceSelection {
     pub service_id: Vec<String>,
 }
 
+// Starts like GetRatesRequest, as in Amazon's model: its own type there (adds label, service).
 /// `OneClickShipmentRequest`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

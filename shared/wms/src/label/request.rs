@@ -1,6 +1,8 @@
 //! The label request's types: the operations and what each carries (the
 //! shape of `schemas/label-request.v1.json` and `.v2.json`).
 
+// Look-alikes of spapi's Shipping v2 types: these follow the WMS schemas, not Amazon's model.
+
 use std::fmt;
 
 use chrono::{DateTime, Utc};

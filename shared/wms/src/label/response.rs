@@ -1,6 +1,8 @@
 //! The label response's types: the result of each operation, or an error
 //! with its code (the shape of `schemas/label-response.v1.json`, `.v2.json`).
 
+// Look-alikes of spapi's Shipping v2 types: these follow the WMS schemas, not Amazon's model.
+
 use chrono::{DateTime, Utc};
 use domain::{AmazonOrderId, Pii};
 use serde::{Deserialize, Serialize};
@@ -232,6 +234,7 @@ pub struct PurchasedLabel {
     pub packages: Vec<LabelPackage>,
 }
 
+// LabelPackage plus shipment_id: the documents answer's own shape in the label-response schemas.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocumentsResult {
     pub shipment_id: String,
