@@ -96,6 +96,8 @@ impl LabelService {
         deadline: &Deadline,
     ) -> Result<(Quote, String, amazon::GetRatesResult), LabelError> {
         let prepared = self.prepare(seller, shipment, deadline).await?;
+        // Reads like purchaseShipment's call in buy.rs (every operation's shape
+        // here): each `Call` has its own typed payload, so no shared helper fits.
         let call = GetRates {
             request: prepared.request.clone(),
             business: Business::for_marketplace(&prepared.marketplace_id),
