@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use domain::{Deadline, MarketplaceId, PortError, Region, SellerId, Sku};
-use secrecy::SecretString;
+use domain::{Deadline, MarketplaceId, Sku};
 use serde_json::{Value, json};
+use spapi::SpApiError;
 use spapi::documents::FeedRequest;
 use spapi::models::feeds::{
     CreateFeedDocumentResponse, CreateFeedResponse, Feed, FeedDocument, ProcessingStatus,
@@ -20,52 +20,13 @@ use spapi::models::listings::{Item, ListingsItemSubmissionResponse, SubmissionSt
 use spapi::models::listings_feed::ProcessingReport;
 use spapi::ops::feeds::CONTENT_TYPE_XML;
 use spapi::ops::listings::{GetListingsItem, ItemData, PatchListingsItem};
-use spapi::quota::MemoryBuckets;
-use spapi::{AppCredentials, ClientConfig, Credentials, SellerContext, SpApi, SpApiError};
 use wiremock::matchers::{body_json, header, method, path, query_param};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, Request, Respond, ResponseTemplate};
 
-const SELLER: &str = "A3EXAMPLESELLER";
+mod common;
+use common::{SELLER, fixture};
+
 const DE: &str = "A1PA6795UKMFR9";
-
-struct Creds;
-
-#[async_trait::async_trait]
-impl Credentials for Creds {
-    async fn app(&self) -> Result<AppCredentials, PortError> {
-        Ok(AppCredentials {
-            client_id: "amzn1.application-oa2-client.test".into(),
-            client_secret: SecretString::from("app-secret-value"),
-        })
-    }
-    async fn refresh_token(&self, _seller: &SellerId) -> Result<SecretString, PortError> {
-        Ok(SecretString::from("Atzr|refresh-token-value"))
-    }
-    async fn authorization_revoked(&self, _: &SellerId, _: &str) -> Result<(), PortError> {
-        Ok(())
-    }
-}
-
-async fn fixture() -> (MockServer, SpApi, SellerContext) {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    let config = ClientConfig::local(&base, &format!("{base}/auth/o2/token"), 1000.0);
-    let api = SpApi::new(config, Arc::new(Creds), Arc::new(MemoryBuckets::default())).unwrap();
-    Mock::given(method("POST"))
-        .and(path("/auth/o2/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "Atza|access-token-value", "token_type": "bearer",
-            "expires_in": 3600, "refresh_token": "Atzr|refresh-token-value"
-        })))
-        .mount(&server)
-        .await;
-    let seller = SellerContext {
-        seller_id: SellerId::new(SELLER).unwrap(),
-        region: Region::Eu,
-        sandbox: false,
-    };
-    (server, api, seller)
-}
 
 /// Content type and body of an upload.
 type Sent = (String, Vec<u8>);

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use domain::{Deadline, PortError, Region, SellerId};
-use secrecy::SecretString;
+use domain::Deadline;
 use serde_json::{Value, json};
+use spapi::SpApiError;
 use spapi::models::shipping::{
     Address, ChannelDetails, Currency, Decimal, Dimensions, DocumentFormat, DocumentSize,
     DocumentType, GetRatesResponse, GetShipmentDocumentsResponse, GetTrackingResponse, Item,
@@ -18,49 +18,11 @@ use spapi::models::shipping::{
     PurchaseShipmentResponse, RequestedDocumentSpecification, ServiceSelection, Weight,
 };
 use spapi::ops::shipping::{Business, OneClickShipment, PurchaseShipment};
-use spapi::quota::MemoryBuckets;
-use spapi::{AppCredentials, ClientConfig, Credentials, SellerContext, SpApi, SpApiError};
 use wiremock::matchers::{header, method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, Request, Respond, ResponseTemplate};
 
-struct Creds;
-
-#[async_trait::async_trait]
-impl Credentials for Creds {
-    async fn app(&self) -> Result<AppCredentials, PortError> {
-        Ok(AppCredentials {
-            client_id: "amzn1.application-oa2-client.test".into(),
-            client_secret: SecretString::from("app-secret-value"),
-        })
-    }
-    async fn refresh_token(&self, _seller: &SellerId) -> Result<SecretString, PortError> {
-        Ok(SecretString::from("Atzr|refresh-token-value"))
-    }
-    async fn authorization_revoked(&self, _: &SellerId, _: &str) -> Result<(), PortError> {
-        Ok(())
-    }
-}
-
-async fn fixture() -> (MockServer, SpApi, SellerContext) {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    let config = ClientConfig::local(&base, &format!("{base}/auth/o2/token"), 1000.0);
-    let api = SpApi::new(config, Arc::new(Creds), Arc::new(MemoryBuckets::default())).unwrap();
-    Mock::given(method("POST"))
-        .and(path("/auth/o2/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "Atza|access-token-value", "token_type": "bearer",
-            "expires_in": 3600, "refresh_token": "Atzr|refresh-token-value"
-        })))
-        .mount(&server)
-        .await;
-    let seller = SellerContext {
-        seller_id: SellerId::new("A3EXAMPLESELLER").unwrap(),
-        region: Region::Eu,
-        sandbox: false,
-    };
-    (server, api, seller)
-}
+mod common;
+use common::fixture;
 
 fn model() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -1,0 +1,55 @@
+//! What the wiremock tests of single operations share: fixed credentials
+//! and a client pointed at a fresh MockServer with LWA answering.
+
+use std::sync::Arc;
+
+use domain::{PortError, Region, SellerId};
+use secrecy::SecretString;
+use serde_json::json;
+use spapi::quota::MemoryBuckets;
+use spapi::{AppCredentials, ClientConfig, Credentials, SellerContext, SpApi};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The seller every request is made for.
+pub const SELLER: &str = "A3EXAMPLESELLER";
+
+pub struct Creds;
+
+#[async_trait::async_trait]
+impl Credentials for Creds {
+    async fn app(&self) -> Result<AppCredentials, PortError> {
+        Ok(AppCredentials {
+            client_id: "amzn1.application-oa2-client.test".into(),
+            client_secret: SecretString::from("app-secret-value"),
+        })
+    }
+    async fn refresh_token(&self, _seller: &SellerId) -> Result<SecretString, PortError> {
+        Ok(SecretString::from("Atzr|refresh-token-value"))
+    }
+    async fn authorization_revoked(&self, _: &SellerId, _: &str) -> Result<(), PortError> {
+        Ok(())
+    }
+}
+
+/// A MockServer with LWA's token endpoint mounted, a client for it, the seller.
+pub async fn fixture() -> (MockServer, SpApi, SellerContext) {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    let config = ClientConfig::local(&base, &format!("{base}/auth/o2/token"), 1000.0);
+    let api = SpApi::new(config, Arc::new(Creds), Arc::new(MemoryBuckets::default())).unwrap();
+    Mock::given(method("POST"))
+        .and(path("/auth/o2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "Atza|access-token-value", "token_type": "bearer",
+            "expires_in": 3600, "refresh_token": "Atzr|refresh-token-value"
+        })))
+        .mount(&server)
+        .await;
+    let seller = SellerContext {
+        seller_id: SellerId::new(SELLER).unwrap(),
+        region: Region::Eu,
+        sandbox: false,
+    };
+    (server, api, seller)
+}
