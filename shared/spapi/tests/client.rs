@@ -6,46 +6,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use domain::{Deadline, Operation, PortError, Region, SellerId};
-use secrecy::SecretString;
+use domain::{Deadline, Operation, Region, SellerId};
 use spapi::ops::orders::GetOrder;
 use spapi::ops::sellers::GetMarketplaceParticipations;
 use spapi::quota::MemoryBuckets;
-use spapi::{
-    AppCredentials, Call, ClientConfig, Credentials, Method, SellerContext, SpApi, SpApiError,
-};
+use spapi::{Call, ClientConfig, Method, SellerContext, SpApi, SpApiError};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-const SELLER: &str = "A3EXAMPLESELLER";
-
-#[derive(Default)]
-struct Creds {
-    revoked: Mutex<Vec<String>>,
-    refresh_reads: AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl Credentials for Creds {
-    async fn app(&self) -> Result<AppCredentials, PortError> {
-        Ok(AppCredentials {
-            client_id: "amzn1.application-oa2-client.test".into(),
-            client_secret: SecretString::from("app-secret-value"),
-        })
-    }
-    async fn refresh_token(&self, _seller: &SellerId) -> Result<SecretString, PortError> {
-        self.refresh_reads.fetch_add(1, Ordering::SeqCst);
-        Ok(SecretString::from("Atzr|refresh-token-value"))
-    }
-    async fn authorization_revoked(
-        &self,
-        seller: &SellerId,
-        _reason: &str,
-    ) -> Result<(), PortError> {
-        self.revoked.lock().unwrap().push(seller.to_string());
-        Ok(())
-    }
-}
+mod common;
+use common::{Creds, SELLER};
 
 struct Fixture {
     server: MockServer,
@@ -54,17 +24,84 @@ struct Fixture {
     seller: SellerContext,
 }
 
+impl Fixture {
+    /// A client (speed 1000, the given observer) on the same server and
+    /// credentials: to watch calls the fixture's own client makes alike.
+    fn client_observed_by(&self, observer: Arc<Recorder>) -> SpApi {
+        client(
+            &self.server,
+            1000.0,
+            |_| {},
+            self.creds.clone(),
+            Some(observer),
+        )
+    }
+}
+
+fn seller(region: Region) -> SellerContext {
+    SellerContext {
+        seller_id: SellerId::new(SELLER).unwrap(),
+        region,
+        sandbox: false,
+    }
+}
+
+/// A client for `server` with time compressed by `speed` (at 1000 the
+/// 1/2/4 s back-offs take 1/2/4 ms), its config adjusted by `adjust`.
+fn client(
+    server: &MockServer,
+    speed: f64,
+    adjust: impl FnOnce(&mut ClientConfig),
+    creds: Arc<Creds>,
+    observer: Option<Arc<Recorder>>,
+) -> SpApi {
+    let base = server.uri();
+    let mut config = ClientConfig::local(&base, &format!("{base}/auth/o2/token"), speed);
+    adjust(&mut config);
+    let buckets = Arc::new(MemoryBuckets::default());
+    match observer {
+        Some(observer) => SpApi::with_observer(config, creds, buckets, observer),
+        None => SpApi::new(config, creds, buckets),
+    }
+    .unwrap()
+}
+
+/// A fresh server and a client for it, LWA not answering yet (each test
+/// mounts the token endpoint it needs).
+async fn bare(speed: f64, adjust: impl FnOnce(&mut ClientConfig)) -> Fixture {
+    let server = MockServer::start().await;
+    let creds = Arc::new(Creds::default());
+    let api = client(&server, speed, adjust, creds.clone(), None);
+    Fixture {
+        server,
+        api,
+        creds,
+        seller: seller(Region::Eu),
+    }
+}
+
+/// LWA's token endpoint answers with `response`.
+async fn mount_lwa(server: &MockServer, response: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path("/auth/o2/token"))
+        .respond_with(response)
+        .named("lwa")
+        .mount(server)
+        .await;
+}
+
+/// LWA's answer to a refresh token the seller revoked.
+fn invalid_grant() -> ResponseTemplate {
+    ResponseTemplate::new(400).set_body_json(serde_json::json!({"error": "invalid_grant", "error_description": "The request has an invalid grant parameter : refresh_token"}))
+}
+
 async fn fixture() -> Fixture {
-    // speed 1000: the 1/2/4 s back-offs take 1/2/4 ms
     fixture_at(1000.0).await
 }
 
+/// A client at `speed` with LWA answering every refresh.
 async fn fixture_at(speed: f64) -> Fixture {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    let config = ClientConfig::local(&base, &format!("{base}/auth/o2/token"), speed);
-    let creds = Arc::new(Creds::default());
-    let api = SpApi::new(config, creds.clone(), Arc::new(MemoryBuckets::default())).unwrap();
+    let f = bare(speed, |_| {}).await;
     Mock::given(method("POST"))
         .and(path("/auth/o2/token"))
         .and(body_string_contains("grant_type=refresh_token"))
@@ -73,18 +110,9 @@ async fn fixture_at(speed: f64) -> Fixture {
             "expires_in": 3600, "refresh_token": "Atzr|refresh-token-value"
         })))
         .named("lwa")
-        .mount(&server)
+        .mount(&f.server)
         .await;
-    Fixture {
-        server,
-        api,
-        creds,
-        seller: SellerContext {
-            seller_id: SellerId::new(SELLER).unwrap(),
-            region: Region::Eu,
-            sandbox: false,
-        },
-    }
+    f
 }
 
 fn order_json() -> serde_json::Value {
@@ -362,30 +390,14 @@ async fn a_post_with_an_idempotency_key_is_retried_with_the_same_key() {
 
 #[tokio::test]
 async fn no_retry_sleeps_past_the_deadline() {
-    let server = MockServer::start().await;
-    let base = server.uri();
     // real time: the first back-off is 1 s, the deadline 300 ms away
-    let mut config = ClientConfig::local(&base, &format!("{base}/auth/o2/token"), 1.0);
-    config.retry = domain::retry::RetryPolicy::default();
-    let api = SpApi::new(
-        config,
-        Arc::new(Creds::default()),
-        Arc::new(MemoryBuckets::default()),
+    let f = bare(1.0, |c| c.retry = domain::retry::RetryPolicy::default()).await;
+    mount_lwa(
+        &f.server,
+        ResponseTemplate::new(200)
+            .set_body_json(serde_json::json!({"access_token": "Atza|a", "expires_in": 3600})),
     )
-    .unwrap();
-    let f = Fixture {
-        server,
-        api,
-        creds: Arc::new(Creds::default()),
-        seller: fixture().await.seller,
-    };
-    Mock::given(path("/auth/o2/token"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(serde_json::json!({"access_token": "Atza|a", "expires_in": 3600})),
-        )
-        .mount(&f.server)
-        .await;
+    .await;
     let calls = mount_sequence(
         &f,
         "/orders/2026-01-01/orders/113-1234567-1234567",
@@ -485,24 +497,9 @@ async fn access_tokens_are_cached_and_an_expired_one_is_refreshed_once() {
 
 #[tokio::test]
 async fn invalid_grant_flags_the_seller_and_is_never_retried() {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    Mock::given(path("/auth/o2/token"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({"error": "invalid_grant", "error_description": "The request has an invalid grant parameter : refresh_token"})))
-        .mount(&server)
-        .await;
-    let creds = Arc::new(Creds::default());
-    let api = SpApi::new(
-        ClientConfig::local(&base, &format!("{base}/auth/o2/token"), 1000.0),
-        creds.clone(),
-        Arc::new(MemoryBuckets::default()),
-    )
-    .unwrap();
-    let seller = SellerContext {
-        seller_id: SellerId::new(SELLER).unwrap(),
-        region: Region::Na,
-        sandbox: false,
-    };
+    let f = bare(1000.0, |_| {}).await;
+    mount_lwa(&f.server, invalid_grant()).await;
+    let (api, creds, server, seller) = (&f.api, &f.creds, &f.server, seller(Region::Na));
     let err = api
         .call(&seller, &get_order(), &Deadline::none())
         .await
@@ -565,31 +562,19 @@ async fn the_breaker_opens_after_repeated_failures_and_lets_one_probe_through() 
 
 #[tokio::test]
 async fn an_lwa_failure_with_no_time_left_is_resume_later() {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    let config = ClientConfig::local(&base, &format!("{base}/auth/o2/token"), 1000.0);
-    let api = SpApi::new(
-        config,
-        Arc::new(Creds::default()),
-        Arc::new(MemoryBuckets::default()),
-    )
-    .unwrap();
-    Mock::given(method("POST"))
-        .and(path("/auth/o2/token"))
-        .respond_with(ResponseTemplate::new(503).set_body_json(
+    let f = bare(1000.0, |_| {}).await;
+    mount_lwa(
+        &f.server,
+        ResponseTemplate::new(503).set_body_json(
             serde_json::json!({"error": "temporarily_unavailable", "error_description": "busy"}),
-        ))
-        .mount(&server)
-        .await;
-    let seller = SellerContext {
-        seller_id: SellerId::new(SELLER).unwrap(),
-        region: Region::Eu,
-        sandbox: false,
-    };
+        ),
+    )
+    .await;
+    let (api, seller) = (&f.api, &f.seller);
     // Plenty of time: LWA is retried, then the error is LWA's own.
     let err = api
         .call(
-            &seller,
+            seller,
             &get_order(),
             &Deadline::after(Duration::from_secs(30)),
         )
@@ -602,7 +587,7 @@ async fn an_lwa_failure_with_no_time_left_is_resume_later() {
     // No time for a back-off: resume later, not a failure.
     let err = api
         .call(
-            &seller,
+            seller,
             &get_order(),
             &Deadline::after(Duration::from_millis(5)),
         )
@@ -633,14 +618,7 @@ impl spapi::CallObserver for Recorder {
 async fn the_observer_hears_every_request_429_retry_and_final_failure() {
     let f = fixture().await;
     let recorder = Arc::new(Recorder::default());
-    let base = f.server.uri();
-    let api = SpApi::with_observer(
-        ClientConfig::local(&base, &format!("{base}/auth/o2/token"), 1000.0),
-        f.creds.clone(),
-        Arc::new(MemoryBuckets::default()),
-        recorder.clone(),
-    )
-    .unwrap();
+    let api = f.client_observed_by(recorder.clone());
     mount_sequence(
         &f,
         "/orders/2026-01-01/orders/113-1234567-1234567",
@@ -683,26 +661,11 @@ async fn the_observer_hears_every_request_429_retry_and_final_failure() {
 
 #[tokio::test]
 async fn the_observer_hears_a_revoked_authorisation_once_per_refusal() {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    Mock::given(path("/auth/o2/token"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({"error": "invalid_grant", "error_description": "The request has an invalid grant parameter : refresh_token"})))
-        .mount(&server)
-        .await;
+    let f = bare(1000.0, |_| {}).await;
+    mount_lwa(&f.server, invalid_grant()).await;
     let recorder = Arc::new(Recorder::default());
-    let api = SpApi::with_observer(
-        ClientConfig::local(&base, &format!("{base}/auth/o2/token"), 1000.0),
-        Arc::new(Creds::default()),
-        Arc::new(MemoryBuckets::default()),
-        recorder.clone(),
-    )
-    .unwrap();
-    let seller = SellerContext {
-        seller_id: SellerId::new(SELLER).unwrap(),
-        region: Region::Eu,
-        sandbox: false,
-    };
-    api.call(&seller, &get_order(), &Deadline::none())
+    let (api, seller) = (f.client_observed_by(recorder.clone()), &f.seller);
+    api.call(seller, &get_order(), &Deadline::none())
         .await
         .unwrap_err();
     assert_eq!(

@@ -14,7 +14,7 @@ use spapi::ops::sellers::GetMarketplaceParticipations;
 use spapi::quota::MemoryBuckets;
 use spapi::{AppCredentials, ClientConfig, Credentials, SellerContext, SpApi, SpApiError};
 use wiremock::matchers::{body_string_contains, header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 const SELLER: &str = "A3EXAMPLESELLER";
 const CLIENT_ID: &str = "amzn1.application-oa2-client.test";
@@ -112,6 +112,16 @@ fn lwa_error(status: u16, error: &str) -> ResponseTemplate {
         .set_body_json(serde_json::json!({"error": error, "error_description": "refused"}))
 }
 
+/// A mock of LWA's token endpoint.
+fn lwa() -> MockBuilder {
+    Mock::given(method("POST")).and(path("/auth/o2/token"))
+}
+
+/// A mock of LWA's token endpoint for requests whose form contains `needle`.
+fn lwa_when(needle: &str) -> MockBuilder {
+    lwa().and(body_string_contains(needle))
+}
+
 async fn participations(server: &MockServer) {
     Mock::given(method("GET"))
         .and(path("/sellers/v1/marketplaceParticipations"))
@@ -124,9 +134,7 @@ async fn participations(server: &MockServer) {
 #[tokio::test]
 async fn a_code_is_exchanged_for_the_sellers_refresh_token() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/auth/o2/token"))
-        .and(body_string_contains("grant_type=authorization_code"))
+    lwa_when("grant_type=authorization_code")
         .and(body_string_contains("code=ANcode1"))
         .and(body_string_contains(
             "redirect_uri=https%3A%2F%2Fconnect.example%2Fcallback",
@@ -136,9 +144,7 @@ async fn a_code_is_exchanged_for_the_sellers_refresh_token() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/auth/o2/token"))
-        .and(body_string_contains("code=ANused"))
+    lwa_when("code=ANused")
         .respond_with(lwa_error(400, "invalid_grant"))
         .expect(1)
         .mount(&server)
@@ -175,15 +181,11 @@ async fn a_rotated_app_secret_is_used_at_the_first_refusal() {
     let server = MockServer::start().await;
     participations(&server).await;
     // LWA knows only the new secret (the old one's overlap is over).
-    Mock::given(method("POST"))
-        .and(path("/auth/o2/token"))
-        .and(body_string_contains("client_secret=new-secret"))
+    lwa_when("client_secret=new-secret")
         .respond_with(token_answer(None))
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/auth/o2/token"))
-        .and(body_string_contains("client_secret=old-secret"))
+    lwa_when("client_secret=old-secret")
         .respond_with(lwa_error(401, "invalid_client"))
         .expect(1)
         .mount(&server)
@@ -198,8 +200,7 @@ async fn a_rotated_app_secret_is_used_at_the_first_refusal() {
 
     // Nothing newer stored: the refusal stands, read again only once.
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/auth/o2/token"))
+    lwa()
         .respond_with(lwa_error(401, "invalid_client"))
         .expect(1)
         .mount(&server)
@@ -222,15 +223,11 @@ async fn a_rotated_app_secret_is_used_at_the_first_refusal() {
 async fn a_seller_who_authorised_again_is_not_flagged_for_a_stale_cached_token() {
     let server = MockServer::start().await;
     participations(&server).await;
-    Mock::given(method("POST"))
-        .and(path("/auth/o2/token"))
-        .and(body_string_contains("refresh_token=Atzr%7Cnew"))
+    lwa_when("refresh_token=Atzr%7Cnew")
         .respond_with(token_answer(Some("Atzr|new")))
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/auth/o2/token"))
-        .and(body_string_contains("refresh_token=Atzr%7Cold"))
+    lwa_when("refresh_token=Atzr%7Cold")
         .respond_with(lwa_error(400, "invalid_grant"))
         .mount(&server)
         .await;
@@ -265,9 +262,7 @@ async fn a_seller_who_authorised_again_is_not_flagged_for_a_stale_cached_token()
 #[tokio::test]
 async fn the_client_secret_rotation_is_a_grantless_post() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/auth/o2/token"))
-        .and(body_string_contains("grant_type=client_credentials"))
+    lwa_when("grant_type=client_credentials")
         .and(body_string_contains(
             "scope=sellingpartnerapi%3A%3Aclient_credential%3Arotation",
         ))
@@ -290,11 +285,7 @@ async fn the_client_secret_rotation_is_a_grantless_post() {
     // A 5xx is not retried: Amazon may have made a secret already, and a
     // second call would make another.
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/auth/o2/token"))
-        .respond_with(token_answer(None))
-        .mount(&server)
-        .await;
+    lwa().respond_with(token_answer(None)).mount(&server).await;
     Mock::given(method("POST"))
         .and(path("/applications/2023-11-30/clientSecret"))
         .respond_with(ResponseTemplate::new(500))
