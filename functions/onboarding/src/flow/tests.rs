@@ -249,6 +249,29 @@ impl Rig {
         .await
     }
 
+    /// The seller comes back from Amazon with `error` instead of a code.
+    async fn refused_on_amazon(&self, state: &str, error: &[(&str, &str)]) -> Response {
+        let mut query = error.to_vec();
+        query.push(("state", state));
+        self.send("GET", "/callback", &query, &[]).await
+    }
+
+    /// The reason on the page a callback for [`SELLER`] answers with.
+    async fn callback_reason(&self, state: &str, code: &str) -> String {
+        Self::reason(&self.callback(state, code, SELLER).await)
+    }
+
+    /// The reason on the page a request answers with.
+    async fn reason_of(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        form: &[(&str, &str)],
+    ) -> String {
+        Self::reason(&self.send(method, path, query, form).await)
+    }
+
     fn reason(r: &Response) -> String {
         r.body
             .split("id=\"reason\">")
@@ -311,58 +334,38 @@ async fn forged_expired_and_denied_callbacks_store_nothing() {
     // A state we never issued, and one that is not even token-shaped.
     let forged = random_token().unwrap();
     assert_eq!(
-        Rig::reason(&rig.callback(forged.expose(), "good-1", SELLER).await),
+        rig.callback_reason(forged.expose(), "good-1").await,
         "unknown_state"
     );
-    assert_eq!(
-        Rig::reason(&rig.callback("x", "good-1", SELLER).await),
-        "unknown_state"
-    );
+    assert_eq!(rig.callback_reason("x", "good-1").await, "unknown_state");
     // Too slow on Amazon's page.
     let state = rig.start(&code).await;
     rig.clock.advance(STATE_LIFETIME + Duration::from_secs(1));
-    assert_eq!(
-        Rig::reason(&rig.callback(&state, "good-1", SELLER).await),
-        "state_expired"
-    );
+    assert_eq!(rig.callback_reason(&state, "good-1").await, "state_expired");
     // Denied on Amazon's page: the state is burnt too.
     let state = rig.start(&code).await;
     let denied = rig
-        .send(
-            "GET",
-            "/callback",
-            &[("error", "access_denied"), ("state", &state)],
-            &[],
-        )
+        .refused_on_amazon(&state, &[("error", "access_denied")])
         .await;
     assert_eq!(Rig::reason(&denied), "consent_denied");
     assert!(denied.body.contains("Confirm"), "says what to do");
-    assert_eq!(
-        Rig::reason(&rig.callback(&state, "good-1", SELLER).await),
-        "unknown_state"
-    );
+    assert_eq!(rig.callback_reason(&state, "good-1").await, "unknown_state");
     // Amazon's own error, its text escaped.
     let state = rig.start(&code).await;
     let failed = rig
-        .send(
-            "GET",
-            "/callback",
+        .refused_on_amazon(
+            &state,
             &[
                 ("error", "server_error"),
                 ("error_description", "<b>boom</b>"),
-                ("state", &state),
             ],
-            &[],
         )
         .await;
     assert_eq!(Rig::reason(&failed), "amazon_error");
     assert!(failed.body.contains("&lt;b&gt;boom"));
     // A code LWA refuses (expired, used): start again.
     let state = rig.start(&code).await;
-    assert_eq!(
-        Rig::reason(&rig.callback(&state, "stale", SELLER).await),
-        "code_refused"
-    );
+    assert_eq!(rig.callback_reason(&state, "stale").await, "code_refused");
     assert!(rig.secrets.written.lock().unwrap().is_empty());
     assert!(rig.settings.list_sellers().await.unwrap().is_empty());
     // The invitation still works after all that.
@@ -375,21 +378,19 @@ async fn expired_unknown_and_misused_invitations_are_refused_with_a_page() {
     let rig = rig(vec![FR]);
     let unknown = random_token().unwrap();
     assert_eq!(
-        Rig::reason(
-            &rig.send("GET", "/connect", &[("invitation", unknown.expose())], &[])
-                .await
-        ),
+        rig.reason_of("GET", "/connect", &[("invitation", unknown.expose())], &[])
+            .await,
         "unknown_invitation"
     );
     assert_eq!(
-        Rig::reason(&rig.send("GET", "/connect", &[], &[]).await),
+        rig.reason_of("GET", "/connect", &[], &[]).await,
         "unknown_invitation"
     );
     let code = rig.invite(&[DE], None).await;
     // The seller sells in none of the invited marketplaces.
     let state = rig.start(&code).await;
     assert_eq!(
-        Rig::reason(&rig.callback(&state, "good-1", SELLER).await),
+        rig.callback_reason(&state, "good-1").await,
         "no_marketplace"
     );
     rig.clock.advance(Duration::from_secs(3 * 24 * 3600));
@@ -399,20 +400,15 @@ async fn expired_unknown_and_misused_invitations_are_refused_with_a_page() {
     assert_eq!(Rig::reason(&expired), "invitation_expired");
     assert_eq!(expired.status, 410);
     assert_eq!(
-        Rig::reason(
-            &rig.send("POST", "/connect", &[], &[("invitation", code.expose())])
-                .await
-        ),
+        rig.reason_of("POST", "/connect", &[], &[("invitation", code.expose())])
+            .await,
         "invitation_expired"
     );
     assert_eq!(
-        Rig::reason(&rig.send("DELETE", "/connect", &[], &[]).await),
+        rig.reason_of("DELETE", "/connect", &[], &[]).await,
         "method_not_allowed"
     );
-    assert_eq!(
-        Rig::reason(&rig.send("GET", "/admin", &[], &[]).await),
-        "not_found"
-    );
+    assert_eq!(rig.reason_of("GET", "/admin", &[], &[]).await, "not_found");
 }
 
 #[tokio::test]
