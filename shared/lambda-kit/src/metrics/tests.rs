@@ -19,6 +19,18 @@ fn parsed(sink: &MemorySink) -> Vec<Parsed> {
         .collect()
 }
 
+/// The two documents of a flush: the seller's and the stage's.
+fn seller_and_stage(docs: Vec<Parsed>) -> (Parsed, Parsed) {
+    assert_eq!(docs.len(), 2, "{docs:?}");
+    let (mut per_seller, mut stage): (Vec<_>, Vec<_>) = docs
+        .into_iter()
+        .partition(|d| d.dimension("Seller").is_some());
+    match (per_seller.pop(), stage.pop()) {
+        (Some(per_seller), Some(stage)) => (per_seller, stage),
+        _ => panic!("not one per-seller and one stage document"),
+    }
+}
+
 fn sets(lists: &[&[&str]]) -> Vec<Vec<String>> {
     lists
         .iter()
@@ -225,12 +237,7 @@ fn ages_are_gauges_in_seconds() {
     m.order_pull_max_age(120);
     m.authorization_failure(&s);
     m.flush();
-    let docs = parsed(&sink);
-    assert_eq!(docs.len(), 2);
-    let per_seller = docs
-        .iter()
-        .find(|d| d.dimension("Seller").is_some())
-        .unwrap();
+    let (per_seller, stage) = seller_and_stage(parsed(&sink));
     assert_eq!(
         per_seller.values["OrderPullAgeSeconds"], 120.0,
         "the last value"
@@ -246,10 +253,6 @@ fn ages_are_gauges_in_seconds() {
         per_seller.sets_of("AuthorizationFailures"),
         sets(&[&["Stage"], &["Stage", "Seller"]])
     );
-    let stage = docs
-        .iter()
-        .find(|d| d.dimension("Seller").is_none())
-        .unwrap();
     assert_eq!(stage.values["OrderPullMaxAgeSeconds"], 120.0);
     assert_eq!(stage.sets_of("OrderPullMaxAgeSeconds"), sets(&[&["Stage"]]));
     assert_eq!(stage.dimensions.len(), 1);
@@ -267,18 +270,9 @@ fn credential_health_gauges_and_onboarding_counts() {
     m.stage_count(SELLERS_CONNECTED, 2);
     m.stage_count(CONSENT_FAILURES, 0);
     m.flush();
-    let docs = parsed(&sink);
-    assert_eq!(docs.len(), 2);
-    let per_seller = docs
-        .iter()
-        .find(|d| d.dimension("Seller").is_some())
-        .unwrap();
+    let (per_seller, stage) = seller_and_stage(parsed(&sink));
     assert_eq!(per_seller.values[AUTHORIZATION_DAYS_LEFT], 29.0);
     assert_eq!(per_seller.unit_of(AUTHORIZATION_DAYS_LEFT), Some("None"));
-    let stage = docs
-        .iter()
-        .find(|d| d.dimension("Seller").is_none())
-        .unwrap();
     assert_eq!(stage.values[AUTHORIZATION_MIN_DAYS_LEFT], 29.0);
     assert_eq!(
         stage.values[APP_SECRET_AGE_DAYS], 0.0,

@@ -52,6 +52,18 @@ fn package(id: &str, item: &str, quantity: u32, state: PackageState) -> PackageR
     }
 }
 
+/// PKG-1 of [`order`] bound at t(1).
+fn binding() -> PackageBinding {
+    PackageBinding {
+        seller_id: seller(),
+        package_id: "PKG-1".into(),
+        amazon_order_id: order(),
+        payload_hash: "abc".into(),
+        bound_at: t(1),
+        expires_at: 1_900_000_000,
+    }
+}
+
 #[test]
 fn keys_and_round_trips() {
     assert_eq!(
@@ -62,14 +74,7 @@ fn keys_and_round_trips() {
         Key::shipments(&seller(), &order()).sk,
         "SHIPMENTS#302-1234567-1234567"
     );
-    let b = PackageBinding {
-        seller_id: seller(),
-        package_id: "PKG-1".into(),
-        amazon_order_id: order(),
-        payload_hash: "abc".into(),
-        bound_at: t(1),
-        expires_at: 1_900_000_000,
-    };
+    let b = binding();
     assert_eq!(PackageBinding::try_from(&Item::from(&b)).unwrap(), b);
     let mut r = OrderShipments::new(seller(), order());
     r.packages.insert(
@@ -108,14 +113,7 @@ fn keys_and_round_trips() {
 #[tokio::test]
 async fn memory_semantics_match_the_conditional_writes() {
     let m = MemoryStore::new();
-    let b = PackageBinding {
-        seller_id: seller(),
-        package_id: "PKG-1".into(),
-        amazon_order_id: order(),
-        payload_hash: "abc".into(),
-        bound_at: t(1),
-        expires_at: 1_900_000_000,
-    };
+    let b = binding();
     assert_eq!(m.bind_package(&b).await.unwrap(), Binding::Bound);
     assert_eq!(
         m.bind_package(&PackageBinding {
