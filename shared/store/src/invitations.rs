@@ -452,6 +452,8 @@ mod tests {
         let store = MemoryInvitations::new();
         let code = token(3);
         let key = InvitationKey::of(&code);
+        // Reads like domain's onboarding tests: both call the one
+        // constructor (domain's test helpers are not visible from here).
         let inv = Invitation::new(
             key.public_id(),
             ClientCode::new("ACME").unwrap(),

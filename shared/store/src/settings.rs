@@ -304,11 +304,12 @@ impl SettingsStore for Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::NaiveDate;
     use domain::{MarketplaceId, Region};
 
+    /// A seller in one EU marketplace (the store's other tests use it too).
     pub(crate) fn seller_settings(id: &str) -> SellerSettings {
         SellerSettings::new(
             SellerId::new(id).unwrap(),

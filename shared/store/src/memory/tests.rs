@@ -3,27 +3,16 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use chrono::NaiveDate;
-use domain::{ClientCode, MarketplaceId, Operation, Region};
+use domain::{MarketplaceId, Operation};
 
 use super::*;
 use crate::checkpoint::Checkpoints;
 use crate::clock::ManualClock;
 use crate::idempotency::{Idempotency, IdempotencyError, RunOptions, sha256_hex};
+use crate::settings::tests::seller_settings;
 
 fn seller() -> SellerId {
     SellerId::new("A3EXAMPLESELLER").unwrap()
-}
-
-fn settings(id: &str) -> SellerSettings {
-    SellerSettings::new(
-        SellerId::new(id).unwrap(),
-        ClientCode::new("ACME").unwrap(),
-        Region::Eu,
-        vec![MarketplaceId::new("A1PA6795UKMFR9").unwrap()],
-        NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
-        format!("connector/sellers/{id}"),
-    )
 }
 
 fn start() -> DateTime<Utc> {
@@ -55,18 +44,18 @@ fn entry(order: &str) -> LedgerEntry {
 #[tokio::test]
 async fn settings_are_validated_listed_and_flagged() {
     let (store, clock) = store();
-    let mut bad = settings("A3EXAMPLESELLER");
+    let mut bad = seller_settings("A3EXAMPLESELLER");
     bad.order_message_version = 9;
     assert!(matches!(
         store.put_settings(&bad).await,
         Err(StoreError::InvalidSettings(_))
     ));
     store
-        .put_settings(&settings("A3EXAMPLESELLER"))
+        .put_settings(&seller_settings("A3EXAMPLESELLER"))
         .await
         .unwrap();
     store
-        .put_settings(&settings("A2OTHERSELLER"))
+        .put_settings(&seller_settings("A2OTHERSELLER"))
         .await
         .unwrap();
     let list = store.list_sellers().await.unwrap();
