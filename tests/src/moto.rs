@@ -108,37 +108,13 @@ pub async fn fresh_stack(test_name: &str) -> TestStack {
     }
 }
 
-/// Reads (and deletes) every message of a dead-letter queue: (body, the
-/// `error_reason` attribute our dead-letter sink writes, or "").
+/// Reads (and deletes) every message of a dead-letter queue: (body, its
+/// reason as [`devstack::dead_letters::drain`] reads it, or "").
 pub async fn drain_dead_letters(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    loop {
-        let got = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .expect("receive from the dead-letter queue");
-        let messages = got.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return out;
-        }
-        for m in messages {
-            let reason = m
-                .message_attributes
-                .as_ref()
-                .and_then(|a| a.get(lambda_kit::batch::REASON_ATTRIBUTE))
-                .and_then(|v| v.string_value.clone())
-                .unwrap_or_default();
-            out.push((m.body.clone().unwrap_or_default(), reason));
-            sqs.delete_message()
-                .queue_url(url)
-                .receipt_handle(m.receipt_handle.unwrap_or_default())
-                .send()
-                .await
-                .expect("delete a dead letter");
-        }
-    }
+    devstack::dead_letters::drain(sqs, url)
+        .await
+        .expect("drain the dead-letter queue")
+        .into_iter()
+        .map(|d| (d.body, d.reason.unwrap_or_default()))
+        .collect()
 }

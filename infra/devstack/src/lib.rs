@@ -7,6 +7,7 @@
 //! Test and demo infrastructure only: production crates never depend on it.
 
 pub mod bench_notify;
+pub mod dead_letters;
 pub mod demo;
 pub mod demo_inventory;
 pub mod demo_labels;

@@ -180,44 +180,6 @@ impl Report {
     }
 }
 
-/// Reads (and deletes) every message of a dead-letter queue: its reason
-/// (our `error_reason`, or Lambda's `ErrorMessage` for a scheduled event).
-async fn drain_reasons(rig: &Rig, url: &str) -> Result<Vec<Option<String>>, SoakError> {
-    let sqs = rig.sqs();
-    let mut out = Vec::new();
-    loop {
-        let got = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .map_err(|e| SoakError::Aws(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?
-            .messages
-            .unwrap_or_default();
-        if got.is_empty() {
-            return Ok(out);
-        }
-        for m in got {
-            let attrs = m.message_attributes();
-            let reason = attrs
-                .and_then(|a| a.get("error_reason").or_else(|| a.get("ErrorMessage")))
-                .and_then(|v| v.string_value())
-                .map(str::to_string);
-            out.push(reason);
-            sqs.delete_message()
-                .queue_url(url)
-                .receipt_handle(m.receipt_handle().unwrap_or_default())
-                .send()
-                .await
-                .map_err(|e| {
-                    SoakError::Aws(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-                })?;
-        }
-    }
-}
-
 /// A reason without its variable parts (ids, numbers), to group by.
 fn reason_kind(reason: &str) -> String {
     let mut out = String::new();
@@ -382,8 +344,8 @@ pub async fn check(
         if !logical.contains("DeadLetter") {
             continue;
         }
-        for reason in drain_reasons(rig, &q.url).await? {
-            let key = match &reason {
+        for letter in devstack::dead_letters::drain(&rig.sqs(), &q.url).await? {
+            let key = match &letter.reason {
                 Some(text) => reason_kind(text),
                 None => {
                     r.dead_letters_without_reason += 1;
