@@ -25,6 +25,11 @@ struct Fixture {
 }
 
 impl Fixture {
+    /// `call` for the fixture's seller, with no deadline.
+    async fn call<C: Call>(&self, call: &C) -> Result<C::Output, SpApiError> {
+        self.api.call(&self.seller, call, &Deadline::none()).await
+    }
+
     /// A client (speed 1000, the given observer) on the same server and
     /// credentials: to watch calls the fixture's own client makes alike.
     fn client_observed_by(&self, observer: Arc<Recorder>) -> SpApi {
@@ -185,11 +190,7 @@ async fn sends_amazons_headers_and_decodes_tolerating_new_fields() {
         .expect(1)
         .mount(&f.server)
         .await;
-    let got = f
-        .api
-        .call(&f.seller, &get_order(), &Deadline::none())
-        .await
-        .unwrap();
+    let got = f.call(&get_order()).await.unwrap();
     assert_eq!(got.order.order_items[0].quantity_ordered, 2);
     let requests = f.server.received_requests().await.unwrap();
     let ua = requests
@@ -223,10 +224,7 @@ async fn throttles_and_server_errors_are_retried_up_to_three_times() {
         order_json(),
     )
     .await;
-    f.api
-        .call(&f.seller, &get_order(), &Deadline::none())
-        .await
-        .unwrap();
+    f.call(&get_order()).await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 4);
 
     let f = fixture().await;
@@ -237,11 +235,7 @@ async fn throttles_and_server_errors_are_retried_up_to_three_times() {
         order_json(),
     )
     .await;
-    let err = f
-        .api
-        .call(&f.seller, &get_order(), &Deadline::none())
-        .await
-        .unwrap_err();
+    let err = f.call(&get_order()).await.unwrap_err();
     assert_eq!(
         calls.load(Ordering::SeqCst),
         4,
@@ -264,11 +258,7 @@ async fn client_errors_are_not_retried_and_keep_amazons_code() {
         .expect(1)
         .mount(&f.server)
         .await;
-    let err = f
-        .api
-        .call(&f.seller, &get_order(), &Deadline::none())
-        .await
-        .unwrap_err();
+    let err = f.call(&get_order()).await.unwrap_err();
     match &err {
         SpApiError::Amazon {
             status,
@@ -326,11 +316,7 @@ async fn an_unsafe_post_is_not_retried_after_a_5xx_but_is_after_a_429() {
         serde_json::json!({"feedId": "1"}),
     )
     .await;
-    let err = f
-        .api
-        .call(&f.seller, &UnsafePost, &Deadline::none())
-        .await
-        .unwrap_err();
+    let err = f.call(&UnsafePost).await.unwrap_err();
     assert_eq!(err.status(), Some(503));
     assert_eq!(
         calls.load(Ordering::SeqCst),
@@ -346,10 +332,7 @@ async fn an_unsafe_post_is_not_retried_after_a_5xx_but_is_after_a_429() {
         serde_json::json!({"feedId": "1"}),
     )
     .await;
-    f.api
-        .call(&f.seller, &UnsafePost, &Deadline::none())
-        .await
-        .unwrap();
+    f.call(&UnsafePost).await.unwrap();
     assert_eq!(
         calls.load(Ordering::SeqCst),
         2,
@@ -367,10 +350,7 @@ async fn a_post_with_an_idempotency_key_is_retried_with_the_same_key() {
         serde_json::json!({"payload": {}}),
     )
     .await;
-    f.api
-        .call(&f.seller, &KeyedPost, &Deadline::none())
-        .await
-        .unwrap();
+    f.call(&KeyedPost).await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     let requests = f.server.received_requests().await.unwrap();
     let keys: Vec<_> = requests
@@ -437,11 +417,7 @@ async fn a_schema_drift_names_the_field() {
         )
         .mount(&f.server)
         .await;
-    let err = f
-        .api
-        .call(&f.seller, &get_order(), &Deadline::none())
-        .await
-        .unwrap_err();
+    let err = f.call(&get_order()).await.unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("order.orderItems[0].quantityOrdered"),
@@ -471,10 +447,7 @@ async fn access_tokens_are_cached_and_an_expired_one_is_refreshed_once() {
         .mount(&f.server)
         .await;
     for _ in 0..3 {
-        f.api
-            .call(&f.seller, &GetMarketplaceParticipations, &Deadline::none())
-            .await
-            .unwrap();
+        f.call(&GetMarketplaceParticipations).await.unwrap();
     }
     assert_eq!(
         calls.load(Ordering::SeqCst),
@@ -533,11 +506,7 @@ async fn the_breaker_opens_after_repeated_failures_and_lets_one_probe_through() 
         order_json(),
     )
     .await;
-    let err = f
-        .api
-        .call(&f.seller, &get_order(), &Deadline::none())
-        .await
-        .unwrap_err();
+    let err = f.call(&get_order()).await.unwrap_err();
     assert_eq!(err.status(), Some(503));
     // Open for 4 s / 10 = 400 ms: a deadline shorter than that gets "resume later".
     let err = f
@@ -552,10 +521,7 @@ async fn the_breaker_opens_after_repeated_failures_and_lets_one_probe_through() 
     assert!(matches!(err, SpApiError::ResumeLater { .. }), "{err:?}");
     assert!(err.to_string().contains("circuit breaker"), "{err}");
     // With time to wait, the probe goes through and succeeds.
-    f.api
-        .call(&f.seller, &get_order(), &Deadline::none())
-        .await
-        .unwrap();
+    f.call(&get_order()).await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 5);
     assert_eq!(f.creds.refresh_reads.load(Ordering::SeqCst), 1);
 }

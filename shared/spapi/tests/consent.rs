@@ -122,6 +122,15 @@ fn lwa_when(needle: &str) -> MockBuilder {
     lwa().and(body_string_contains(needle))
 }
 
+/// The seller's marketplace participations through `api` (a call that
+/// needs the seller's access token).
+async fn read_participations(
+    api: &SpApi,
+) -> Result<<GetMarketplaceParticipations as spapi::Call>::Output, SpApiError> {
+    api.call(&seller(), &GetMarketplaceParticipations, &deadline())
+        .await
+}
+
 async fn participations(server: &MockServer) {
     Mock::given(method("GET"))
         .and(path("/sellers/v1/marketplaceParticipations"))
@@ -193,9 +202,7 @@ async fn a_rotated_app_secret_is_used_at_the_first_refusal() {
     let creds = Creds::new("old-secret", "r");
     *creds.stored_secret.lock().unwrap() = "new-secret".into();
     let api = client(&server, creds.clone()).await;
-    api.call(&seller(), &GetMarketplaceParticipations, &deadline())
-        .await
-        .unwrap();
+    read_participations(&api).await.unwrap();
     assert_eq!(creds.forgot_app.load(Ordering::SeqCst), 1);
 
     // Nothing newer stored: the refusal stands, read again only once.
@@ -207,10 +214,7 @@ async fn a_rotated_app_secret_is_used_at_the_first_refusal() {
         .await;
     let creds = Creds::new("bad", "r");
     let api = client(&server, creds.clone()).await;
-    let err = api
-        .call(&seller(), &GetMarketplaceParticipations, &deadline())
-        .await
-        .unwrap_err();
+    let err = read_participations(&api).await.unwrap_err();
     assert!(
         matches!(&err, SpApiError::Lwa { code, .. } if code == "invalid_client"),
         "{err:?}"
@@ -234,19 +238,14 @@ async fn a_seller_who_authorised_again_is_not_flagged_for_a_stale_cached_token()
     let creds = Creds::new("s", "Atzr|old");
     *creds.stored_refresh.lock().unwrap() = "Atzr|new".into();
     let api = client(&server, creds.clone()).await;
-    api.call(&seller(), &GetMarketplaceParticipations, &deadline())
-        .await
-        .unwrap();
+    read_participations(&api).await.unwrap();
     assert_eq!(creds.forgot_refresh.load(Ordering::SeqCst), 1);
     assert!(creds.revoked.lock().unwrap().is_empty(), "not flagged");
 
     // Truly revoked: flagged once, with the operation in the reason.
     let creds = Creds::new("s", "Atzr|old");
     let api = client(&server, creds.clone()).await;
-    let err = api
-        .call(&seller(), &GetMarketplaceParticipations, &deadline())
-        .await
-        .unwrap_err();
+    let err = read_participations(&api).await.unwrap_err();
     assert!(
         matches!(err, SpApiError::AuthorizationRevoked { .. }),
         "{err:?}"
