@@ -103,6 +103,9 @@ impl Amazon for FakeAmazon {
     }
 }
 
+/// A request's query or form fields.
+type Pairs<'a> = &'a [(&'a str, &'a str)];
+
 struct Rig {
     flow: Onboarding,
     invitations: Arc<MemoryInvitations>,
@@ -183,13 +186,7 @@ impl Rig {
         code
     }
 
-    async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        query: &[(&str, &str)],
-        form: &[(&str, &str)],
-    ) -> Response {
+    async fn send(&self, method: &str, path: &str, query: Pairs<'_>, form: Pairs<'_>) -> Response {
         let req = Request {
             method: method.into(),
             path: path.into(),
@@ -262,14 +259,8 @@ impl Rig {
     }
 
     /// The reason on the page a request answers with.
-    async fn reason_of(
-        &self,
-        method: &str,
-        path: &str,
-        query: &[(&str, &str)],
-        form: &[(&str, &str)],
-    ) -> String {
-        Self::reason(&self.send(method, path, query, form).await)
+    async fn reason_of(&self, method: &str, path: &str, q: Pairs<'_>, f: Pairs<'_>) -> String {
+        Self::reason(&self.send(method, path, q, f).await)
     }
 
     fn reason(r: &Response) -> String {
