@@ -20,6 +20,7 @@ mod fuzz_handlers;
 mod fuzz_jobs;
 mod idempotency;
 mod inventory_push;
+mod job_queues;
 mod labels;
 mod metrics;
 mod no_pii_in_logs;

@@ -309,13 +309,10 @@ pub use lambda_kit::queue::SqsQueue as SqsJobQueue;
 impl JobQueue for SqsJobQueue {
     async fn enqueue(&self, job: &PushJob, delay: Duration) -> Result<(), QueueError> {
         let body = encode("encode a job", job)?;
-        // Unlike order-pull and shipment-confirm, this function has always
-        // retried every failed send, an SQS 4xx included: kept as it was.
+        // As in order-pull and shipment-confirm: a send SQS refuses (4xx)
+        // is permanent, so its record goes to the dead-letter queue at once
+        // with its reason (QueueRefused) instead of after every retry.
         self.send("enqueue an inventory-push job", body, delay)
             .await
-            .map_err(|e| QueueError {
-                retryable: true,
-                ..e
-            })
     }
 }
