@@ -2,7 +2,7 @@
 //! WMS stock endpoint (HTTP GET, bearer token, pages) and the job queue.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use domain::Deadline;
@@ -43,6 +43,11 @@ pub trait StockSource: Send + Sync {
 pub struct StockEndpoint {
     pub url: String,
     pub token: SecretString,
+    /// PEM of the CA (or CAs) that signed the endpoint's certificate, when
+    /// that is a private CA: trusted for this endpoint only, beside the
+    /// public roots.
+    #[serde(default)]
+    pub ca_pem: Option<String>,
 }
 
 /// Reads the endpoint's URL and token (Secrets Manager in production).
@@ -64,7 +69,7 @@ impl StockEndpointSecret for SecretsStockEndpoint {
             .await
             .map_err(|e| StockError {
                 message: format!(
-                    "the secret {} (JSON {{\"url\", \"token\"}}) could not be read: {e}",
+                    "the secret {} (JSON {{\"url\", \"token\"[, \"ca_pem\"]}}) could not be read: {e}",
                     self.secret_name
                 ),
                 retryable: e.is_retryable(),
@@ -100,6 +105,9 @@ impl Default for StockHttpOptions {
 /// each page validated against `stock-page.v1.json`.
 pub struct HttpStockSource {
     http: reqwest::Client,
+    /// The client for the last `ca_pem` the secret named, with that PEM
+    /// (built again only when the secret's CA changes).
+    trusting: Mutex<Option<(String, reqwest::Client)>>,
     secret: Arc<dyn StockEndpointSecret>,
     options: StockHttpOptions,
 }
@@ -109,24 +117,42 @@ impl HttpStockSource {
         secret: Arc<dyn StockEndpointSecret>,
         options: StockHttpOptions,
     ) -> Result<Self, StockError> {
-        let http = spapi::tls::client_builder()
-            .connect_timeout(options.connect_timeout)
-            .timeout(options.request_timeout)
-            .build()
-            .map_err(|e| StockError {
-                message: format!("could not build the HTTP client: {e}"),
-                retryable: false,
-                error_type: "WmsClientFailed",
-            })?;
+        let http = finish(spapi::tls::client_builder(), &options)?;
         Ok(Self {
             http,
+            trusting: Mutex::new(None),
             secret,
             options,
         })
     }
 
+    /// The HTTP client for `endpoint`: the shared one, or one that also
+    /// trusts the endpoint's own CA.
+    fn client_for(&self, endpoint: &StockEndpoint) -> Result<reqwest::Client, StockError> {
+        let Some(pem) = endpoint.ca_pem.as_deref() else {
+            return Ok(self.http.clone());
+        };
+        let mut trusting = self.trusting.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((cached, client)) = trusting.as_ref()
+            && cached == pem
+        {
+            return Ok(client.clone());
+        }
+        let builder = spapi::tls::client_builder_trusting(pem).map_err(|reason| StockError {
+            message: format!(
+                "\"ca_pem\" in the stock endpoint secret: {reason}; put the PEM of the CA that signed the WMS certificate there, or remove the field"
+            ),
+            retryable: false,
+            error_type: "WmsSecretUnreadable",
+        })?;
+        let client = finish(builder, &self.options)?;
+        *trusting = Some((pem.to_string(), client.clone()));
+        Ok(client)
+    }
+
     async fn page(
         &self,
+        http: &reqwest::Client,
         endpoint: &StockEndpoint,
         client_code: &str,
         cursor: Option<&str>,
@@ -139,8 +165,7 @@ impl HttpStockSource {
             if let Some(c) = cursor {
                 query.push(("cursor", c));
             }
-            let sent = self
-                .http
+            let sent = http
                 .get(&endpoint.url)
                 .query(&query)
                 .bearer_auth(endpoint.token.expose_secret())
@@ -187,6 +212,15 @@ impl HttpStockSource {
                         }
                     }
                 }
+                Err(e) if let Some(refusal) = spapi::tls::certificate_refusal(&e) => {
+                    return Err(StockError {
+                        message: format!(
+                            "page {page}: the WMS endpoint's TLS certificate was refused ({refusal}); if a private CA signed it, put that CA's PEM in the stock endpoint secret as \"ca_pem\""
+                        ),
+                        retryable: false,
+                        error_type: "WmsCertificateRefused",
+                    });
+                }
                 Err(e) if e.is_timeout() => "no answer before the timeout".to_string(),
                 Err(e) if e.is_connect() => "could not connect (is the WMS down?)".to_string(),
                 Err(e) => format!("request failed: {}", e.without_url()),
@@ -218,12 +252,20 @@ impl StockSource for HttpStockSource {
         deadline: &Deadline,
     ) -> Result<Vec<StockItem>, StockError> {
         let endpoint = self.secret.endpoint().await?;
+        let http = self.client_for(&endpoint)?;
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         let mut seen = HashSet::new();
         for page in 1..=self.options.max_pages {
             let p = self
-                .page(&endpoint, client_code, cursor.as_deref(), page, deadline)
+                .page(
+                    &http,
+                    &endpoint,
+                    client_code,
+                    cursor.as_deref(),
+                    page,
+                    deadline,
+                )
                 .await?;
             items.extend(p.items);
             match p.next_page {
@@ -251,6 +293,22 @@ impl StockSource for HttpStockSource {
             error_type: "WmsStockInvalid",
         })
     }
+}
+
+/// `builder` with the stock client's timeouts, built.
+fn finish(
+    builder: reqwest::ClientBuilder,
+    options: &StockHttpOptions,
+) -> Result<reqwest::Client, StockError> {
+    builder
+        .connect_timeout(options.connect_timeout)
+        .timeout(options.request_timeout)
+        .build()
+        .map_err(|e| StockError {
+            message: format!("could not build the HTTP client: {e}"),
+            retryable: false,
+            error_type: "WmsClientFailed",
+        })
 }
 
 /// A per-seller job (the job queue's message body): the stock push, or

@@ -11,7 +11,10 @@
 //! nothing. The trade-off: the roots change with our releases (`cargo update
 //! -p webpki-roots`, then a deploy), not with the Lambda OS image, and a CA
 //! added to the OS (or named by `SSL_CERT_FILE`) is not trusted by these
-//! clients. The AWS SDK's clients keep the OS store (`lambda_kit::aws_config`).
+//! clients; an endpoint of the operator's own behind a private CA names its
+//! CA in its configuration instead ([`client_builder_trusting`], the WMS
+//! stock secret's `ca_pem`). The AWS SDK's clients keep the OS store
+//! (`lambda_kit::aws_config`).
 
 use std::sync::{Arc, LazyLock};
 
@@ -20,9 +23,16 @@ use std::sync::{Arc, LazyLock};
 static CONFIG: LazyLock<Result<rustls::ClientConfig, rustls::Error>> = LazyLock::new(build);
 
 fn build() -> Result<rustls::ClientConfig, rustls::Error> {
-    let roots = rustls::RootCertStore {
+    with_roots(compiled_roots())
+}
+
+fn compiled_roots() -> rustls::RootCertStore {
+    rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
+    }
+}
+
+fn with_roots(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, rustls::Error> {
     // What reqwest builds for itself with its `rustls` feature (AWS-LC's
     // default provider, TLS 1.2 and 1.3, SNI on), the roots aside.
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -54,6 +64,57 @@ pub fn client_builder() -> reqwest::ClientBuilder {
             builder
         }
     }
+}
+
+/// A client builder like [`client_builder`] that also trusts the CA
+/// certificates in `ca_pem` (one or more PEM `CERTIFICATE` blocks): for an
+/// endpoint of the operator's own, such as a WMS behind a private CA. The
+/// compiled-in roots stay trusted; host names are still verified. The error
+/// is a sentence saying what is wrong with the PEM.
+pub fn client_builder_trusting(ca_pem: &str) -> Result<reqwest::ClientBuilder, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = compiled_roots();
+    let mut added = 0usize;
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        let cert = cert.map_err(|e| format!("the CA PEM does not parse: {e}"))?;
+        roots.add(cert).map_err(|e| {
+            format!(
+                "certificate {} of the CA PEM is not a usable CA: {e}",
+                added + 1
+            )
+        })?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err("the CA PEM holds no \"-----BEGIN CERTIFICATE-----\" block".into());
+    }
+    let config = with_roots(roots).map_err(|e| format!("TLS configuration failed: {e}"))?;
+    Ok(reqwest::Client::builder().tls_backend_preconfigured(config))
+}
+
+/// Why the server's certificate was refused (unknown issuer, expired,
+/// wrong host name...), when that is what `e` is: not something a retry
+/// heals. The text is rustls' own ("invalid peer certificate: ...").
+pub fn certificate_refusal(e: &reqwest::Error) -> Option<String> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(refusal @ rustls::Error::InvalidCertificate(_)) =
+            err.downcast_ref::<rustls::Error>()
+        {
+            return Some(refusal.to_string());
+        }
+        // rustls' error travels inside io::Errors, whose `source` skips
+        // what they wrap: descend into it instead.
+        next = match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    None
 }
 
 #[cfg(test)]

@@ -68,6 +68,8 @@ async fn an_untrusted_certificate_is_refused_and_the_offer_is_reqwests_own() {
         chain.contains("InvalidCertificate(UnknownIssuer)"),
         "expected an unknown-issuer refusal, got {chain}"
     );
+    let refusal = spapi::tls::certificate_refusal(&err).expect("a certificate refusal");
+    assert!(refusal.contains("UnknownIssuer"), "{refusal}");
     let our_offer = offers.recv().await.unwrap();
 
     // reqwest's own configuration (the OS store) refuses it too, after
@@ -82,4 +84,56 @@ async fn an_untrusted_certificate_is_refused_and_the_offer_is_reqwests_own() {
          if reqwest's `http2` feature was turned on, update spapi::tls"
     );
     assert_eq!(our_offer, vec![b"http/1.1".to_vec()]);
+}
+
+#[tokio::test]
+async fn a_client_trusting_an_extra_ca_accepts_what_it_vouches_for_and_still_checks_names() {
+    let (port, _offers) = server().await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let pem = std::fs::read_to_string(format!("{dir}/localhost.crt")).unwrap();
+    let trusting = spapi::tls::client_builder_trusting(&pem)
+        .unwrap()
+        .build()
+        .unwrap();
+    // The handshake succeeds (the test server then closes without an
+    // answer): whatever fails now, it is not the certificate.
+    let err = trusting
+        .get(format!("https://localhost:{port}/"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(spapi::tls::certificate_refusal(&err), None, "{err:?}");
+    // A name the certificate does not carry is still refused (the name
+    // resolves to the test server here, no DNS asked).
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let elsewhere = spapi::tls::client_builder_trusting(&pem)
+        .unwrap()
+        .resolve("wms.not-localhost.test", addr)
+        .build()
+        .unwrap();
+    let err = elsewhere
+        .get(format!("https://wms.not-localhost.test:{port}/"))
+        .send()
+        .await
+        .unwrap_err();
+    let refusal = spapi::tls::certificate_refusal(&err).expect("a certificate refusal");
+    assert!(refusal.contains("not valid for name"), "{refusal}");
+}
+
+#[test]
+fn a_ca_pem_without_a_certificate_is_refused_with_a_reason() {
+    for (pem, says) in [
+        ("", "no \"-----BEGIN CERTIFICATE-----\" block"),
+        (
+            include_str!("fixtures/localhost.key"),
+            "no \"-----BEGIN CERTIFICATE-----\" block",
+        ),
+        (
+            "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
+            "does not parse",
+        ),
+    ] {
+        let err = spapi::tls::client_builder_trusting(pem).unwrap_err();
+        assert!(err.contains(says), "{err}");
+    }
 }
