@@ -557,30 +557,9 @@ impl DlqPort for Interrupting {
 }
 
 async fn receive_all(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
-    let mut out = Vec::new();
-    loop {
-        let got = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .unwrap();
-        let batch = got.messages.unwrap_or_default();
-        if batch.is_empty() {
-            return out;
-        }
-        for m in &batch {
-            sqs.delete_message()
-                .queue_url(url)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-        out.extend(batch);
-    }
+    devstack::drain::messages(sqs, url)
+        .await
+        .expect("drain the queue")
 }
 
 #[tokio::test]

@@ -165,42 +165,24 @@ impl E2e {
 
     /// Reads (and deletes) every message of a queue: (body, attributes).
     pub async fn drain(&self, url: &str) -> Vec<(String, Value)> {
-        let sqs = self.stack.sqs();
-        let mut out = Vec::new();
-        for _ in 0..1000 {
-            let got = sqs
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(10)
-                .message_attribute_names("All")
-                .send()
-                .await
-                .expect("receive");
-            let messages = got.messages.unwrap_or_default();
-            if messages.is_empty() {
-                break;
-            }
-            let event = devstack::lambda_sqs::event_from_messages(
-                "arn:aws:sqs:us-east-1:123456789012:q",
-                &messages,
-            );
-            for (m, record) in messages
-                .iter()
-                .zip(event["Records"].as_array().into_iter().flatten())
-            {
-                out.push((
+        let messages = devstack::drain::messages(&self.stack.sqs(), url)
+            .await
+            .expect("drain the queue");
+        // The attributes as Lambda's SQS event shows them.
+        let event = devstack::lambda_sqs::event_from_messages(
+            "arn:aws:sqs:us-east-1:123456789012:q",
+            &messages,
+        );
+        messages
+            .iter()
+            .zip(event["Records"].as_array().into_iter().flatten())
+            .map(|(m, record)| {
+                (
                     m.body.clone().unwrap_or_default(),
                     record["messageAttributes"].clone(),
-                ));
-                sqs.delete_message()
-                    .queue_url(url)
-                    .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
-                    .send()
-                    .await
-                    .expect("delete");
-            }
-        }
-        out
+                )
+            })
+            .collect()
     }
 }
 

@@ -109,9 +109,9 @@ pub async fn fresh_stack(test_name: &str) -> TestStack {
 }
 
 /// Reads (and deletes) every message of a dead-letter queue: (body, its
-/// reason as [`devstack::dead_letters::drain`] reads it, or "").
+/// reason as [`devstack::drain::dead_letters`] reads it, or "").
 pub async fn drain_dead_letters(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<(String, String)> {
-    devstack::dead_letters::drain(sqs, url)
+    devstack::drain::dead_letters(sqs, url)
         .await
         .expect("drain the dead-letter queue")
         .into_iter()

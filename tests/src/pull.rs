@@ -208,34 +208,17 @@ impl PullRig {
 
     /// Reads (and deletes) everything on the WMS order queue.
     pub async fn drain_wms(&self) -> Vec<OrderMessage> {
-        let sqs = self.stack.sqs();
-        let url = &self.config.wms_order_queue_url;
-        let mut out = Vec::new();
-        loop {
-            let got = sqs
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(10)
-                .send()
+        let messages =
+            devstack::drain::messages(&self.stack.sqs(), &self.config.wms_order_queue_url)
                 .await
-                .expect("receive from the WMS queue");
-            let messages = got.messages.unwrap_or_default();
-            if messages.is_empty() {
-                break;
-            }
-            for m in messages {
-                let body = m.body.unwrap_or_default();
-                let parsed = OrderMessage::parse(&body)
-                    .unwrap_or_else(|e| panic!("the WMS got an invalid order message: {e}"));
-                out.push(parsed);
-                sqs.delete_message()
-                    .queue_url(url)
-                    .receipt_handle(m.receipt_handle.unwrap_or_default())
-                    .send()
-                    .await
-                    .expect("delete");
-            }
-        }
+                .expect("drain the WMS queue");
+        let out: Vec<OrderMessage> = messages
+            .into_iter()
+            .map(|m| {
+                OrderMessage::parse(&m.body.unwrap_or_default())
+                    .unwrap_or_else(|e| panic!("the WMS got an invalid order message: {e}"))
+            })
+            .collect();
         self.delivered
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -50,13 +50,6 @@ pub struct OrderPullReport {
     pub throttled: u64,
 }
 
-fn aws(action: &str) -> impl Fn(String) -> DevstackError + '_ {
-    move |message| DevstackError::Aws {
-        action: action.to_string(),
-        message,
-    }
-}
-
 /// The order-pull function's configuration for a local run.
 pub fn order_pull_config(
     stack: &Provisioned,
@@ -141,57 +134,33 @@ pub async fn read_wms(
     url: &str,
 ) -> Result<Vec<Delivered>, DevstackError> {
     let mut delivered = Vec::new();
-    loop {
-        let got = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .map_err(|e| {
-                aws("read the WMS queue")(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-            })?;
-        let messages = got.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return Ok(delivered);
-        }
-        for m in messages {
-            let body = m.body.unwrap_or_default();
-            let message = OrderMessage::parse(&body)
-                .map_err(|e| DevstackError::Moto(format!("the WMS got an invalid message: {e}")))?;
-            delivered.push(match &message {
-                OrderMessage::Created(c) => Delivered {
-                    kind: message.kind().to_string(),
-                    order_number: c.order_number.clone(),
-                    lines: c.lines.len(),
-                    units: c.lines.iter().map(|l| l.quantity).sum(),
-                    country: Some(c.ship_to.country_code.clone()),
-                },
-                OrderMessage::Cancelled(c) => Delivered {
-                    kind: message.kind().to_string(),
-                    order_number: c.order_number.clone(),
-                    lines: c.lines.len(),
-                    units: c.lines.iter().map(|l| l.quantity_cancelled).sum(),
-                    country: None,
-                },
-                OrderMessage::CancelRequested(c) => Delivered {
-                    kind: message.kind().to_string(),
-                    order_number: c.order_number.clone(),
-                    lines: c.lines.len(),
-                    units: c.lines.iter().map(|l| l.quantity).sum(),
-                    country: None,
-                },
-            });
-            sqs.delete_message()
-                .queue_url(url)
-                .receipt_handle(m.receipt_handle.unwrap_or_default())
-                .send()
-                .await
-                .map_err(|e| {
-                    aws("delete from the WMS queue")(
-                        aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
-                    )
-                })?;
-        }
+    for m in crate::drain::messages(sqs, url).await? {
+        let body = m.body.unwrap_or_default();
+        let message = OrderMessage::parse(&body)
+            .map_err(|e| DevstackError::Moto(format!("the WMS got an invalid message: {e}")))?;
+        delivered.push(match &message {
+            OrderMessage::Created(c) => Delivered {
+                kind: message.kind().to_string(),
+                order_number: c.order_number.clone(),
+                lines: c.lines.len(),
+                units: c.lines.iter().map(|l| l.quantity).sum(),
+                country: Some(c.ship_to.country_code.clone()),
+            },
+            OrderMessage::Cancelled(c) => Delivered {
+                kind: message.kind().to_string(),
+                order_number: c.order_number.clone(),
+                lines: c.lines.len(),
+                units: c.lines.iter().map(|l| l.quantity_cancelled).sum(),
+                country: None,
+            },
+            OrderMessage::CancelRequested(c) => Delivered {
+                kind: message.kind().to_string(),
+                order_number: c.order_number.clone(),
+                lines: c.lines.len(),
+                units: c.lines.iter().map(|l| l.quantity).sum(),
+                country: None,
+            },
+        });
     }
+    Ok(delivered)
 }

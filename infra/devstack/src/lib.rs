@@ -7,7 +7,6 @@
 //! Test and demo infrastructure only: production crates never depend on it.
 
 pub mod bench_notify;
-pub mod dead_letters;
 pub mod demo;
 pub mod demo_inventory;
 pub mod demo_labels;
@@ -15,6 +14,7 @@ pub mod demo_notifications;
 pub mod demo_onboarding;
 pub mod demo_orders;
 pub mod demo_shipments;
+pub mod drain;
 pub mod lambda_sqs;
 pub mod moto;
 pub mod notify;

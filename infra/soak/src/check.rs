@@ -344,7 +344,7 @@ pub async fn check(
         if !logical.contains("DeadLetter") {
             continue;
         }
-        for letter in devstack::dead_letters::drain(&rig.sqs(), &q.url).await? {
+        for letter in devstack::drain::dead_letters(&rig.sqs(), &q.url).await? {
             let key = match &letter.reason {
                 Some(text) => reason_kind(text),
                 None => {
