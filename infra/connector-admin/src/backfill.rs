@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use clap::Args;
 use domain::Deadline;
 use domain::settings::SellerSettings;
@@ -70,12 +70,12 @@ pub fn parse_bound(text: &str, tz: &str, end: bool) -> Result<DateTime<Utc>, Cli
     } else {
         date
     };
-    let zone: chrono_tz::Tz = tz.parse().map_err(|_| {
-        CliError::seller_action(format!("the seller's time zone {tz:?} is not known"))
-    })?;
-    zone.from_local_datetime(&date.and_time(chrono::NaiveTime::MIN))
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
+    if !domain::zone::is_known(tz) {
+        return Err(CliError::seller_action(format!(
+            "the seller's time zone {tz:?} is not known"
+        )));
+    }
+    domain::zone::start_of_day(tz, date)
         .ok_or_else(|| CliError::usage(format!("{text} has no midnight in {tz}")))
 }
 

@@ -21,6 +21,7 @@ pub mod retry;
 pub mod settings;
 pub mod shipping;
 pub mod time;
+pub mod zone;
 
 pub use error::{DomainError, PortError};
 pub use ids::{AmazonOrderId, ClientCode, MarketplaceId, OrderItemId, SellerId, Sku};

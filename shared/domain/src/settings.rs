@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::region::known_marketplace;
@@ -250,7 +250,7 @@ impl SellerSettings {
                 ));
             }
         }
-        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+        if !crate::zone::is_known(&self.time_zone) {
             return bad(format!(
                 "unknown time zone {:?}: use an IANA name such as UTC or Europe/Berlin",
                 self.time_zone
@@ -297,22 +297,14 @@ impl SellerSettings {
     /// The first instant whose orders are pulled: 00:00 of the start date in
     /// the seller's time zone.
     pub fn order_start(&self) -> Result<DateTime<Utc>, DomainError> {
-        let tz: chrono_tz::Tz = self.time_zone.parse().map_err(|_| {
-            DomainError::Settings(format!("unknown time zone {:?}", self.time_zone))
-        })?;
-        let midnight = self.order_start_date.and_time(chrono::NaiveTime::MIN);
-        // A DST gap at midnight: take the earliest valid instant after it.
-        let local = tz
-            .from_local_datetime(&midnight)
-            .earliest()
-            .or_else(|| {
-                tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
-                    .earliest()
-            })
-            .ok_or_else(|| {
-                DomainError::Settings("order start date has no valid midnight".into())
-            })?;
-        Ok(local.with_timezone(&Utc))
+        if !crate::zone::is_known(&self.time_zone) {
+            return Err(DomainError::Settings(format!(
+                "unknown time zone {:?}",
+                self.time_zone
+            )));
+        }
+        crate::zone::start_of_day(&self.time_zone, self.order_start_date)
+            .ok_or_else(|| DomainError::Settings("order start date has no valid midnight".into()))
     }
 
     /// Whether the seller is served in every marketplace it participates in

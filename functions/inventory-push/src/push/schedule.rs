@@ -45,10 +45,7 @@ pub fn is_due(
         );
     }
     // Settings are validated, so the zone parses; UTC if it ever does not.
-    let local_hour = time_zone
-        .parse::<chrono_tz::Tz>()
-        .map(|tz| now.with_timezone(&tz).hour())
-        .unwrap_or_else(|_| now.hour());
+    let local_hour = domain::zone::local_hour(time_zone, now).unwrap_or_else(|| now.hour());
     (local_hour == default_hour && since >= chrono::Duration::hours(12))
         || since >= chrono::Duration::hours(25)
 }
@@ -64,10 +61,7 @@ pub fn reconcile_is_due(
     now: DateTime<Utc>,
 ) -> bool {
     use chrono::Timelike;
-    let local_hour = time_zone
-        .parse::<chrono_tz::Tz>()
-        .map(|tz| now.with_timezone(&tz).hour())
-        .unwrap_or_else(|_| now.hour());
+    let local_hour = domain::zone::local_hour(time_zone, now).unwrap_or_else(|| now.hour());
     match last {
         None => local_hour == hour,
         Some(last) => {

@@ -161,7 +161,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let template = Template::load(&devstack::template_path())?;
     let stage = format!("bench-init-{:06x}", fastrand::u32(..0xFF_FFFF));
     let resources = devstack::provision(&sdk, &template, &stage, &BTreeMap::new()).await?;
-    let local = LocalOverrides::default().aws_endpoint(&moto.endpoint());
+    // What a deployment sets that the template leaves as a placeholder (the
+    // onboarding function refuses to start without its application id).
+    let local = LocalOverrides::default()
+        .aws_endpoint(&moto.endpoint())
+        .var("SPAPI_APPLICATION_ID", "amzn1.sp.solution.bench-init");
 
     if let Some(bundle) = &args.cert_file {
         let base = variants[0].binaries.clone();
