@@ -10,7 +10,7 @@
 #
 # Output: target/sam-build-<arch>/ (kept apart from `sam build`'s .aws-sam/, which is what
 # `sam deploy` uploads). Not part of CI: a clean release build of the seven functions takes
-# about half an hour on 2 cores (README, "Measured").
+# 11 to 28 minutes on 2 cores, depending on what else runs (README, "Measured").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
