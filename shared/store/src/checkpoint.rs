@@ -73,6 +73,52 @@ impl TryFrom<&Item> for Checkpoint {
     }
 }
 
+/// A seller's checkpoint of `job`, read the one way both stores keep it.
+async fn get<S: VersionedItems>(
+    store: &S,
+    seller: &SellerId,
+    job: &str,
+) -> Result<Option<Checkpoint>, StoreError> {
+    store.get_as(&Key::checkpoint(seller, job)).await
+}
+
+/// Writes a checkpoint conditional on its version, the one way both stores
+/// do it ([`VersionedItems::put_versioned`]: the table's condition or its
+/// memory twin).
+async fn put<S: VersionedItems>(
+    store: &S,
+    seller: &SellerId,
+    job: &str,
+    value: &serde_json::Value,
+    expected_version: Option<u64>,
+) -> Result<u64, StoreError> {
+    let key = Key::checkpoint(seller, job);
+    let checkpoint = Checkpoint {
+        job: job.to_string(),
+        value: value.clone(),
+        version: next_version(expected_version),
+        updated_at: store.now(),
+    };
+    match store
+        .put_versioned(
+            &key,
+            checkpoint_item(seller, &checkpoint)?,
+            expected_version,
+        )
+        .await
+    {
+        Ok(()) => {
+            tracing::debug!(seller = %seller, job, version = checkpoint.version, "checkpoint written");
+            Ok(checkpoint.version)
+        }
+        Err(conflict @ StoreError::Conflict { .. }) => {
+            tracing::warn!(seller = %seller, job, expected = ?expected_version, "checkpoint moved by another run");
+            Err(conflict)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 #[async_trait::async_trait]
 impl Checkpoints for Store {
     async fn get_checkpoint(
@@ -80,10 +126,7 @@ impl Checkpoints for Store {
         seller: &SellerId,
         job: &str,
     ) -> Result<Option<Checkpoint>, StoreError> {
-        match self.get_item(&Key::checkpoint(seller, job), true).await? {
-            Some(item) => Ok(Some(Checkpoint::try_from(&item)?)),
-            None => Ok(None),
-        }
+        get(self, seller, job).await
     }
 
     async fn put_checkpoint(
@@ -93,36 +136,10 @@ impl Checkpoints for Store {
         value: &serde_json::Value,
         expected_version: Option<u64>,
     ) -> Result<u64, StoreError> {
-        let key = Key::checkpoint(seller, job);
-        let checkpoint = Checkpoint {
-            job: job.to_string(),
-            value: value.clone(),
-            version: next_version(expected_version),
-            updated_at: self.clock().now(),
-        };
-        match self
-            .put_versioned(
-                &key,
-                checkpoint_item(seller, &checkpoint)?,
-                expected_version,
-            )
-            .await
-        {
-            Ok(()) => {
-                tracing::debug!(seller = %seller, job, version = checkpoint.version, "checkpoint written");
-                Ok(checkpoint.version)
-            }
-            Err(conflict @ StoreError::Conflict { .. }) => {
-                tracing::warn!(seller = %seller, job, expected = ?expected_version, "checkpoint moved by another run");
-                Err(conflict)
-            }
-            Err(e) => Err(e),
-        }
+        put(self, seller, job, value, expected_version).await
     }
 }
 
-// The memory twin lives here, beside the table's, so `memory` never
-// imports `checkpoint` (imports run one way).
 #[async_trait::async_trait]
 impl Checkpoints for MemoryStore {
     async fn get_checkpoint(
@@ -130,11 +147,7 @@ impl Checkpoints for MemoryStore {
         seller: &SellerId,
         job: &str,
     ) -> Result<Option<Checkpoint>, StoreError> {
-        self.state()
-            .checkpoints
-            .get(&Key::checkpoint(seller, job))
-            .map(Checkpoint::try_from)
-            .transpose()
+        get(self, seller, job).await
     }
 
     async fn put_checkpoint(
@@ -144,31 +157,7 @@ impl Checkpoints for MemoryStore {
         value: &serde_json::Value,
         expected_version: Option<u64>,
     ) -> Result<u64, StoreError> {
-        let key = Key::checkpoint(seller, job);
-        let mut state = self.state();
-        let current = state
-            .checkpoints
-            .get(&key)
-            .map(Checkpoint::try_from)
-            .transpose()?
-            .map(|c| c.version);
-        if current != expected_version {
-            return Err(StoreError::Conflict {
-                pk: key.pk,
-                sk: key.sk,
-                expected: expected_version,
-            });
-        }
-        let checkpoint = Checkpoint {
-            job: job.to_string(),
-            value: value.clone(),
-            version: next_version(expected_version),
-            updated_at: self.clock().now(),
-        };
-        state
-            .checkpoints
-            .insert(key, checkpoint_item(seller, &checkpoint)?);
-        Ok(checkpoint.version)
+        put(self, seller, job, value, expected_version).await
     }
 }
 

@@ -25,13 +25,13 @@ use crate::ledger::{
 use crate::settings::{SellerSummary, SettingsStore};
 
 #[derive(Default)]
-pub(crate) struct State {
+struct State {
     settings: BTreeMap<SellerId, (SellerSettings, u64)>,
     orders: BTreeMap<Key, Item>,
-    pub(crate) checkpoints: BTreeMap<Key, Item>,
     records: BTreeMap<Key, Item>,
     buckets: HashMap<BucketKey, (Option<BucketState>, Option<f64>)>,
-    /// Plain items of modules with their own item mapping (shipments).
+    /// Plain items of modules with their own item mapping (shipments,
+    /// checkpoints, the partition's items).
     items: BTreeMap<Key, Item>,
 }
 
@@ -73,7 +73,7 @@ impl MemoryStore {
         self.clock.as_ref()
     }
 
-    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+    fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
