@@ -70,12 +70,10 @@ pub fn parse_bound(text: &str, tz: &str, end: bool) -> Result<DateTime<Utc>, Cli
     } else {
         date
     };
-    if !domain::zone::is_known(tz) {
-        return Err(CliError::seller_action(format!(
-            "the seller's time zone {tz:?} is not known"
-        )));
-    }
-    domain::zone::start_of_day(tz, date)
+    let zone = domain::zone::Zone::named(tz).ok_or_else(|| {
+        CliError::seller_action(format!("the seller's time zone {tz:?} is not known"))
+    })?;
+    zone.start_of_day(date)
         .ok_or_else(|| CliError::usage(format!("{text} has no midnight in {tz}")))
 }
 

@@ -297,13 +297,10 @@ impl SellerSettings {
     /// The first instant whose orders are pulled: 00:00 of the start date in
     /// the seller's time zone.
     pub fn order_start(&self) -> Result<DateTime<Utc>, DomainError> {
-        if !crate::zone::is_known(&self.time_zone) {
-            return Err(DomainError::Settings(format!(
-                "unknown time zone {:?}",
-                self.time_zone
-            )));
-        }
-        crate::zone::start_of_day(&self.time_zone, self.order_start_date)
+        let zone = crate::zone::Zone::named(&self.time_zone).ok_or_else(|| {
+            DomainError::Settings(format!("unknown time zone {:?}", self.time_zone))
+        })?;
+        zone.start_of_day(self.order_start_date)
             .ok_or_else(|| DomainError::Settings("order start date has no valid midnight".into()))
     }
 

@@ -8,45 +8,56 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use jiff::tz::TimeZone;
 
-fn zone(name: &str) -> Option<TimeZone> {
-    jiff::tz::db().get(name).ok()
+/// A time zone the connector knows, looked up once by its IANA name.
+#[derive(Clone, Debug)]
+pub struct Zone(TimeZone);
+
+impl Zone {
+    /// The zone named `name` (e.g. `UTC`, `Europe/Berlin`); `None` if the
+    /// database has no such zone.
+    pub fn named(name: &str) -> Option<Zone> {
+        jiff::tz::db().get(name).ok().map(Zone)
+    }
+
+    /// The first instant of `date` here: its local midnight, or — where a
+    /// clock change skips midnight — the first local time after it; the
+    /// first of two midnights where the clock goes back over it. `None`
+    /// only for a date outside the database's range.
+    pub fn start_of_day(&self, date: NaiveDate) -> Option<DateTime<Utc>> {
+        use chrono::Datelike;
+        let civil = jiff::civil::Date::new(
+            i16::try_from(date.year()).ok()?,
+            i8::try_from(date.month()).ok()?,
+            i8::try_from(date.day()).ok()?,
+        )
+        .ok()?
+        .at(0, 0, 0, 0);
+        // `compatible`: a gap resolves to the instant after it, a fold to the
+        // first of the two.
+        let instant = self.0.to_ambiguous_timestamp(civil).compatible().ok()?;
+        DateTime::from_timestamp(
+            instant.as_second(),
+            instant.subsec_nanosecond().unsigned_abs(),
+        )
+    }
+
+    /// The local hour (0–23) of `at` here; `None` only for an instant
+    /// outside the database's range.
+    pub fn local_hour(&self, at: DateTime<Utc>) -> Option<u32> {
+        let instant = jiff::Timestamp::from_second(at.timestamp()).ok()?;
+        u32::try_from(instant.to_zoned(self.0.clone()).hour()).ok()
+    }
 }
 
-/// Whether `name` is a time zone the connector knows (e.g. `UTC`,
-/// `Europe/Berlin`).
+/// Whether `name` is a time zone the connector knows.
 pub fn is_known(name: &str) -> bool {
-    zone(name).is_some()
-}
-
-/// The first instant of `date` in the zone `name`: its local midnight, or —
-/// where a clock change skips midnight — the first local time after it;
-/// the first of two midnights where the clock goes back over it. `None`
-/// for an unknown zone.
-pub fn start_of_day(name: &str, date: NaiveDate) -> Option<DateTime<Utc>> {
-    use chrono::Datelike;
-    let tz = zone(name)?;
-    let civil = jiff::civil::Date::new(
-        i16::try_from(date.year()).ok()?,
-        i8::try_from(date.month()).ok()?,
-        i8::try_from(date.day()).ok()?,
-    )
-    .ok()?
-    .at(0, 0, 0, 0);
-    // `compatible`: a gap resolves to the instant after it, a fold to the
-    // first of the two.
-    let instant = tz.to_ambiguous_timestamp(civil).compatible().ok()?;
-    DateTime::from_timestamp(
-        instant.as_second(),
-        instant.subsec_nanosecond().unsigned_abs(),
-    )
+    Zone::named(name).is_some()
 }
 
 /// The local hour (0–23) of `at` in the zone `name`; `None` for an unknown
 /// zone.
 pub fn local_hour(name: &str, at: DateTime<Utc>) -> Option<u32> {
-    let tz = zone(name)?;
-    let instant = jiff::Timestamp::from_second(at.timestamp()).ok()?;
-    u32::try_from(instant.to_zoned(tz).hour()).ok()
+    Zone::named(name)?.local_hour(at)
 }
 
 #[cfg(test)]
@@ -59,6 +70,10 @@ mod tests {
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn start_of_day(name: &str, date: NaiveDate) -> Option<DateTime<Utc>> {
+        Zone::named(name)?.start_of_day(date)
     }
 
     #[test]
